@@ -1,0 +1,83 @@
+"""Bedrock: a therapist-facing CBT progress tracker for trust-focused therapy."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Find a top-level resource folder (templates, migrations) in a wheel or a source tree."""
+    inside = PACKAGE_DIR / name  # a built wheel carries it inside the package
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None means the SQLite file in the instance folder
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    "INVITATION_DAYS": 7,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session that holds it
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: config layers, one init_app per module, blueprints."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CLINIC_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+    )
+    # Configuration layers, later ones win: defaults, instance/config.py, CLINIC_* environment,
+    # then the mapping a test passes in.
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CLINIC")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'clinic.sqlite3'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+    from . import admin, auth, cli, client, db, therapist, web
+
+    db.init_app(app)
+    web.init_app(app)
+    auth.init_app(app)
+    cli.init_app(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(therapist.bp)
+    app.register_blueprint(client.bp)
+    return app
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first start."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise RuntimeError(f"{path} is too short to be a secret key; delete it to regenerate")
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key

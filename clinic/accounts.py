@@ -1,0 +1,282 @@
+"""Accounts: people, care relationships, invitations and passwords (the domain rules)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from .db import utcnow
+from .models import Care, Invitation, Practice, Role, User
+
+# Argon2id with the library's defaults (RFC 9106 "second recommended" profile, 64 MiB, t=3).
+_hasher = PasswordHasher()
+# Verified when an email is unknown, so that a miss costs as much time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+PASSWORD_MIN = 12
+PASSWORD_MAX = 128
+
+
+class AccountError(Exception):
+    """A rule about accounts was broken; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class DuplicateEmail(AccountError):
+    def __init__(self) -> None:
+        super().__init__("An account with this email address already exists.", "email")
+
+
+class InvitationUnusable(AccountError):
+    """The invitation link is unknown, expired, revoked or already used."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"invitation {state}")
+        self.state = state
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 10,000 most common passwords (see clinic/data/README.md for the source)."""
+    raw = resources.files("clinic").joinpath("data/common-passwords.txt.gz").read_bytes()
+    return frozenset(line.strip().lower() for line in gzip.decompress(raw).decode().splitlines())
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not acceptable, or None. NIST SP 800-63B 5.1.1.2 rules:
+    a length range, any Unicode, no composition rules, and no commonly used passwords."""
+    length = len(unicodedata.normalize("NFKC", password))
+    if length > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    if length < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters (you have {length})."
+    if password.strip().lower() in common_passwords():
+        return "This password is one of the most commonly used ones. Choose another."
+    return None
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password that has already passed password_problem()."""
+    if len(password) > PASSWORD_MAX * 4:  # never spend hashing time on absurd input
+        raise AccountError("Password too long.", "password")
+    return _hasher.hash(unicodedata.normalize("NFKC", password))
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Verify a password in constant-ish time whether or not the account exists."""
+    if len(password) > PASSWORD_MAX * 4:
+        return False
+    candidate = unicodedata.normalize("NFKC", password)
+    stored = user.password_hash if user is not None and user.password_hash else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, candidate)
+    except (VerificationError, InvalidHashError):
+        return False
+    if stored is None or user is None:
+        return False
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = _hasher.hash(candidate)
+    return True
+
+
+def generate_password() -> str:
+    """A random password that passes the policy, for CLI-created accounts."""
+    return secrets.token_urlsafe(15)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def normalise_email(email: str | None) -> str | None:
+    """Trim and case-fold an email address; empty means none."""
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def find_by_email(db: Session, email: str | None) -> User | None:
+    """The account with this email address, if any."""
+    email = normalise_email(email)
+    if email is None:
+        return None
+    return db.scalar(sa.select(User).where(User.email == email))
+
+
+def _ensure_email_free(db: Session, email: str | None) -> None:
+    if email is not None and find_by_email(db, email) is not None:
+        raise DuplicateEmail()
+
+
+def create_user(
+    db: Session,
+    practice: Practice,
+    role: Role,
+    display_name: str,
+    email: str | None,
+    password: str | None = None,
+) -> User:
+    """Create an account; with no password it waits for an invitation to be accepted."""
+    email = normalise_email(email)
+    if role is not Role.CLIENT and email is None:
+        raise AccountError("An email address is required.", "email")
+    _ensure_email_free(db, email)
+    user = User(
+        practice=practice,
+        role=role.value,
+        display_name=display_name.strip(),
+        email=email,
+        password_hash=hash_password(password) if password is not None else None,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def add_client(db: Session, therapist: User, display_name: str, email: str | None) -> User:
+    """Create a client in the therapist's practice and open the therapist's care of them."""
+    client = create_user(db, therapist.practice, Role.CLIENT, display_name, email)
+    db.add(Care(therapist_id=therapist.id, client_id=client.id))
+    db.flush()
+    return client
+
+
+def clients_in_care(db: Session, therapist: User) -> list[User]:
+    """The therapist's current clients, by name."""
+    stmt = (
+        sa.select(User)
+        .join(Care, Care.client_id == User.id)
+        .where(Care.therapist_id == therapist.id, Care.ended_at.is_(None))
+        .order_by(sa.func.lower(User.display_name), User.id)
+    )
+    return list(db.scalars(stmt))
+
+
+def therapist_of(db: Session, client: User) -> User | None:
+    """The therapist currently caring for a client."""
+    stmt = (
+        sa.select(User)
+        .join(Care, Care.therapist_id == User.id)
+        .where(Care.client_id == client.id, Care.ended_at.is_(None))
+    )
+    return db.scalar(stmt)
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # shown once to the person who issued it; only the hash is stored
+
+
+def issue_invitation(
+    db: Session, user: User, created_by: User | None, valid_for: timedelta = timedelta(days=7)
+) -> IssuedInvitation:
+    """Create a fresh invitation for a person who has not chosen a password yet.
+    Any earlier pending invitation for them is revoked: only the newest link works."""
+    if user.has_accepted:
+        raise AccountError("This person has already set up their account.")
+    now = utcnow()
+    revoke_pending(db, user, now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        user_id=user.id,
+        created_by_id=created_by.id if created_by else None,
+        token_hash=_token_hash(token),
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    db.add(invitation)
+    db.flush()
+    return IssuedInvitation(invitation, token)
+
+
+def revoke_pending(db: Session, user: User, now: datetime | None = None) -> int:
+    """Revoke every pending invitation of a person; returns how many were revoked."""
+    now = now or utcnow()
+    result = db.execute(
+        sa.update(Invitation)
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.used_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def latest_invitation(db: Session, user: User) -> Invitation | None:
+    """The most recent invitation issued to a person."""
+    stmt = (
+        sa.select(Invitation)
+        .where(Invitation.user_id == user.id)
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        .limit(1)
+    )
+    return db.scalar(stmt)
+
+
+def usable_invitation(db: Session, token: str) -> Invitation:
+    """The pending invitation behind a token, or InvitationUnusable with its state."""
+    if not token or len(token) > 200:
+        raise InvitationUnusable("unknown")
+    invitation = db.scalar(sa.select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    if invitation is None:
+        raise InvitationUnusable("unknown")
+    state = invitation.state(utcnow())
+    if state != "pending" or invitation.user.has_accepted or not invitation.user.active:
+        raise InvitationUnusable(state if state != "pending" else "used")
+    return invitation
+
+
+def accept_invitation(db: Session, token: str, password: str, email: str | None) -> User:
+    """Set the invited person's password (and email, if they had none); single use."""
+    invitation = usable_invitation(db, token)
+    user = invitation.user
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem, "password")
+    if user.email is None:
+        email = normalise_email(email)
+        if email is None:
+            raise AccountError("Enter the email address you will sign in with.", "email")
+        _ensure_email_free(db, email)
+        user.email = email
+    now = utcnow()
+    # The conditional update makes acceptance single-use even if two requests race.
+    claimed = db.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise InvitationUnusable("used")
+    user.password_hash = hash_password(password)
+    db.flush()
+    return user

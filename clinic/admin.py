@@ -1,0 +1,97 @@
+"""Practice admin blueprint: the people of the practice. Admins read no clinical content."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from . import accounts
+from . import db as database
+from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
+from .db import utcnow
+from .forms import ConfirmForm, NewTherapistForm
+from .models import Care, Role, User
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_role(bp, Role.ADMIN)
+
+
+def get_staff_or_404(user_id: int) -> User:
+    """A therapist or admin of the signed-in admin's practice; anyone else is 404."""
+    admin = signed_in_user()
+    user = database.session().scalar(
+        sa.select(User).where(
+            User.id == user_id,
+            User.practice_id == admin.practice_id,
+            User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
+        )
+    )
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/")
+def people() -> str:
+    """The practice's therapists and admins, with how many clients each has in care."""
+    admin = signed_in_user()
+    db = database.session()
+    caseload = (
+        sa.select(Care.therapist_id, sa.func.count().label("n"))
+        .where(Care.ended_at.is_(None))
+        .group_by(Care.therapist_id)
+        .subquery()
+    )
+    rows = db.execute(
+        sa.select(User, sa.func.coalesce(caseload.c.n, 0))
+        .outerjoin(caseload, caseload.c.therapist_id == User.id)
+        .where(
+            User.practice_id == admin.practice_id,
+            User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
+        )
+        .order_by(User.role.desc(), sa.func.lower(User.display_name))
+    ).all()
+    return render_template("admin/people.html", rows=rows, form=ConfirmForm(), now=utcnow())
+
+
+@bp.route("/therapists/new", methods=["GET", "POST"])
+def new_therapist() -> Response | str | tuple[str, int]:
+    """Add a therapist; the admin gets a one-time invitation link to pass on."""
+    form = NewTherapistForm()
+    if form.validate_on_submit():
+        admin = signed_in_user()
+        db = database.session()
+        try:
+            therapist = accounts.create_user(
+                db, admin.practice, Role.THERAPIST, form.display_name.data or "", form.email.data
+            )
+        except accounts.AccountError as error:
+            getattr(form, error.field or "email").errors = [error.message]
+        else:
+            issued = accounts.issue_invitation(db, therapist, admin, invitation_lifetime())
+            return show_new_invitation(
+                therapist, issued, url_for("admin.people"), "Back to people"
+            )
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/new_therapist.html", form=form), status
+
+
+@bp.post("/people/<int:user_id>/invitation")
+def new_invitation(user_id: int) -> Response | str:
+    """Issue a fresh invitation link for a therapist who has not set up their account."""
+    person = get_staff_or_404(user_id)
+    if person.has_accepted:
+        abort(404)
+    db = database.session()
+    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
+    return show_new_invitation(person, issued, url_for("admin.people"), "Back to people")
+
+
+@bp.post("/people/<int:user_id>/invitation/revoke")
+def revoke_invitation(user_id: int) -> Response:
+    """Withdraw a therapist's pending invitation link."""
+    person = get_staff_or_404(user_id)
+    accounts.revoke_pending(database.session(), person)
+    return redirect(url_for("admin.people"))
+

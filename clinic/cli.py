@@ -1,0 +1,117 @@
+"""Command-line tools: database migrations, the first admin, and the demo practice."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import accounts, resource_dir
+from . import db as database
+from .models import Practice, Role
+
+db_cli = AppGroup("db", help="Create and migrate the database schema (Alembic).")
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at migrations/ and at the app's database."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resource_dir("migrations")))
+    # The URL is read by migrations/env.py from the app config; % is escaped for configparser.
+    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    return cfg
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema (to the newest revision by default)."""
+    command.upgrade(alembic_config(), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema by one revision, or to REVISION ('base' empties it)."""
+    command.downgrade(alembic_config(), revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the schema's current revision."""
+    command.current(alembic_config(), verbose=True)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option("--autogenerate/--empty", default=True, help="Compare the models with the schema.")
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration script (for developers)."""
+    command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+
+
+@click.command("create-admin")
+@click.option("--email", required=True, help="The admin's sign-in address.")
+@click.option("--name", default="Practice admin", show_default=True, help="Display name.")
+@click.option("--practice", "practice_name", default="My practice", show_default=True,
+              help="Name of the practice, used if none exists yet.")
+@click.option("--prompt-password", is_flag=True,
+              help="Type the password instead of having one generated.")
+def create_admin(email: str, name: str, practice_name: str, prompt_password: bool) -> None:
+    """Create a practice admin (and the practice itself if there is none yet)."""
+    db = database.session()
+    if prompt_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        problem = accounts.password_problem(password)
+        if problem:
+            raise click.ClickException(problem)
+    else:
+        password = accounts.generate_password()
+    practice = db.scalar(
+        sa.select(Practice).where(Practice.is_demo.is_(False)).order_by(Practice.id).limit(1)
+    )
+    if practice is None:
+        practice = Practice(name=practice_name)
+        db.add(practice)
+    try:
+        admin = accounts.create_user(db, practice, Role.ADMIN, name, email, password)
+    except accounts.AccountError as error:
+        raise click.ClickException(error.message) from None
+    db.commit()
+    click.echo(f"Created admin {admin.email} for practice '{practice.name}'.")
+    if not prompt_password:
+        click.echo(f"Password: {password}")
+        click.echo("Keep it somewhere safe; it is not shown again.")
+
+
+@click.command("demo")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the app will be reached, for the printed links.")
+@click.option("--password", default=None,
+              help="Password for every demo account (default: a new random one).")
+def demo(url: str, password: str | None) -> None:
+    """Build (or rebuild) the demo practice and print how to sign in."""
+    from .demo import build_demo
+
+    command.upgrade(alembic_config(), "head")
+    db = database.session()
+    if password is not None and (problem := accounts.password_problem(password)):
+        raise click.ClickException(problem)
+    details = build_demo(db, password or accounts.generate_password())
+    db.commit()
+    click.echo(f"Demo practice '{details.practice}' is ready. Sign in at {url}/sign-in")
+    click.echo(f"All demo accounts use the password: {details.password}")
+    for role, label, email in details.accounts:
+        click.echo(f"  {role:<10} {label:<28} {email}")
+    for name, token in details.pending_invitations:
+        click.echo(f"  Invitation for {name} (not yet accepted): {url}/invitation/{token}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands with `flask --app clinic`."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(demo)
