@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, resource_dir
 from . import db as database
@@ -54,6 +54,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--email", required=True, help="The admin's sign-in address.")
 @click.option("--name", default="Practice admin", show_default=True, help="Display name.")
 @click.option("--practice", "practice_name", default="My practice", show_default=True,
@@ -88,6 +89,7 @@ def create_admin(email: str, name: str, practice_name: str, prompt_password: boo
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True,
               help="Where the app will be reached, for the printed links.")
 @click.option("--password", default=None,

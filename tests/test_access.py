@@ -1,0 +1,129 @@
+"""The access matrix: every route in the app, walked as every kind of person.
+
+A new route fails `test_every_route_is_classified` until it is added to ROUTES below, so no page
+can ship without someone deciding who may see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import pytest
+
+from clinic import accounts, create_app
+from clinic.models import Role
+
+PERSONAS = ["anonymous", "client", "other_client", "therapist", "other_therapist", "admin", "other_admin"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may use a route: `role` (None = public); `scoped` routes name a record that only
+    the persona of that role who owns it (not the 'other_' one) may reach."""
+
+    role: str | None
+    scoped: bool = False
+
+
+PUBLIC = Access(None)
+ROUTES: dict[str, Access] = {
+    "static": PUBLIC,
+    "auth.index": PUBLIC,
+    "auth.sign_in": PUBLIC,
+    "auth.sign_out": PUBLIC,
+    "auth.accept_invitation": PUBLIC,
+    "admin.people": Access("admin"),
+    "admin.new_therapist": Access("admin"),
+    "admin.new_invitation": Access("admin", scoped=True),
+    "admin.revoke_invitation": Access("admin", scoped=True),
+    "therapist.caseload": Access("therapist"),
+    "therapist.new_client": Access("therapist"),
+    "therapist.client_record": Access("therapist", scoped=True),
+    "therapist.new_invitation": Access("therapist", scoped=True),
+    "therapist.revoke_invitation": Access("therapist", scoped=True),
+    "client.home": Access("client"),
+}
+
+
+@cache
+def _rules():  # type: ignore[no-untyped-def]
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
+    return [
+        (rule.endpoint, method, rule)
+        for rule in app.url_map.iter_rules()
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
+
+
+def test_every_route_is_classified():
+    endpoints = {endpoint for endpoint, _, _ in _rules()}
+    missing = endpoints - ROUTES.keys()
+    assert not missing, f"classify these routes in tests/test_access.py ROUTES: {sorted(missing)}"
+    assert not ROUTES.keys() - endpoints, "ROUTES names routes that no longer exist"
+
+
+@pytest.fixture
+def world(make_practice, make_user, db):  # type: ignore[no-untyped-def]
+    """Two therapists of one practice with a client each, a pending client and a pending
+    therapist as URL targets, the practice admin, and an admin of another practice."""
+    therapist = make_user(Role.THERAPIST)
+    other_therapist = make_user(Role.THERAPIST)
+    people = {
+        "therapist": therapist,
+        "other_therapist": other_therapist,
+        "client": make_user(Role.CLIENT, therapist=therapist),
+        "other_client": make_user(Role.CLIENT, therapist=other_therapist),
+        "admin": make_user(Role.ADMIN),
+        "other_admin": make_user(Role.ADMIN, in_practice=make_practice("Elsewhere")),
+    }
+    pending_client = make_user(Role.CLIENT, therapist=therapist, password=None)
+    pending_therapist = make_user(Role.THERAPIST, password=None)
+    invitation = accounts.issue_invitation(db, pending_client, therapist)
+    db.commit()
+    values = {
+        "client_id": pending_client.id,
+        "user_id": pending_therapist.id,
+        "token": invitation.token,
+        "filename": "app.css",
+    }
+    return people, values
+
+
+def _expected(access: Access, persona: str) -> str:
+    if access.role is None:
+        return "allowed"
+    if persona == "anonymous":
+        return "sign-in"
+    role = persona.removeprefix("other_")
+    if role != access.role:
+        return "not found"
+    if access.scoped and persona.startswith("other_"):
+        return "not found"
+    return "allowed"
+
+
+CASES = [(endpoint, method, persona) for endpoint, method, _ in _rules() for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "persona"), CASES)
+def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
+    people, values = world
+    if persona != "anonymous":
+        sign_in(people[persona])
+    rule = next(r for e, m, r in _rules() if e == endpoint and m == method)
+    with app.test_request_context():
+        from flask import url_for
+
+        url = url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
+    response = client.open(url, method=method)
+    response.close()
+    expected = _expected(ROUTES[endpoint], persona)
+    location = response.headers.get("Location", "")
+    if expected == "sign-in":
+        assert response.status_code == 302 and location.startswith("/sign-in"), response.status_code
+    elif expected == "not found":
+        assert response.status_code == 404, f"{persona} reached {method} {url}: {response.status_code}"
+    else:
+        assert response.status_code < 500
+        assert response.status_code not in (401, 403, 404) or endpoint == "auth.accept_invitation"
+        assert not location.startswith("/sign-in") or endpoint in ("auth.sign_out", "auth.index")

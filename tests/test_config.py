@@ -1,0 +1,106 @@
+"""Configuration layers, the generated secret key, and the SQLite connection settings."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import clinic
+from clinic import create_app
+from clinic import db as database
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "instance"
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(path))
+    for name in list(os.environ):
+        if name.startswith("CLINIC_") and name != "CLINIC_INSTANCE_PATH":
+            monkeypatch.delenv(name)
+    return path
+
+
+def dispose(app) -> None:  # type: ignore[no-untyped-def]
+    app.extensions["clinic.db"].kw["bind"].dispose()
+
+
+def test_layers_apply_in_order_defaults_file_environment_test(instance, monkeypatch):
+    instance.mkdir()
+    (instance / "config.py").write_text(
+        "INVITATION_DAYS = 3\nSQLITE_BUSY_TIMEOUT_MS = 1234\nDATABASE_URL = 'sqlite:///from-file.db'\n"
+    )
+    monkeypatch.setenv("CLINIC_SQLITE_BUSY_TIMEOUT_MS", "4321")
+    monkeypatch.setenv("CLINIC_DATABASE_URL", f"sqlite:///{instance / 'from-env.sqlite3'}")
+    monkeypatch.setenv("CLINIC_SECRET_KEY", "s" * 40)
+    app = create_app({"INVITATION_DAYS": 5})
+    assert app.config["INVITATION_DAYS"] == 5  # test mapping beats the file
+    assert app.config["SQLITE_BUSY_TIMEOUT_MS"] == 4321  # environment beats the file
+    assert app.config["DATABASE_URL"].endswith("from-env.sqlite3")
+    assert app.config["SECRET_KEY"] == "s" * 40
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True  # a default nobody overrode
+    dispose(app)
+    monkeypatch.delenv("CLINIC_SQLITE_BUSY_TIMEOUT_MS")
+    app = create_app()
+    assert app.config["SQLITE_BUSY_TIMEOUT_MS"] == 1234 and app.config["INVITATION_DAYS"] == 3
+    dispose(app)
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(instance):
+    app = create_app()
+    assert app.config["DATABASE_URL"] == f"sqlite:///{instance / 'clinic.sqlite3'}"
+    dispose(app)
+
+
+def test_secret_key_is_generated_once_private_and_reused(instance):
+    first = create_app()
+    key_file = instance / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first.config["SECRET_KEY"]) >= 64
+    second = create_app()
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    dispose(first)
+    dispose(second)
+    key_file.unlink()
+    third = create_app()
+    assert third.config["SECRET_KEY"] != first.config["SECRET_KEY"]
+    dispose(third)
+
+
+def test_no_secret_key_is_hard_coded_in_the_package():
+    pattern = re.compile(r"SECRET_KEY\W+[\"']")
+    for path in Path(clinic.__file__).parent.rglob("*.py"):
+        assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+def test_sqlite_connections_enforce_foreign_keys_use_wal_and_wait_when_busy(instance):
+    app = create_app({"SQLITE_BUSY_TIMEOUT_MS": 2500})
+    with app.app_context():
+        with database.engine().connect() as conn:
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 2500
+    dispose(app)
+
+
+def test_sessions_are_per_app_context_and_errors_roll_back(app, make_user, db):
+    from clinic.models import Role, User
+
+    user = make_user(Role.THERAPIST)
+
+    @app.get("/_test/rename/<int:status>")
+    def rename(status: int):  # type: ignore[no-untyped-def]
+        database.session().get(User, user.id).display_name = f"renamed {status}"
+        return "", status
+
+    with app.test_client() as c:
+        c.get("/_test/rename/422")
+        db.expire_all()
+        assert db.get(User, user.id).display_name != "renamed 422"
+        c.get("/_test/rename/200")
+        db.expire_all()
+        assert db.get(User, user.id).display_name == "renamed 200"

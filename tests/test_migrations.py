@@ -1,0 +1,87 @@
+"""Migrations build the schema from nothing, agree with the models, and go back down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from clinic import create_app
+from clinic.cli import alembic_config
+from clinic.db import Base, make_engine
+
+from .conftest import PG_URL
+
+
+@pytest.fixture
+def empty_database_url(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"bedrock_migrations_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _diff(url: str) -> list:  # type: ignore[type-arg]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_nothing_matches_the_models_and_downgrade_empties(tmp_path, empty_database_url):
+    app = create_app({"DATABASE_URL": empty_database_url, "SECRET_KEY": "x" * 32})
+    with app.app_context():
+        cfg = alembic_config()
+        command.upgrade(cfg, "head")
+        assert _tables(empty_database_url) == set(Base.metadata.tables)
+        assert _diff(empty_database_url) == [], "models and migrations disagree: write a migration"
+        command.downgrade(cfg, "base")
+        assert _tables(empty_database_url) == set()
+        command.upgrade(cfg, "head")  # and back up again
+        assert _diff(empty_database_url) == []
+
+
+def test_the_documented_cli_commands_upgrade_and_downgrade(empty_database_url):
+    app = create_app({"DATABASE_URL": empty_database_url, "SECRET_KEY": "x" * 32})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert _tables(empty_database_url) == set(Base.metadata.tables)
+    result = runner.invoke(args=["db", "downgrade", "base"])
+    assert result.exit_code == 0, result.output
+    assert _tables(empty_database_url) == set()
+
+
+def test_the_app_never_calls_create_all():
+    from pathlib import Path
+
+    import clinic
+
+    for path in Path(clinic.__file__).parent.rglob("*.py"):
+        assert "create_all" not in path.read_text(encoding="utf-8"), path
