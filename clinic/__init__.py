@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,14 +72,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _instance_secret_key(instance: Path) -> str:
     """Read the instance's secret key, creating it (mode 0600) on first start."""
     path = instance / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) < 32:
-            raise RuntimeError(f"{path} is too short to be a secret key; delete it to regenerate")
-        return key
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
+    if not path.exists():
+        # Write a complete file under a temporary name, then link it into place: link() fails
+        # if another worker got there first, and nobody ever reads a half-written key.
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:  # mkstemp creates it as 0600
+                fh.write(secrets.token_hex(32) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} is too short to be a secret key; delete it to regenerate")
     return key

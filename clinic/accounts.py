@@ -149,6 +149,15 @@ def create_user(
     return user
 
 
+def set_active(db: Session, user: User, *, active: bool) -> None:
+    """Deactivate (ending every session and pending invitation) or reactivate an account."""
+    user.active = active
+    if not active:
+        user.end_all_sessions()
+        revoke_pending(db, user)
+    db.flush()
+
+
 def add_client(db: Session, therapist: User, display_name: str, email: str | None) -> User:
     """Create a client in the therapist's practice and open the therapist's care of them."""
     client = create_user(db, therapist.practice, Role.CLIENT, display_name, email)

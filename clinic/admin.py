@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from . import accounts
@@ -70,9 +70,7 @@ def new_therapist() -> Response | str | tuple[str, int]:
             getattr(form, error.field or "email").errors = [error.message]
         else:
             issued = accounts.issue_invitation(db, therapist, admin, invitation_lifetime())
-            return show_new_invitation(
-                therapist, issued, url_for("admin.people"), "Back to people"
-            )
+            return show_new_invitation(therapist, issued, url_for("admin.people"), "Back to people")
     status = 422 if request.method == "POST" else 200
     return render_template("admin/new_therapist.html", form=form), status
 
@@ -95,3 +93,23 @@ def revoke_invitation(user_id: int) -> Response:
     accounts.revoke_pending(database.session(), person)
     return redirect(url_for("admin.people"))
 
+
+@bp.post("/people/<int:user_id>/deactivate")
+def deactivate(user_id: int) -> Response:
+    """Deactivate a colleague's account: they are signed out everywhere and cannot sign in."""
+    person = get_staff_or_404(user_id)
+    if person.id == signed_in_user().id:
+        flash("You cannot deactivate your own account.", "error")
+        return redirect(url_for("admin.people"))
+    accounts.set_active(database.session(), person, active=False)
+    flash(f"{person.display_name} can no longer sign in.", "info")
+    return redirect(url_for("admin.people"))
+
+
+@bp.post("/people/<int:user_id>/reactivate")
+def reactivate(user_id: int) -> Response:
+    """Let a deactivated colleague sign in again."""
+    person = get_staff_or_404(user_id)
+    accounts.set_active(database.session(), person, active=True)
+    flash(f"{person.display_name} can sign in again.", "info")
+    return redirect(url_for("admin.people"))

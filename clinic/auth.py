@@ -156,7 +156,10 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
     if request.method == "POST":
         valid = form.validate()
         if person.email is None and not form.email.data:
-            form.email.errors = [*form.email.errors, "Enter the email address you will sign in with."]
+            form.email.errors = [
+                *form.email.errors,
+                "Enter the email address you will sign in with.",
+            ]
             valid = False
         if valid:
             try:
@@ -206,4 +209,3 @@ def signed_in_user() -> User:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     assert isinstance(user, User)
     return user
-

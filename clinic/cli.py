@@ -57,10 +57,16 @@ def db_revision(message: str, autogenerate: bool) -> None:
 @with_appcontext
 @click.option("--email", required=True, help="The admin's sign-in address.")
 @click.option("--name", default="Practice admin", show_default=True, help="Display name.")
-@click.option("--practice", "practice_name", default="My practice", show_default=True,
-              help="Name of the practice, used if none exists yet.")
-@click.option("--prompt-password", is_flag=True,
-              help="Type the password instead of having one generated.")
+@click.option(
+    "--practice",
+    "practice_name",
+    default="My practice",
+    show_default=True,
+    help="Name of the practice, used if none exists yet.",
+)
+@click.option(
+    "--prompt-password", is_flag=True, help="Type the password instead of having one generated."
+)
 def create_admin(email: str, name: str, practice_name: str, prompt_password: bool) -> None:
     """Create a practice admin (and the practice itself if there is none yet)."""
     db = database.session()
@@ -90,10 +96,15 @@ def create_admin(email: str, name: str, practice_name: str, prompt_password: boo
 
 @click.command("demo")
 @with_appcontext
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
-              help="Where the app will be reached, for the printed links.")
-@click.option("--password", default=None,
-              help="Password for every demo account (default: a new random one).")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the app will be reached, for the printed links.",
+)
+@click.option(
+    "--password", default=None, help="Password for every demo account (default: a new random one)."
+)
 def demo(url: str, password: str | None) -> None:
     """Build (or rebuild) the demo practice and print how to sign in."""
     from .demo import build_demo

@@ -56,19 +56,16 @@ def build_demo(db: Session, password: str) -> DemoDetails:
     details.accounts.append(("admin", admin.display_name, email("admin")))
     therapists = []
     for name, local in THERAPISTS:
-        therapist = accounts.create_user(
-            db, practice, Role.THERAPIST, name, email(local), password
-        )
+        therapist = accounts.create_user(db, practice, Role.THERAPIST, name, email(local), password)
         therapists.append(therapist)
         details.accounts.append(("therapist", name, email(local)))
     for index, name, local, _week, accepted in CLIENTS:
-        client = accounts.add_client(
-            db, therapists[index], name, email(local) if local else None
-        )
+        client = accounts.add_client(db, therapists[index], name, email(local) if local else None)
         if accepted:
             client.password_hash = accounts.hash_password(password)
-            details.accounts.append(("client", f"{name} ({therapists[index].display_name})",
-                                     email(local or "")))
+            details.accounts.append(
+                ("client", f"{name} ({therapists[index].display_name})", email(local or ""))
+            )
         else:
             issued = accounts.issue_invitation(db, client, therapists[index])
             details.pending_invitations.append((name, issued.token))

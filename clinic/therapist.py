@@ -66,7 +66,7 @@ def new_client() -> Response | str | tuple[str, int]:
 
 @bp.get("/clients/<int:client_id>")
 def client_record(client_id: int) -> str:
-    """One client's record: account status and invitation (the plan arrives with issue 3)."""
+    """One client's record: account status and invitation."""
     client = get_client_or_404(client_id)
     invitation = accounts.latest_invitation(database.session(), client)
     return render_template(
@@ -85,9 +85,7 @@ def new_invitation(client_id: int) -> Response | str:
     if client.has_accepted:
         abort(404)
     therapist = signed_in_user()
-    issued = accounts.issue_invitation(
-        database.session(), client, therapist, invitation_lifetime()
-    )
+    issued = accounts.issue_invitation(database.session(), client, therapist, invitation_lifetime())
     back = url_for("therapist.client_record", client_id=client.id)
     return show_new_invitation(client, issued, back, f"Back to {client.display_name}")
 

@@ -13,7 +13,15 @@ import pytest
 from clinic import accounts, create_app
 from clinic.models import Role
 
-PERSONAS = ["anonymous", "client", "other_client", "therapist", "other_therapist", "admin", "other_admin"]
+PERSONAS = [
+    "anonymous",
+    "client",
+    "other_client",
+    "therapist",
+    "other_therapist",
+    "admin",
+    "other_admin",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ ROUTES: dict[str, Access] = {
     "admin.new_therapist": Access("admin"),
     "admin.new_invitation": Access("admin", scoped=True),
     "admin.revoke_invitation": Access("admin", scoped=True),
+    "admin.deactivate": Access("admin", scoped=True),
+    "admin.reactivate": Access("admin", scoped=True),
     "therapist.caseload": Access("therapist"),
     "therapist.new_client": Access("therapist"),
     "therapist.client_record": Access("therapist", scoped=True),
@@ -122,7 +132,9 @@ def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
     if expected == "sign-in":
         assert response.status_code == 302 and location.startswith("/sign-in"), response.status_code
     elif expected == "not found":
-        assert response.status_code == 404, f"{persona} reached {method} {url}: {response.status_code}"
+        assert response.status_code == 404, (
+            f"{persona} reached {method} {url}: {response.status_code}"
+        )
     else:
         assert response.status_code < 500
         assert response.status_code not in (401, 403, 404) or endpoint == "auth.accept_invitation"

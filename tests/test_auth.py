@@ -75,12 +75,14 @@ def test_over_long_password_is_refused_without_hashing(client, make_user, monkey
 def test_next_redirects_only_to_a_path_on_this_site(client, make_user):
     user = make_user(Role.THERAPIST)
     response = client.post(
-        "/sign-in", data={"email": user.email, "password": PASSWORD, "next": "/therapist/clients/new"}
+        "/sign-in",
+        data={"email": user.email, "password": PASSWORD, "next": "/therapist/clients/new"},
     )
     assert response.headers["Location"] == "/therapist/clients/new"
     client.post("/sign-out")
     response = client.post(
-        "/sign-in", data={"email": user.email, "password": PASSWORD, "next": "https://evil.example/x"}
+        "/sign-in",
+        data={"email": user.email, "password": PASSWORD, "next": "https://evil.example/x"},
     )
     assert response.headers["Location"] == "/therapist/"
 
@@ -111,7 +113,9 @@ def test_unsafe_next_targets_are_refused(target):
     assert not is_safe_next(target)
 
 
-@pytest.mark.parametrize("target", ["/", "/therapist/", "/me/?week=3", "/therapist/clients/5#notes"])
+@pytest.mark.parametrize(
+    "target", ["/", "/therapist/", "/me/?week=3", "/therapist/clients/5#notes"]
+)
 def test_local_paths_are_safe(target):
     assert is_safe_next(target)
 
@@ -143,7 +147,9 @@ def test_a_tampered_session_cookie_is_anonymous(app, client, make_user, sign_in)
     assert cookie is not None
     payload, rest = cookie.value.split(".", 1)
     forged = app.test_client()
-    forged.set_cookie("session", payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + rest)
+    forged.set_cookie(
+        "session", payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + rest
+    )
     response = forged.get("/therapist/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/sign-in")

@@ -32,14 +32,17 @@ def test_create_admin_takes_a_password_interactively(app, client):
     )
     assert result.exit_code == 0, result.output
     assert "a lighthouse in fog" not in result.output
-    response = client.post("/sign-in", data={"email": "boss@example.org", "password": "a lighthouse in fog"})
+    response = client.post(
+        "/sign-in", data={"email": "boss@example.org", "password": "a lighthouse in fog"}
+    )
     assert response.headers["Location"] == "/admin/"
 
 
 def test_create_admin_refuses_a_weak_password_and_a_taken_email(app, make_user):
     runner = app.test_cli_runner()
     weak = runner.invoke(
-        args=["create-admin", "--email", "a@example.org", "--prompt-password"], input="short\nshort\n"
+        args=["create-admin", "--email", "a@example.org", "--prompt-password"],
+        input="short\nshort\n",
     )
     assert weak.exit_code != 0 and "at least 12 characters" in weak.output
     taken = make_user(Role.THERAPIST)
@@ -58,7 +61,10 @@ def test_demo_builds_a_practice_that_people_can_sign_in_to(app, client, db, make
 
     def counts() -> dict[str, int]:
         rows = db.execute(
-            sa.select(User.role, sa.func.count()).join(Practice).where(Practice.is_demo).group_by(User.role)
+            sa.select(User.role, sa.func.count())
+            .join(Practice)
+            .where(Practice.is_demo)
+            .group_by(User.role)
         )
         return dict(rows.all())
 
@@ -74,7 +80,9 @@ def test_demo_builds_a_practice_that_people_can_sign_in_to(app, client, db, make
     assert counts() == {"admin": 1, "therapist": len(THERAPISTS), "client": len(CLIENTS)}
     assert db.scalar(sa.select(sa.func.count()).select_from(Practice).where(Practice.is_demo)) == 1
     assert db.get(User, bystander.id) is not None
-    open_cares = db.scalar(sa.select(sa.func.count()).select_from(Care).where(Care.ended_at.is_(None)))
+    open_cares = db.scalar(
+        sa.select(sa.func.count()).select_from(Care).where(Care.ended_at.is_(None))
+    )
     assert open_cares == len(CLIENTS)
     # The old session belonged to the first build: it must not carry over to anyone.
     assert client.get("/therapist/").status_code == 302

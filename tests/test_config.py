@@ -79,11 +79,10 @@ def test_no_secret_key_is_hard_coded_in_the_package():
 
 def test_sqlite_connections_enforce_foreign_keys_use_wal_and_wait_when_busy(instance):
     app = create_app({"SQLITE_BUSY_TIMEOUT_MS": 2500})
-    with app.app_context():
-        with database.engine().connect() as conn:
-            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
-            assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
-            assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 2500
+    with app.app_context(), database.engine().connect() as conn:
+        assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA busy_timeout")).scalar() == 2500
     dispose(app)
 
 
@@ -104,3 +103,14 @@ def test_sessions_are_per_app_context_and_errors_roll_back(app, make_user, db):
         c.get("/_test/rename/200")
         db.expire_all()
         assert db.get(User, user.id).display_name == "renamed 200"
+
+
+def test_workers_starting_together_agree_on_one_secret_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clinic import _instance_secret_key
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _instance_secret_key(tmp_path), range(32)))
+    assert len(keys) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left

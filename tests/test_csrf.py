@@ -30,7 +30,9 @@ def test_post_with_the_pages_token_works(csrf_app, make_user):
     client = csrf_app.test_client()
     page = BeautifulSoup(client.get("/sign-in").data, "html.parser")
     token = page.find("input", {"name": "csrf_token"})["value"]
-    response = client.post("/sign-in", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/sign-in", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     # Sign-out (a POST) without a token is refused too: no cross-site forced sign-out.
     assert client.post("/sign-out").status_code == 400

@@ -11,6 +11,7 @@ from bs4 import BeautifulSoup
 from clinic.db import utcnow
 from clinic.models import Care, Invitation, Role, User
 
+from .conftest import PASSWORD
 from .test_auth import page_text
 
 
@@ -60,7 +61,11 @@ def test_therapist_adds_client_and_client_accepts_the_invitation(app, client, th
     assert "Welcome, Jordan P." in page_text(page)
     response = invited.post(
         link,
-        data={"email": "Jordan@Example.org", "password": "my own quiet place", "confirm": "my own quiet place"},
+        data={
+            "email": "Jordan@Example.org",
+            "password": "my own quiet place",
+            "confirm": "my own quiet place",
+        },
     )
     assert response.status_code == 302 and response.headers["Location"] == "/me/"
     home = page_text(invited.get("/me/"))
@@ -71,7 +76,9 @@ def test_therapist_adds_client_and_client_accepts_the_invitation(app, client, th
     assert "already been used" in page_text(again)
 
     invited.post("/sign-out")
-    signed = invited.post("/sign-in", data={"email": "jordan@example.org", "password": "my own quiet place"})
+    signed = invited.post(
+        "/sign-in", data={"email": "jordan@example.org", "password": "my own quiet place"}
+    )
     assert signed.headers["Location"] == "/me/"
     assert "Active" in page_text(client.get("/therapist/"))
 
@@ -83,7 +90,11 @@ def test_unknown_invitation_shows_a_clear_page_and_creates_nothing(client, db):
     assert "This invitation link is not valid" in page_text(response)
     response = client.post(
         "/invitation/not-a-real-token",
-        data={"email": "x@example.org", "password": "my own quiet place", "confirm": "my own quiet place"},
+        data={
+            "email": "x@example.org",
+            "password": "my own quiet place",
+            "confirm": "my own quiet place",
+        },
     )
     assert response.status_code == 404
     assert db.scalar(sa.select(sa.func.count()).select_from(User)) == before
@@ -97,13 +108,18 @@ def test_expired_invitation_shows_a_clear_page_and_sets_nothing(app, client, the
     db.commit()
     invited = app.test_client()
     response = invited.post(
-        link, data={"email": "j@example.org", "password": "my own quiet place", "confirm": "my own quiet place"}
+        link,
+        data={
+            "email": "j@example.org",
+            "password": "my own quiet place",
+            "confirm": "my own quiet place",
+        },
     )
     assert response.status_code == 410
     assert "expired" in page_text(response)
     db.expire_all()
     assert db.scalars(sa.select(User).where(User.role == "client")).one().password_hash is None
-    assert "Invitation expired" in page_text(client.get("/therapist/clients/%d" % invitation.user_id))
+    assert "Invitation expired" in page_text(client.get(f"/therapist/clients/{invitation.user_id}"))
 
 
 def test_revoked_and_replaced_invitations_stop_working(app, client, therapist, db):
@@ -137,7 +153,12 @@ def test_client_choosing_a_taken_email_gets_a_field_error(app, client, therapist
     make_user(Role.THERAPIST, email="taken@example.org")
     link = add_client(client)
     response = app.test_client().post(
-        link, data={"email": "taken@example.org", "password": "my own quiet place", "confirm": "my own quiet place"}
+        link,
+        data={
+            "email": "taken@example.org",
+            "password": "my own quiet place",
+            "confirm": "my own quiet place",
+        },
     )
     assert response.status_code == 422
     assert "already exists" in field_error(response, "email")
@@ -149,14 +170,19 @@ def test_client_choosing_a_taken_email_gets_a_field_error(app, client, therapist
     ("password", "message"),
     [
         ("short one", "at least 12 characters"),
-        ("1q2w3e4r5t6y", "most commonly used"), ("QazWsxEdcRfv", "most commonly used"),
+        ("1q2w3e4r5t6y", "most commonly used"),
+        ("QazWsxEdcRfv", "most commonly used"),
         ("x" * 129, "at most 128 characters"),
     ],
 )
-def test_weak_password_is_a_field_error_and_the_email_is_kept(app, client, therapist, db, password, message):
+def test_weak_password_is_a_field_error_and_the_email_is_kept(
+    app, client, therapist, db, password, message
+):
     link = add_client(client)
     invited = app.test_client()
-    response = invited.post(link, data={"email": "jordan@example.org", "password": password, "confirm": password})
+    response = invited.post(
+        link, data={"email": "jordan@example.org", "password": password, "confirm": password}
+    )
     assert response.status_code == 422
     assert message in field_error(response, "password")
     assert field_value(response, "email") == "jordan@example.org"
@@ -177,24 +203,32 @@ def test_over_long_new_password_is_refused_before_hashing(app, client, therapist
 
     monkeypatch.setattr(accounts, "_hasher", NoHashing())
     long = "ü" * 5000
-    response = app.test_client().post(link, data={"email": "a@example.org", "password": long, "confirm": long})
+    response = app.test_client().post(
+        link, data={"email": "a@example.org", "password": long, "confirm": long}
+    )
     assert response.status_code == 422
     assert "at most 128 characters" in field_error(response, "password")
 
 
 def test_mismatched_confirmation_and_missing_email_are_field_errors(app, client, therapist):
     link = add_client(client)
-    response = app.test_client().post(link, data={"email": "", "password": "my own quiet place", "confirm": "my own quiet placE"})
+    response = app.test_client().post(
+        link, data={"email": "", "password": "my own quiet place", "confirm": "my own quiet placE"}
+    )
     assert response.status_code == 422
     assert "not the same" in field_error(response, "confirm")
     assert "Enter the email address" in field_error(response, "email")
 
 
-def test_client_with_an_email_given_by_the_therapist_only_chooses_a_password(app, client, therapist):
+def test_client_with_an_email_given_by_the_therapist_only_chooses_a_password(
+    app, client, therapist
+):
     link = add_client(client, "Priya", "Priya@Example.org")
     invited = app.test_client()
     assert "You will sign in with priya@example.org" in page_text(invited.get(link))
-    response = invited.post(link, data={"password": "a long walk by the river", "confirm": "a long walk by the river"})
+    response = invited.post(
+        link, data={"password": "a long walk by the river", "confirm": "a long walk by the river"}
+    )
     assert response.headers["Location"] == "/me/"
 
 
@@ -210,26 +244,67 @@ def test_unicode_password_works_end_to_end(app, client, therapist):
     invited = app.test_client()
     invited.post(link, data={"password": password, "confirm": password})
     invited.post("/sign-out")
-    assert invited.post("/sign-in", data={"email": "tomasz@example.org", "password": password}).headers["Location"] == "/me/"
+    assert (
+        invited.post(
+            "/sign-in", data={"email": "tomasz@example.org", "password": password}
+        ).headers["Location"]
+        == "/me/"
+    )
 
 
 def test_admin_adds_a_therapist_who_accepts_and_signs_in(app, client, make_user, sign_in, db):
     admin = make_user(Role.ADMIN, name="Office")
     sign_in(admin)
-    response = client.post("/admin/therapists/new", data={"display_name": "Sam Lindqvist", "email": "Sam@Example.org"})
+    response = client.post(
+        "/admin/therapists/new", data={"display_name": "Sam Lindqvist", "email": "Sam@Example.org"}
+    )
     assert response.status_code == 200
     link = invitation_link(response)
     people = page_text(client.get("/admin/"))
     assert "Sam Lindqvist" in people and "Waiting for the invitation to be accepted" in people
     newcomer = app.test_client()
-    newcomer.post(link, data={"password": "a long walk by the river", "confirm": "a long walk by the river"})
+    newcomer.post(
+        link, data={"password": "a long walk by the river", "confirm": "a long walk by the river"}
+    )
     assert "Your caseload" in page_text(newcomer.get("/therapist/"))
 
 
 def test_admin_duplicate_therapist_email_is_a_field_error(client, make_user, sign_in):
     admin = make_user(Role.ADMIN)
     sign_in(admin)
-    response = client.post("/admin/therapists/new", data={"display_name": "Copy", "email": admin.email.upper()})
+    response = client.post(
+        "/admin/therapists/new", data={"display_name": "Copy", "email": admin.email.upper()}
+    )
     assert response.status_code == 422
     assert "already exists" in field_error(response, "email")
     assert field_value(response, "display_name") == "Copy"
+
+
+def test_admin_deactivates_a_therapist_who_is_signed_out_everywhere(
+    app, client, make_user, sign_in
+):
+    admin = make_user(Role.ADMIN)
+    therapist = make_user(Role.THERAPIST, name="Leaving Soon")
+    their_browser = app.test_client()
+    their_browser.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+    assert their_browser.get("/therapist/").status_code == 200
+    sign_in(admin)
+    response = client.post(f"/admin/people/{therapist.id}/deactivate", follow_redirects=True)
+    assert "Leaving Soon can no longer sign in." in page_text(response)
+    assert "Deactivated" in page_text(response)
+    assert their_browser.get("/therapist/").status_code == 302  # the open session ended
+    refused = app.test_client().post(
+        "/sign-in", data={"email": therapist.email, "password": PASSWORD}
+    )
+    assert refused.status_code == 422
+    client.post(f"/admin/people/{therapist.id}/reactivate")
+    back = app.test_client().post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+    assert back.headers["Location"] == "/therapist/"
+
+
+def test_admin_cannot_deactivate_themselves(client, make_user, sign_in):
+    admin = make_user(Role.ADMIN)
+    sign_in(admin)
+    response = client.post(f"/admin/people/{admin.id}/deactivate", follow_redirects=True)
+    assert "You cannot deactivate your own account." in page_text(response)
+    assert client.get("/admin/").status_code == 200

@@ -54,7 +54,9 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_upgrade_from_nothing_matches_the_models_and_downgrade_empties(tmp_path, empty_database_url):
+def test_upgrade_from_nothing_matches_the_models_and_downgrade_empties(
+    tmp_path, empty_database_url
+):
     app = create_app({"DATABASE_URL": empty_database_url, "SECRET_KEY": "x" * 32})
     with app.app_context():
         cfg = alembic_config()

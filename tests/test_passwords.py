@@ -9,7 +9,13 @@ from clinic import accounts
 
 @pytest.mark.parametrize(
     "password",
-    ["twelve chars", "ünïcödé wörds", "🌊🌊🌊🌊🌊🌊🌊🌊🌊🌊🌊🌊", "a" * 128, "all lowercase no digits"],
+    [
+        "twelve chars",
+        "ünïcödé wörds",
+        "🌊🌊🌊🌊🌊🌊🌊🌊🌊🌊🌊🌊",
+        "a" * 128,
+        "all lowercase no digits",
+    ],
 )
 def test_acceptable_passwords(password):
     assert accounts.password_problem(password) is None
