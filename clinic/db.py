@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,27 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ClinicalText(sa.types.TypeDecorator[str]):
+    """Free text a person wrote about their life. Stored as text; the one place where
+    encryption at rest plugs in, so the columns that need it are already marked."""
+
+    impl = sa.Text
+    cache_ok = True
+
+
+class ClinicalJSON(sa.types.TypeDecorator[Any]):
+    """Answers a person gave (a JSON document), stored as text for the same reason."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
 
 
 def utcnow() -> datetime:

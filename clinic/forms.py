@@ -5,10 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from .accounts import password_problem
+from .plans import WEEKDAYS
 
 
 def _new_password(form: Any, field: Any) -> None:
@@ -88,3 +108,62 @@ class NewClientForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: it carries the CSRF token for a POST action."""
+
+
+class StartPlanForm(FlaskForm):
+    start = DateField(
+        "First session",
+        description="The plan's weeks are counted from the first session on or after this date.",
+        validators=[InputRequired("Enter the date of the first session.")],
+    )
+    session_weekday = SelectField(
+        "Weekday of the sessions",
+        choices=[(str(i), name) for i, name in enumerate(WEEKDAYS)],
+        description="Homework is due the day before each following session.",
+        validators=[InputRequired("Choose the weekday of the sessions.")],
+    )
+
+
+class AssignmentForm(FlaskForm):
+    worksheet = SelectField(
+        "Worksheet",
+        description="Any worksheet from the library, whichever week it usually belongs to.",
+        validators=[InputRequired("Choose a worksheet.")],
+    )
+    week = IntegerField(
+        "Week",
+        description="1 to 12.",
+        validators=[
+            InputRequired("Enter a week from 1 to 12."),
+            NumberRange(1, 12, "Enter a week from 1 to 12."),
+        ],
+    )
+    due_on = DateField(
+        "Due date",
+        description="Leave empty for the day before the next session.",
+        validators=[Optional()],
+    )
+    instruction = TextAreaField(
+        "Personal instruction (optional)",
+        description="A note for this client only, shown with the homework.",
+        validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
+    )
+
+
+class ReviewForm(FlaskForm):
+    completion = RadioField(
+        "How much was done",
+        choices=[("none", "None"), ("some", "Some"), ("most", "Most"), ("all", "All")],
+        validators=[InputRequired("Choose how much of the homework was done.")],
+    )
+    quality = RadioField(
+        "Quality of the work",
+        description="0 = no real engagement, 4 = thorough, thoughtful work that used the skill.",
+        choices=[(str(i), str(i)) for i in range(5)],
+        validators=[InputRequired("Choose a quality rating from 0 to 4.")],
+    )
+    feedback = TextAreaField(
+        "Feedback for your client",
+        description="Your client sees this with their homework. Warm and specific helps most.",
+        validators=[Optional(), Length(max=4000, message="Use at most 4000 characters.")],
+    )
