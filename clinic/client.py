@@ -2,20 +2,256 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
 
-from . import accounts
+import sqlalchemy as sa
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from . import accounts, plans
 from . import db as database
+from . import worksheets as engine
 from .auth import require_role, signed_in_user
-from .models import Role
+from .models import Assignment, Plan, Role, Submission, SubmissionStatus
+from .timeutil import local_time, local_today
 
 bp = Blueprint("client", __name__, url_prefix="/me")
 require_role(bp, Role.CLIENT)
 
 
+def get_assignment_or_404(assignment_id: int) -> Assignment:
+    """Homework in one of the signed-in client's own plans; anything else is 404."""
+    client = signed_in_user()
+    assignment = database.session().scalar(
+        sa.select(Assignment)
+        .join(Plan, Plan.id == Assignment.plan_id)
+        .where(Assignment.id == assignment_id, Plan.client_id == client.id)
+    )
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+def _current_plan() -> Plan | None:
+    db = database.session()
+    client = signed_in_user()
+    plan = plans.open_plan(db, client)
+    if plan is None:  # show the most recent finished plan, if any
+        plan = db.scalar(
+            sa.select(Plan).where(Plan.client_id == client.id).order_by(Plan.id.desc()).limit(1)
+        )
+    return plan
+
+
 @bp.get("/")
 def home() -> str:
-    """The client's home: who their therapist is and what comes next."""
+    """This week: the phase and week, the week's idea, and the homework as cards."""
     client = signed_in_user()
-    therapist = accounts.therapist_of(database.session(), client)
-    return render_template("client/home.html", client=client, therapist=therapist)
+    db = database.session()
+    therapist = accounts.therapist_of(db, client)
+    plan = _current_plan()
+    if plan is None:
+        return render_template("client/home.html", client=client, therapist=therapist, plan=None)
+    today = local_today(client)
+    where = plans.position(plan, today)
+    program = plans.program_of(db, plan)
+    live = [a for a in plan.assignments if a.removed_at is None]
+    this_week = [a for a in live if a.week == where.week]
+    earlier = [
+        a
+        for a in live
+        if a.week < where.week
+        and plans.homework_state(a, today) in ("draft", "overdue", "not_started")
+    ]
+    next_week = [a for a in live if a.week == where.week + 1]
+    library = {a.worksheet_key: plans.worksheet(db, a.worksheet_key) for a in live}
+    return render_template(
+        "client/home.html",
+        client=client,
+        therapist=therapist,
+        plan=plan,
+        where=where,
+        week=program.week(where.week),
+        upcoming=program.week(where.week + 1) if where.week < plans.WEEKS else None,
+        this_week=this_week,
+        earlier=earlier,
+        next_week=next_week,
+        library=library,
+        state=lambda a: plans.homework_state(a, today),
+        today=today,
+    )
+
+
+@bp.get("/history")
+def history() -> str:
+    """Everything the client has sent, newest week first."""
+    client = signed_in_user()
+    db = database.session()
+    rows = db.execute(
+        sa.select(Submission, Assignment)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(
+            Submission.client_id == client.id,
+            Submission.status != SubmissionStatus.DRAFT.value,
+        )
+        .order_by(Assignment.week.desc(), Submission.submitted_at.desc())
+    ).all()
+    titles = {a.worksheet_key: plans.worksheet(db, a.worksheet_key).title for _, a in rows}
+    return render_template("client/history.html", rows=rows, titles=titles)
+
+
+def _form_context(assignment: Assignment) -> dict[str, Any]:
+    db = database.session()
+    sub = assignment.submission
+    ws = plans.worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
+    return {"assignment": assignment, "submission": sub, "ws": ws}
+
+
+def _render(
+    ctx: dict[str, Any],
+    raw: engine.Raw,
+    errors: engine.Errors,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    version: int | None = None,
+    replacing: bool = False,
+) -> tuple[str, int]:
+    ws = ctx["ws"]
+    sub: Submission | None = ctx["submission"]
+    form = engine.build_form(ws, raw)
+    engine.apply_errors(form, errors)
+    editable = (
+        ctx["assignment"].removed_at is None
+        and ctx["assignment"].plan.status != "finished"
+        and (sub is None or sub.status != SubmissionStatus.REVIEWED.value)
+    )
+    return (
+        render_template(
+            "client/homework.html",
+            form=form,
+            raw=engine.normalise_raw(ws, raw),
+            errors=errors,
+            section_errors={s.key: errors.get(s.key, []) for s in ws.sections},
+            figures=engine.derived_figures(ws, raw),
+            version=version if version is not None else (sub.version if sub else 0),
+            replacing=replacing,
+            notice=notice,
+            editable=editable,
+            state=plans.homework_state(ctx["assignment"], local_today(signed_in_user())),
+            saved_at=local_time(sub.saved_at, signed_in_user()) if sub else None,
+            **ctx,
+        ),
+        status,
+    )
+
+
+@bp.get("/homework/<int:assignment_id>")
+def homework(assignment_id: int) -> tuple[str, int]:
+    """One piece of homework: the form (with the saved draft), or the sent answers."""
+    assignment = get_assignment_or_404(assignment_id)
+    ctx = _form_context(assignment)
+    sub, ws = ctx["submission"], ctx["ws"]
+    raw = sub.answers if sub is not None else engine.blank_raw(ws)
+    errors = engine.check(ws, engine.normalise_raw(ws, raw), final=False) if sub else {}
+    return _render(ctx, raw, errors)
+
+
+@bp.post("/homework/<int:assignment_id>")
+def save_homework(assignment_id: int) -> Response | tuple[str, int]:
+    """Save a draft, add or remove a row, or submit (and correct until reviewed)."""
+    assignment = get_assignment_or_404(assignment_id)
+    ctx = _form_context(assignment)
+    ws, sub = ctx["ws"], ctx["submission"]
+    db = database.session()
+    client = signed_in_user()
+    form = engine.build_form(ws, formdata=request.form)
+    raw = engine.raw_from_form(ws, form)
+    action = request.form.get("action", "save")
+    base = _int(request.form.get("version"))
+    replacing = request.form.get("replacing") == "1"
+    kind, _, rest = action.partition(":")
+    if kind == "add":
+        raw = engine.add_row(ws, raw, rest)
+    elif kind == "remove":
+        section, _, index = rest.partition(":")
+        raw = engine.remove_row(ws, raw, section, _int(index, -1))
+    try:
+        if kind == "submit":
+            plans.submit(db, assignment, client, raw, base)
+            return redirect(url_for("client.homework", assignment_id=assignment.id, sent=1))
+        if sub is not None and sub.status != SubmissionStatus.DRAFT.value:
+            # Correcting sent answers: rows change on screen only, nothing is saved until sent.
+            if kind in ("add", "remove"):
+                return _render(ctx, raw, {}, version=base)
+            raise plans.Locked("These answers have already been sent. Use 'Send changes'.")
+        saved = plans.save_draft(db, assignment, client, raw, base, replacing=replacing)
+    except plans.InvalidAnswers as invalid:
+        raw = invalid.raw
+        if sub is None or sub.status == SubmissionStatus.DRAFT.value:
+            try:  # keep the typing as a draft while the page says what needs fixing
+                saved = plans.save_draft(db, assignment, client, raw, base, replacing=replacing)
+                database.keep_changes()
+                ctx["submission"] = saved
+                base = saved.version
+            except plans.PlanError:
+                pass
+        return _render(
+            ctx,
+            raw,
+            invalid.errors,
+            status=422,
+            version=base,
+            notice="Some answers need a look before you send them.",
+        )
+    except plans.SaveConflict as conflict:
+        current = conflict.submission
+        db.refresh(current)
+        return _render(
+            ctx,
+            raw,
+            {},
+            status=409,
+            notice=conflict.message,
+            version=current.version,
+            replacing=True,
+        )
+    except plans.PlanError as error:
+        return _render(ctx, raw, {}, status=409, notice=error.message, version=base)
+    if kind in ("add", "remove"):
+        return _render(ctx | {"submission": saved}, raw, {}, version=saved.version)
+    return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
+
+
+@bp.post("/homework/<int:assignment_id>/autosave")
+def autosave(assignment_id: int) -> tuple[Response, int]:
+    """Save a draft in the background while the client types (JSON for the page's script)."""
+    assignment = get_assignment_or_404(assignment_id)
+    ctx = _form_context(assignment)
+    ws = ctx["ws"]
+    form = engine.build_form(ws, formdata=request.form)
+    raw = engine.raw_from_form(ws, form)
+    base = _int(request.form.get("version"))
+    client = signed_in_user()
+    try:
+        saved = plans.save_draft(
+            database.session(),
+            assignment,
+            client,
+            raw,
+            base,
+            replacing=request.form.get("replacing") == "1",
+        )
+    except plans.SaveConflict as conflict:
+        return jsonify(status="conflict", message=conflict.message), 409
+    except plans.PlanError as error:
+        return jsonify(status="locked", message=error.message), 409
+    when = local_time(saved.saved_at, client)
+    return jsonify(status="saved", version=saved.version, saved_at=when.strftime("%H:%M")), 200
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default

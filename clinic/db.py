@@ -122,12 +122,18 @@ def session() -> Session:
     return s
 
 
+def keep_changes() -> None:
+    """Commit this request's changes even though it answers with an error status (e.g. a
+    draft saved while the same page reports what still needs fixing)."""
+    g.db_keep_changes = True
+
+
 def _commit_at_the_edge(response: Response) -> Response:
     # A request that succeeded commits once here; an error status (including 422 for a form
     # that did not validate) rolls back whatever the view may have flushed.
     s: Session | None = g.get("db_session")
     if s is not None:
-        if response.status_code < 400:
+        if response.status_code < 400 or g.get("db_keep_changes"):
             s.commit()
         else:
             s.rollback()

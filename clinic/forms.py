@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -12,6 +13,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -28,7 +30,12 @@ from wtforms.validators import (
 )
 
 from .accounts import password_problem
-from .plans import WEEKDAYS
+from .timeutil import WEEKDAYS
+
+
+def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """Choices for a select or radio field, as WTForms 3.3+ wants them."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _new_password(form: Any, field: Any) -> None:
@@ -118,18 +125,13 @@ class StartPlanForm(FlaskForm):
     )
     session_weekday = SelectField(
         "Weekday of the sessions",
-        choices=[(str(i), name) for i, name in enumerate(WEEKDAYS)],
+        choices=options((str(i), name) for i, name in enumerate(WEEKDAYS)),
         description="Homework is due the day before each following session.",
         validators=[InputRequired("Choose the weekday of the sessions.")],
     )
 
 
-class AssignmentForm(FlaskForm):
-    worksheet = SelectField(
-        "Worksheet",
-        description="Any worksheet from the library, whichever week it usually belongs to.",
-        validators=[InputRequired("Choose a worksheet.")],
-    )
+class EditAssignmentForm(FlaskForm):
     week = IntegerField(
         "Week",
         description="1 to 12.",
@@ -150,16 +152,24 @@ class AssignmentForm(FlaskForm):
     )
 
 
+class AssignmentForm(EditAssignmentForm):
+    worksheet = SelectField(
+        "Worksheet",
+        description="Any worksheet from the library, whichever week it usually belongs to.",
+        validators=[InputRequired("Choose a worksheet.")],
+    )
+
+
 class ReviewForm(FlaskForm):
     completion = RadioField(
         "How much was done",
-        choices=[("none", "None"), ("some", "Some"), ("most", "Most"), ("all", "All")],
+        choices=options([("none", "None"), ("some", "Some"), ("most", "Most"), ("all", "All")]),
         validators=[InputRequired("Choose how much of the homework was done.")],
     )
     quality = RadioField(
         "Quality of the work",
         description="0 = no real engagement, 4 = thorough, thoughtful work that used the skill.",
-        choices=[(str(i), str(i)) for i in range(5)],
+        choices=options((str(i), str(i)) for i in range(5)),
         validators=[InputRequired("Choose a quality rating from 0 to 4.")],
     )
     feedback = TextAreaField(

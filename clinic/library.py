@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +79,8 @@ class Worksheet:
     instructions: str
     derived: str | None
     sections: tuple[Section, ...]
-    body: dict[str, Any]
     sha256: str
+    body: dict[str, Any] = field(compare=False, repr=False)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -104,8 +104,8 @@ class Program:
     title: str
     description: str
     weeks: tuple[Week, ...]
-    body: dict[str, Any]
     sha256: str
+    body: dict[str, Any] = field(compare=False, repr=False)
 
     def week(self, number: int) -> Week:
         return self.weeks[number - 1]

@@ -31,7 +31,6 @@ from .models import (
 )
 
 WEEKS = 12
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class PlanError(Exception):
@@ -441,7 +440,7 @@ def submit(
     raw = engine.sort_rows(ws, engine.normalise_raw(ws, raw))
     errors = engine.check(ws, raw, final=True)
     if errors:
-        raise InvalidAnswers(errors)
+        raise InvalidAnswers(errors, raw)
     answers = engine.clean(ws, raw)
     if sub is not None and sub.status != SubmissionStatus.DRAFT.value and sub.answers == answers:
         return sub  # a repeat of what is already stored
@@ -466,9 +465,10 @@ def submit(
 class InvalidAnswers(PlanError):
     """Answers that cannot be submitted; `errors` is keyed like worksheets.check()."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(self, errors: dict[str, list[str]], raw: dict[str, Any]) -> None:
         super().__init__("Some answers need a look before you send them.")
         self.errors = errors
+        self.raw = raw  # in the order the errors refer to (ordered sections are sorted)
 
 
 def review(

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts
+from . import accounts, plans
 from . import db as database
+from . import worksheets as engine
 from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
 from .db import utcnow
-from .forms import ConfirmForm, NewClientForm
-from .models import Care, Role, User
+from .forms import (
+    AssignmentForm,
+    ConfirmForm,
+    EditAssignmentForm,
+    NewClientForm,
+    ReviewForm,
+    StartPlanForm,
+    options,
+)
+from .library import library
+from .models import Assignment, Care, Plan, Role, SubmissionStatus, User
+from .timeutil import local_today
 
 bp = Blueprint("therapist", __name__, url_prefix="/therapist")
 require_role(bp, Role.THERAPIST)
@@ -66,14 +77,29 @@ def new_client() -> Response | str | tuple[str, int]:
 
 @bp.get("/clients/<int:client_id>")
 def client_record(client_id: int) -> str:
-    """One client's record: account status and invitation."""
+    """One client's record: account, and the plan week by week with every piece of homework."""
     client = get_client_or_404(client_id)
-    invitation = accounts.latest_invitation(database.session(), client)
+    db = database.session()
+    invitation = accounts.latest_invitation(db, client)
+    plan = plans.open_plan(db, client)
+    today = local_today(signed_in_user())
+    weeks = []
+    if plan is not None:
+        program = plans.program_of(db, plan)
+        for week in program.weeks:
+            items = [a for a in plan.assignments if a.week == week.number]
+            weeks.append((week, items))
     return render_template(
         "therapist/client.html",
         client=client,
         invitation=invitation,
         invitation_state=invitation.state(utcnow()) if invitation else None,
+        plan=plan,
+        where=plans.position(plan, today) if plan else None,
+        weeks=weeks,
+        titles={key: ws.title for key, ws in library().worksheets.items()},
+        state=lambda a: plans.homework_state(a, today),
+        session_date=lambda n: plans.session_date(plan, n) if plan else None,
         form=ConfirmForm(),
     )
 
@@ -96,3 +122,198 @@ def revoke_invitation(client_id: int) -> Response:
     client = get_client_or_404(client_id)
     accounts.revoke_pending(database.session(), client)
     return redirect(url_for("therapist.client_record", client_id=client.id))
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+def get_assignment_or_404(client: User, assignment_id: int) -> Assignment:
+    """Homework in one of this client's plans (the client already passed get_client_or_404)."""
+    assignment = database.session().scalar(
+        sa.select(Assignment)
+        .join(Plan, Plan.id == Assignment.plan_id)
+        .where(Assignment.id == assignment_id, Plan.client_id == client.id)
+    )
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+def _open_plan_or_404(client: User) -> Plan:
+    plan = plans.open_plan(database.session(), client)
+    if plan is None:
+        abort(404)
+    return plan
+
+
+@bp.route("/clients/<int:client_id>/plan/start", methods=["GET", "POST"])
+def start_plan(client_id: int) -> Response | str | tuple[str, int]:
+    """Start the 12-week plan: first session date and the weekday of the sessions."""
+    client = get_client_or_404(client_id)
+    form = StartPlanForm()
+    if request.method == "GET":
+        today = local_today(signed_in_user())
+        form.start.data = today
+        form.session_weekday.data = str(today.weekday())
+    elif form.validate_on_submit():
+        try:
+            plans.start_plan(
+                database.session(),
+                client,
+                signed_in_user(),
+                form.start.data,
+                int(form.session_weekday.data or 0),
+            )
+        except plans.PlanError as error:
+            target = getattr(form, error.field or "", None)
+            if target is not None:
+                target.errors = [error.message]
+            else:
+                form.form_errors.append(error.message)
+        else:
+            flash("The plan has started. All 12 weeks of homework are scheduled.", "success")
+            return redirect(url_for("therapist.client_record", client_id=client.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("therapist/start_plan.html", form=form, client=client), status
+
+
+@bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")
+def change_plan(client_id: int, change: str) -> Response:
+    """Pause, resume or finish the client's plan."""
+    client = get_client_or_404(client_id)
+    plan = _open_plan_or_404(client)
+    db = database.session()
+    today = local_today(signed_in_user())
+    try:
+        if change == "pause":
+            plans.pause_plan(db, plan, today)
+            flash("The plan is paused. Weeks and due dates wait until you resume it.", "info")
+        elif change == "resume":
+            days = plans.resume_plan(db, plan, today)
+            flash(f"The plan is running again; open homework moved {days} day(s) later.", "info")
+        else:
+            plans.finish_plan(db, plan)
+            flash("The plan is finished. Everything stays readable.", "info")
+    except plans.PlanError as error:
+        flash(error.message, "error")
+    return redirect(url_for("therapist.client_record", client_id=client.id))
+
+
+def _assignment_form(form: AssignmentForm) -> AssignmentForm:
+    titles = sorted((ws.title, key) for key, ws in library().worksheets.items())
+    form.worksheet.choices = options((key, title) for title, key in titles)
+    return form
+
+
+@bp.route("/clients/<int:client_id>/assignments/new", methods=["GET", "POST"])
+def new_assignment(client_id: int) -> Response | str | tuple[str, int]:
+    """Add any worksheet from the library to any week of this client's plan."""
+    client = get_client_or_404(client_id)
+    plan = _open_plan_or_404(client)
+    form = _assignment_form(AssignmentForm())
+    if request.method == "GET":
+        form.week.data = (
+            request.args.get("week", type=int)
+            or plans.position(plan, local_today(signed_in_user())).week
+        )
+    elif form.validate_on_submit():
+        try:
+            plans.add_assignment(
+                database.session(),
+                plan,
+                form.worksheet.data or "",
+                form.week.data or 0,
+                form.due_on.data,
+                form.instruction.data,
+            )
+        except plans.PlanError as error:
+            getattr(form, error.field or "worksheet").errors = [error.message]
+        else:
+            flash("Homework added.", "success")
+            return redirect(url_for("therapist.client_record", client_id=client.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "therapist/assignment_form.html", form=form, client=client, assignment=None
+    ), status
+
+
+@bp.route("/clients/<int:client_id>/assignments/<int:assignment_id>", methods=["GET", "POST"])
+def edit_assignment(client_id: int, assignment_id: int) -> Response | str | tuple[str, int]:
+    """Move homework to another week, change its due date or personal instruction."""
+    client = get_client_or_404(client_id)
+    assignment = get_assignment_or_404(client, assignment_id)
+    form = EditAssignmentForm(obj=assignment if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            plans.update_assignment(
+                database.session(),
+                assignment,
+                week=form.week.data or 0,
+                due_on=form.due_on.data,
+                instruction=form.instruction.data,
+            )
+        except plans.PlanError as error:
+            getattr(form, error.field or "week").errors = [error.message]
+        else:
+            flash("Homework updated.", "success")
+            return redirect(url_for("therapist.client_record", client_id=client.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "therapist/assignment_form.html", form=form, client=client, assignment=assignment
+    ), status
+
+
+@bp.post("/clients/<int:client_id>/assignments/<int:assignment_id>/<any(remove, restore):change>")
+def change_assignment(client_id: int, assignment_id: int, change: str) -> Response:
+    """Take homework out of the plan (answers are kept) or put it back."""
+    client = get_client_or_404(client_id)
+    assignment = get_assignment_or_404(client, assignment_id)
+    try:
+        if change == "remove":
+            plans.remove_assignment(database.session(), assignment)
+            flash("Homework taken out of the plan. Anything already written is kept.", "info")
+        else:
+            plans.restore_assignment(database.session(), assignment)
+            flash("Homework put back into the plan.", "info")
+    except plans.PlanError as error:
+        flash(error.message, "error")
+    return redirect(url_for("therapist.client_record", client_id=client.id))
+
+
+@bp.route("/clients/<int:client_id>/homework/<int:assignment_id>", methods=["GET", "POST"])
+def review(client_id: int, assignment_id: int) -> Response | str | tuple[str, int]:
+    """Read one piece of homework in a clean layout and rate and answer it."""
+    client = get_client_or_404(client_id)
+    assignment = get_assignment_or_404(client, assignment_id)
+    sub = assignment.submission
+    db = database.session()
+    ws = plans.worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
+    form = ReviewForm(obj=sub if request.method == "GET" and sub else None)
+    if request.method == "GET" and sub is not None and sub.quality is not None:
+        form.quality.data = str(sub.quality)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if sub is None or sub.status == SubmissionStatus.DRAFT.value:
+            status = 409  # nothing to review yet; the page says so
+        elif form.validate_on_submit():
+            plans.review(
+                db,
+                sub,
+                signed_in_user(),
+                completion=form.completion.data or "",
+                quality=int(form.quality.data or 0),
+                feedback=form.feedback.data,
+            )
+            flash("Review saved. Your client can now read your feedback.", "success")
+            return redirect(url_for("therapist.client_record", client_id=client.id))
+    shown = sub is not None and sub.status != SubmissionStatus.DRAFT.value
+    return render_template(
+        "therapist/review.html",
+        client=client,
+        assignment=assignment,
+        submission=sub if shown else None,
+        ws=ws,
+        figures=engine.derived_figures(ws, sub.answers) if shown and sub else [],
+        form=form,
+    ), status

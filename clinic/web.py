@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, Response, render_template
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_headers)
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["isodate"] = format_isodate
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -69,3 +70,11 @@ def format_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M UTC")
 def format_date(value: Any, fmt: str = "%a %d %b %Y") -> str:
     """A date for people: 'Tue 03 Mar 2026'."""
     return value.strftime(fmt) if value is not None else ""
+
+
+def format_isodate(value: str | None) -> str:
+    """An ISO date string (as stored in answers) for people; anything else as it is."""
+    try:
+        return format_date(date.fromisoformat(value)) if value else ""
+    except (TypeError, ValueError):
+        return str(value)

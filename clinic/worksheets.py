@@ -20,6 +20,7 @@ from wtforms import Form, RadioField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.core import Field as WTField
 
+from .forms import options
 from .library import Field, Section, Worksheet
 
 # A draft may hold more than a worksheet allows (the person is still editing), but not
@@ -39,7 +40,7 @@ def _wt_field(f: Field) -> WTField:
     if f.type == "textarea":
         return TextAreaField(**kwargs)
     if f.type == "choice":
-        return RadioField(choices=list(f.choices), validate_choice=False, **kwargs)
+        return RadioField(choices=options(f.choices), validate_choice=False, **kwargs)
     render_kw: dict[str, Any] = {}
     if f.type == "integer":
         render_kw = {

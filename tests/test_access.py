@@ -5,12 +5,13 @@ can ship without someone deciding who may see it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
 import pytest
 
-from clinic import accounts, create_app
+from clinic import accounts, create_app, plans
 from clinic.models import Role
 
 PERSONAS = [
@@ -51,7 +52,17 @@ ROUTES: dict[str, Access] = {
     "therapist.client_record": Access("therapist", scoped=True),
     "therapist.new_invitation": Access("therapist", scoped=True),
     "therapist.revoke_invitation": Access("therapist", scoped=True),
+    "therapist.start_plan": Access("therapist", scoped=True),
+    "therapist.change_plan": Access("therapist", scoped=True),
+    "therapist.new_assignment": Access("therapist", scoped=True),
+    "therapist.edit_assignment": Access("therapist", scoped=True),
+    "therapist.change_assignment": Access("therapist", scoped=True),
+    "therapist.review": Access("therapist", scoped=True),
     "client.home": Access("client"),
+    "client.history": Access("client"),
+    "client.homework": Access("client", scoped=True),
+    "client.save_homework": Access("client", scoped=True),
+    "client.autosave": Access("client", scoped=True),
 }
 
 
@@ -72,8 +83,17 @@ def test_every_route_is_classified():
     assert not ROUTES.keys() - endpoints, "ROUTES names routes that no longer exist"
 
 
+# Route arguments that differ by endpoint (the defaults are in `world`).
+OVERRIDES: dict[str, dict[str, object]] = {
+    "therapist.new_invitation": {"client_id": "pending_client"},
+    "therapist.revoke_invitation": {"client_id": "pending_client"},
+    "therapist.change_plan": {"change": "pause"},
+    "therapist.change_assignment": {"change": "remove"},
+}
+
+
 @pytest.fixture
-def world(make_practice, make_user, db):  # type: ignore[no-untyped-def]
+def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
     """Two therapists of one practice with a client each, a pending client and a pending
     therapist as URL targets, the practice admin, and an admin of another practice."""
     therapist = make_user(Role.THERAPIST)
@@ -90,8 +110,14 @@ def world(make_practice, make_user, db):  # type: ignore[no-untyped-def]
     pending_therapist = make_user(Role.THERAPIST, password=None)
     invitation = accounts.issue_invitation(db, pending_client, therapist)
     db.commit()
+    with app.app_context():
+        plan = plans.start_plan(db, people["client"], therapist, dt.date.today(), 0)
+        db.commit()
+        assignment_id = plan.assignments[0].id
     values = {
-        "client_id": pending_client.id,
+        "client_id": people["client"].id,
+        "pending_client": pending_client.id,
+        "assignment_id": assignment_id,
         "user_id": pending_therapist.id,
         "token": invitation.token,
         "filename": "app.css",
@@ -124,7 +150,10 @@ def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
     with app.test_request_context():
         from flask import url_for
 
-        url = url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
+        args = {arg: values.get(arg) for arg in rule.arguments}
+        for arg, value in OVERRIDES.get(endpoint, {}).items():
+            args[arg] = values[value] if isinstance(value, str) and value in values else value
+        url = url_for(endpoint, **args)
     response = client.open(url, method=method)
     response.close()
     expected = _expected(ROUTES[endpoint], persona)

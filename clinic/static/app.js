@@ -1,4 +1,7 @@
 // Small progressive enhancements. Every page works without this file.
+"use strict";
+
+// Copy an invitation link.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -11,4 +14,57 @@ document.addEventListener("click", (event) => {
   } else if (document.execCommand("copy")) {
     done();
   }
+});
+
+// Keep an earlier answer visible (and current) beside the field that refers to it.
+document.addEventListener("input", (event) => {
+  const source = event.target;
+  if (!source.id) return;
+  document.querySelectorAll(`[data-mirror="${CSS.escape(source.id)}"] [data-mirror-text]`).forEach((node) => {
+    node.textContent = source.value || "Not filled in yet";
+  });
+});
+
+// Autosave worksheet drafts to the server a few seconds after the person stops typing.
+document.querySelectorAll("form[data-autosave]").forEach((form) => {
+  const url = form.dataset.autosave;
+  if (!url) return;
+  const status = form.querySelector("[data-save-status]");
+  const version = form.querySelector("input[name=version]");
+  let timer = null;
+  let inFlight = false;
+  let stopped = false;
+  const say = (text) => { if (status) status.textContent = text; };
+  const save = async () => {
+    if (inFlight || stopped) return;
+    inFlight = true;
+    const data = new FormData(form);
+    data.delete("action");
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        body: data,
+        headers: { "X-CSRFToken": data.get("csrf_token") || "" },
+        credentials: "same-origin",
+      });
+      const body = await response.json();
+      if (response.ok) {
+        version.value = body.version;
+        say(`Saved a moment ago (${body.saved_at})`);
+      } else {
+        stopped = true;
+        say(body.message + " Use 'Save draft' to see what happened; your typing stays on this page.");
+      }
+    } catch (error) {
+      say("Not saved yet: no connection. Your typing is still here; try 'Save draft' in a moment.");
+    } finally {
+      inFlight = false;
+    }
+  };
+  form.addEventListener("input", () => {
+    say("Saving soon…");
+    clearTimeout(timer);
+    timer = setTimeout(save, 2500);
+  });
+  form.addEventListener("submit", () => { clearTimeout(timer); stopped = true; });
 });

@@ -1,0 +1,168 @@
+"""The program and worksheet definitions: complete, valid, and strict about mistakes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clinic import create_app
+from clinic.library import CONTENT_DIR, ContentError, load_library
+
+WORKSHEETS = {
+    "trust_history",
+    "trigger_log",
+    "self_honesty",
+    "thought_record",
+    "trust_ladder",
+    "behavioural_experiment",
+    "consistency_log",
+    "conversation_planner",
+    "mutual_boundaries",
+    "positive_log",
+    "walls_openness",
+    "red_flags",
+    "maintenance_plan",
+    "self_compassion_letter",
+}
+
+
+def test_the_program_has_twelve_weeks_in_four_phases_and_all_fourteen_worksheets():
+    lib = load_library(CONTENT_DIR)
+    assert set(lib.worksheets) == WORKSHEETS
+    program = lib.programs["trust12"]
+    assert [w.number for w in program.weeks] == list(range(1, 13))
+    phases = [w.phase for w in program.weeks]
+    assert phases[0] == "Understand the origins" and phases[-1] == "Permission to trust"
+    assert set(phases) == {
+        "Understand the origins",
+        "Be honest with yourself",
+        "Rebuild slowly",
+        "Permission to trust",
+    }
+    used = {key for w in program.weeks for key in w.worksheets}
+    assert used == WORKSHEETS
+    assert program.week(9).worksheets == ("positive_log", "behavioural_experiment")
+    assert "baseline_battery" in program.week(1).measures
+    assert "midpoint_battery" in program.week(6).measures
+    assert "end_battery" in program.week(12).measures
+    for week in program.weeks:
+        assert len(week.text.split()) >= 60, f"week {week.number} needs its psychoeducation text"
+
+
+def test_bounds_follow_the_program_specification():
+    lib = load_library(CONTENT_DIR)
+    rows = {
+        k: next(s for s in ws.sections if s.repeat)
+        for k, ws in lib.worksheets.items()
+        if any(s.repeat for s in ws.sections)
+    }
+    expected = {
+        "trust_history": (1, 15),
+        "trigger_log": (1, 14),
+        "thought_record": (1, 7),
+        "trust_ladder": (3, 10),
+        "consistency_log": (1, 14),
+        "mutual_boundaries": (1, 6),
+        "positive_log": (1, 7),
+        "red_flags": (1, 10),
+    }
+    assert {k: (s.min_rows, s.max_rows) for k, s in rows.items()} == expected
+    for ws in lib.worksheets.values():
+        for s in ws.sections:
+            for f in s.fields:
+                if f.type == "integer" and f.key not in ("positive", "negative"):
+                    assert (f.min, f.max) == (0, 100), f"{ws.key}.{f.key}"
+    assert lib.worksheets["trust_ladder"].section("steps").order_by == "expected_discomfort"
+
+
+def _copy_content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, root)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('type = "integer"', 'type = "slider"', "type 'slider' is not one of"),
+        ("min = 0\nmax = 100", "min = 100\nmax = 0", "min (100) must be less than max (0)"),
+        ('label = "Date"', 'lable = "Date"', "'label' is missing"),
+        (
+            'show_with = "automatic_thought"',
+            'show_with = "nothing_here"',
+            "show_with 'nothing_here'",
+        ),
+        ("max_rows = 7", "max_rows = 7\nmax_rowz = 8", "unknown setting(s) 'max_rowz'"),
+        ("version = 1", 'version = "one"', "'version' must be int"),
+        ("max_length = 1000", "max_length = 100000", "max_length must be from 1 to"),
+        ('key = "situation"', 'key = "Situation!"', "must be lowercase letters"),
+    ],
+)
+def test_a_broken_worksheet_names_the_file_the_field_and_the_problem(tmp_path, old, new, message):
+    root = _copy_content(tmp_path)
+    path = root / "worksheets" / "thought_record.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_library(root)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_a_field_error_says_which_field(tmp_path):
+    root = _copy_content(tmp_path)
+    path = root / "worksheets" / "thought_record.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("min = 0\nmax = 100", "min = 100\nmax = 0", 1), encoding="utf-8")
+    with pytest.raises(ContentError, match=r"field \d+ 'belief_before'"):
+        load_library(root)
+
+
+def test_a_program_naming_a_missing_worksheet_is_refused(tmp_path):
+    root = _copy_content(tmp_path)
+    path = root / "programs" / "trust12.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"trigger_log"', '"trigger_diary"', 1), encoding="utf-8")
+    with pytest.raises(ContentError, match=r"trust12.toml: week 2: worksheet 'trigger_diary'"):
+        load_library(root)
+
+
+def test_invalid_toml_is_reported_with_its_file(tmp_path):
+    root = _copy_content(tmp_path)
+    path = root / "worksheets" / "trigger_log.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n[[sections\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="trigger_log.toml: not valid TOML"):
+        load_library(root)
+
+
+def test_a_broken_practice_worksheet_stops_the_app_at_start_up(tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    (instance / "content" / "worksheets").mkdir(parents=True)
+    bad = instance / "content" / "worksheets" / "gratitude.toml"
+    bad.write_text(
+        'key = "gratitude"\nversion = 1\ntitle = "Gratitude"\nsummary = "x"\n'
+        '[[sections]]\nkey = "main"\ntitle = "Main"\n[[sections.fields]]\n'
+        'key = "note"\ntype = "integer"\nlabel = "Note"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(instance))
+    with pytest.raises(
+        ContentError, match=r"gratitude.toml: section 1 'main' field 1 'note': 'min' is missing"
+    ):
+        create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
+
+
+def test_a_practice_can_add_its_own_worksheet(tmp_path):
+    extra = tmp_path / "extra"
+    (extra / "worksheets").mkdir(parents=True)
+    (extra / "worksheets" / "gratitude.toml").write_text(
+        'key = "gratitude"\nversion = 1\ntitle = "Gratitude list"\nsummary = "Three good things."\n'
+        '[[sections]]\nkey = "items"\ntitle = "Good things"\nrepeat = true\nmin_rows = 1\n'
+        'max_rows = 3\n[[sections.fields]]\nkey = "thing"\ntype = "text"\nlabel = "A good thing"\n',
+        encoding="utf-8",
+    )
+    lib = load_library(CONTENT_DIR, extra)
+    assert lib.worksheets["gratitude"].section("items").max_rows == 3
