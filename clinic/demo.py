@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import tomllib
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import accounts
-from .models import Practice, Role
+from . import accounts, plans
+from . import worksheets as engine
+from .library import Worksheet
+from .models import Practice, Role, User
 
 DEMO_PRACTICE = "Harbour Street Therapy (demo)"
 DEMO_DOMAIN = "demo.bedrock.test"  # .test is reserved (RFC 2606): no mail can ever go there
@@ -18,17 +25,20 @@ THERAPISTS = [
     ("Sam Lindqvist", "sam.lindqvist"),
 ]
 
-# (therapist index, name or pseudonym, email local part or None, plan week, accepted)
-# The plan week spreads clients over the 12-week program once plans exist.
+# (therapist index, name or pseudonym, email local part or None, plan week or None, accepted,
+#  how the homework stands). Spread over the program so every state can be seen.
 CLIENTS = [
-    (0, "Jordan P.", "jordan", 1, True),
-    (0, "Alex Moreno", "alex", 4, True),
-    (0, "Priya", "priya", 7, True),
-    (0, "Client K", None, 2, False),
-    (1, "Tomasz W.", "tomasz", 10, True),
-    (1, "Rosa", "rosa", 12, True),
-    (1, "Ellis Grant", "ellis", 5, True),
+    (0, "Jordan P.", "jordan", 1, True, "fresh"),
+    (0, "Alex Moreno", "alex", 4, True, "behind"),
+    (0, "Priya", "priya", 7, True, "keen"),
+    (0, "Client K", None, None, False, ""),
+    (1, "Tomasz W.", "tomasz", 10, True, "to_review"),
+    (1, "Rosa", "rosa", 12, True, "keen"),
+    (1, "Ellis Grant", "ellis", 5, True, "paused"),
 ]
+# The demo answers were written for a plan whose first session was this day; their dates
+# are moved to each demo client's own plan.
+ANSWERS_FIRST_SESSION = dt.date(2026, 2, 16)
 
 
 @dataclass
@@ -59,15 +69,80 @@ def build_demo(db: Session, password: str) -> DemoDetails:
         therapist = accounts.create_user(db, practice, Role.THERAPIST, name, email(local), password)
         therapists.append(therapist)
         details.accounts.append(("therapist", name, email(local)))
-    for index, name, local, _week, accepted in CLIENTS:
-        client = accounts.add_client(db, therapists[index], name, email(local) if local else None)
+    password_hash = accounts.hash_password(password)
+    today = dt.date.today()
+    for index, name, local, week, accepted, story in CLIENTS:
+        therapist = therapists[index]
+        client = accounts.add_client(db, therapist, name, email(local) if local else None)
         if accepted:
-            client.password_hash = accounts.hash_password(password)
+            client.password_hash = password_hash
             details.accounts.append(
-                ("client", f"{name} ({therapists[index].display_name})", email(local or ""))
+                ("client", f"{name} ({therapist.display_name})", email(local or ""))
             )
         else:
-            issued = accounts.issue_invitation(db, client, therapists[index])
+            issued = accounts.issue_invitation(db, client, therapist)
             details.pending_invitations.append((name, issued.token))
+        if week is not None:
+            _plan_with_history(db, client, therapist, today, week, story)
     db.flush()
     return details
+
+
+def _plan_with_history(
+    db: Session, client: User, therapist: User, today: dt.date, week: int, story: str
+) -> None:
+    """Start a plan `week` weeks ago and fill in the homework a client at that point has."""
+    first = today - dt.timedelta(days=7 * (week - 1) + 2)
+    plan = plans.start_plan(db, client, therapist, first, first.weekday())
+    answers = _demo_answers()
+    shift = plan.first_session - ANSWERS_FIRST_SESSION
+    for a in plan.assignments:
+        if a.week > week or (story == "behind" and a.week == week - 1):
+            continue
+        ws = plans.worksheet(db, a.worksheet_key)
+        raw = _shift_dates(ws, engine.normalise_raw(ws, answers[a.worksheet_key]), shift)
+        if a.week == week:
+            if story in ("keen", "paused"):
+                plans.save_draft(db, a, client, raw, 0)
+            continue
+        sub = plans.submit(db, a, client, raw, 0)
+        sub.submitted_at = _moment(a.due_on - dt.timedelta(days=1))
+        if not (story == "to_review" and a.week == week - 1):
+            plans.review(
+                db,
+                sub,
+                therapist,
+                completion="all" if a.week % 3 else "most",
+                quality=3 if a.week % 2 else 4,
+                feedback=FEEDBACK[a.week % len(FEEDBACK)],
+            )
+            sub.reviewed_at = _moment(a.due_on + dt.timedelta(days=1))
+    if story == "paused":
+        plans.pause_plan(db, plan, today - dt.timedelta(days=3))
+
+
+FEEDBACK = [
+    "Thank you for this. I can see how honestly you looked at it; let's talk it through.",
+    "Really careful work. The part where you questioned the first thought stood out to me.",
+    "You did this even though it was uncomfortable, and that matters. We'll build on it.",
+]
+
+
+@cache
+def _demo_answers() -> dict[str, Any]:
+    raw = resources.files("clinic").joinpath("demo_answers.toml").read_text(encoding="utf-8")
+    return tomllib.loads(raw)
+
+
+def _shift_dates(ws: Worksheet, raw: dict[str, Any], shift: dt.timedelta) -> dict[str, Any]:
+    for section in ws.sections:
+        rows = raw[section.key] if section.repeat else [raw[section.key]]
+        for row in rows:
+            for f in section.fields:
+                if f.type == "date" and row.get(f.key):
+                    row[f.key] = (dt.date.fromisoformat(row[f.key]) + shift).isoformat()
+    return raw
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(19, 30), tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ import re
 import sqlalchemy as sa
 
 from clinic.demo import CLIENTS, THERAPISTS
-from clinic.models import Care, Practice, Role, User
+from clinic.models import Care, Plan, Practice, Role, Submission, User
 
 from .test_auth import page_text
 
@@ -84,5 +84,18 @@ def test_demo_builds_a_practice_that_people_can_sign_in_to(app, client, db, make
         sa.select(sa.func.count()).select_from(Care).where(Care.ended_at.is_(None))
     )
     assert open_cares == len(CLIENTS)
+    # Clients are spread over the plan, with homework that a client at that week would have.
+    weeks = dict(
+        db.execute(
+            sa.select(User.display_name, sa.func.count(Submission.id))
+            .join(Submission, Submission.client_id == User.id)
+            .where(Submission.status != "draft")
+            .group_by(User.display_name)
+        ).all()
+    )
+    assert weeks["Rosa"] > weeks["Priya"] > weeks["Alex Moreno"] > 0
+    assert "Jordan P." not in weeks
+    statuses = set(db.scalars(sa.select(Plan.status)))
+    assert statuses == {"active", "paused"}
     # The old session belonged to the first build: it must not carry over to anyone.
     assert client.get("/therapist/").status_code == 302

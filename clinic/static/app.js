@@ -16,6 +16,13 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// Ask before an action that cannot be undone (the server acts without this too).
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const question = (button && button.dataset.confirm) || event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
 // Keep an earlier answer visible (and current) beside the field that refers to it.
 document.addEventListener("input", (event) => {
   const source = event.target;
