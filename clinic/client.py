@@ -116,6 +116,7 @@ def _render(
     notice: str | None = None,
     version: int | None = None,
     replacing: bool = False,
+    focus_id: str | None = None,
 ) -> tuple[str, int]:
     ws = ctx["ws"]
     sub: Submission | None = ctx["submission"]
@@ -137,6 +138,7 @@ def _render(
             version=version if version is not None else (sub.version if sub else 0),
             replacing=replacing,
             notice=notice,
+            focus_id=focus_id,
             editable=editable,
             state=plans.homework_state(ctx["assignment"], local_today(signed_in_user())),
             saved_at=local_time(sub.saved_at, signed_in_user()) if sub else None,
@@ -183,7 +185,7 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
         if sub is not None and sub.status != SubmissionStatus.DRAFT.value:
             # Correcting sent answers: rows change on screen only, nothing is saved until sent.
             if kind in ("add", "remove"):
-                return _render(ctx, raw, {}, version=base)
+                return _render(ctx, raw, {}, version=base, focus_id=_row_focus(ws, raw, kind, rest))
             raise plans.Locked("These answers have already been sent. Use 'Send changes'.")
         saved = plans.save_draft(db, assignment, client, raw, base, replacing=replacing)
     except plans.InvalidAnswers as invalid:
@@ -219,7 +221,13 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
     except plans.PlanError as error:
         return _render(ctx, raw, {}, status=409, notice=error.message, version=base)
     if kind in ("add", "remove"):
-        return _render(ctx | {"submission": saved}, raw, {}, version=saved.version)
+        return _render(
+            ctx | {"submission": saved},
+            raw,
+            {},
+            version=saved.version,
+            focus_id=_row_focus(ws, raw, kind, rest),
+        )
     return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
 
 
@@ -248,6 +256,15 @@ def autosave(assignment_id: int) -> tuple[Response, int]:
         return jsonify(status="locked", message=error.message), 409
     when = local_time(saved.saved_at, client)
     return jsonify(status="saved", version=saved.version, saved_at=when.strftime("%H:%M")), 200
+
+
+def _row_focus(ws, raw: engine.Raw, kind: str, rest: str) -> str | None:  # type: ignore[no-untyped-def]
+    """After adding a row, put the cursor in it (the page reloads without JavaScript)."""
+    section_key = rest.partition(":")[0]
+    if kind != "add" or section_key not in raw or not isinstance(raw[section_key], list):
+        return None
+    section = ws.section(section_key)
+    return f"{section.key}-{len(raw[section_key]) - 1}-{section.fields[0].key}"
 
 
 def _int(value: str | None, default: int = 0) -> int:

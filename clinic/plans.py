@@ -337,12 +337,20 @@ def homework_state(assignment: Assignment, today: dt.date) -> str:
     return "draft" if sub is not None else "not_started"
 
 
-STATE_WORDS = {
+# How a state reads: warm and unhurried for clients, precise for therapists (ui.md).
+CLIENT_STATE_WORDS = {
     "not_started": "Not started yet",
     "draft": "Draft saved",
     "submitted": "Sent to your therapist",
+    "reviewed": "Reviewed by your therapist",
+    "overdue": "Not done yet",
+}
+THERAPIST_STATE_WORDS = {
+    "not_started": "Not started",
+    "draft": "Draft",
+    "submitted": "Submitted · to review",
     "reviewed": "Reviewed",
-    "overdue": "Past its due date",
+    "overdue": "Overdue",
 }
 
 

@@ -9,6 +9,8 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from . import plans
+
 csrf = CSRFProtect()
 
 ERROR_TEXT = {
@@ -32,6 +34,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["isodate"] = format_isodate
+    app.jinja_env.globals["client_state_words"] = plans.CLIENT_STATE_WORDS
+    app.jinja_env.globals["therapist_state_words"] = plans.THERAPIST_STATE_WORDS
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

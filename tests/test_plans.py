@@ -294,6 +294,7 @@ def test_adding_and_removing_rows_works_without_javascript(app, db, thought):
     )
     page = soup(response)
     assert page.find(attrs={"name": "entries-1-situation"}) is not None
+    assert page.find(id="entries-1-date").has_attr("autofocus")  # the cursor lands in the new row
     assert page.find(attrs={"name": "entries-0-situation"}).get_text().strip() == "one"
     version = version_of(response)
     response = c.post(
@@ -546,3 +547,35 @@ def test_old_answers_keep_the_definition_they_were_made_with(app, db, people, mo
     assert sub.worksheet_version == 1
     text = page_text(c.get(f"/me/homework/{a.id}"))
     assert THOUGHT.sections[0].title in text and "Renamed section" not in text
+
+
+def test_a_client_is_run_through_all_twelve_weeks(app, db, people):
+    """Every week's homework is filled in, sent, reviewed, and read back by both people."""
+    today = dt.date.today()
+    first = today - dt.timedelta(days=7 * 12)
+    t = start(app, people, first, first.weekday())
+    therapist, client = people
+    c = browser(app, client)
+    plan = plan_of(db, client)
+    assert len(plan.assignments) == 15
+    for a in plan.assignments:
+        ws = LIBRARY.worksheets[a.worksheet_key]
+        url = f"/me/homework/{a.id}"
+        version = version_of(c.get(url))
+        sent = c.post(url, data=valid_formdata(ws) | {"action": "submit", "version": version})
+        assert sent.status_code == 302, (a.worksheet_key, page_text(sent)[:300])
+        review = t.post(
+            f"/therapist/clients/{client.id}/homework/{a.id}",
+            data={"completion": "all", "quality": "4", "feedback": f"Well done on week {a.week}."},
+        )
+        assert review.status_code == 302, a.worksheet_key
+    history = page_text(c.get("/me/history"))
+    assert history.count("reviewed, with feedback") == 15
+    assert "Week 12: Self-compassion letter" in history
+    record = page_text(t.get(f"/therapist/clients/{client.id}"))
+    assert record.count("Reviewed") >= 15 and "Overdue" not in record
+    home = page_text(c.get("/me/"))
+    assert "Week 12 of 12" in home and "Still open" not in home
+    response = t.post(f"/therapist/clients/{client.id}/plan/finish")
+    assert response.status_code == 302
+    assert "Your plan has finished" in page_text(c.get("/me/"))
