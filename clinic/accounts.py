@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from .db import utcnow
+from .errors import DomainError
 from .models import Care, Invitation, Practice, Role, User
 
 # Argon2id with the library's defaults (RFC 9106 "second recommended" profile, 64 MiB, t=3).
@@ -28,13 +29,8 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 128
 
 
-class AccountError(Exception):
-    """A rule about accounts was broken; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AccountError(DomainError):
+    """A rule about accounts was broken."""
 
 
 class DuplicateEmail(AccountError):

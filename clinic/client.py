@@ -21,12 +21,7 @@ require_role(bp, Role.CLIENT)
 
 def get_assignment_or_404(assignment_id: int) -> Assignment:
     """Homework in one of the signed-in client's own plans; anything else is 404."""
-    client = signed_in_user()
-    assignment = database.session().scalar(
-        sa.select(Assignment)
-        .join(Plan, Plan.id == Assignment.plan_id)
-        .where(Assignment.id == assignment_id, Plan.client_id == client.id)
-    )
+    assignment = plans.find_assignment(database.session(), signed_in_user().id, assignment_id)
     if assignment is None:
         abort(404)
     return assignment

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from . import worksheets as engine
 from .db import utcnow
+from .errors import DomainError
 from .library import Program, Worksheet, library, parse_program, parse_worksheet
 from .models import (
     COMPLETION_VALUES,
@@ -33,13 +34,8 @@ from .models import (
 WEEKS = 12
 
 
-class PlanError(Exception):
-    """A rule about plans or homework was broken; `field` names the form field, if any."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class PlanError(DomainError):
+    """A rule about plans or homework was broken."""
 
 
 class SaveConflict(PlanError):
@@ -158,6 +154,15 @@ def position(plan: Plan, today: dt.date) -> Position:
 
 
 # --- plans ----------------------------------------------------------------------------------
+
+
+def find_assignment(db: Session, client_id: int, assignment_id: int) -> Assignment | None:
+    """Homework in one of this client's plans, or None (the ownership filter is in the query)."""
+    return db.scalar(
+        sa.select(Assignment)
+        .join(Plan, Plan.id == Assignment.plan_id)
+        .where(Assignment.id == assignment_id, Plan.client_id == client_id)
+    )
 
 
 def open_plan(db: Session, client: User) -> Plan | None:

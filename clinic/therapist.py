@@ -129,11 +129,7 @@ def revoke_invitation(client_id: int) -> Response:
 
 def get_assignment_or_404(client: User, assignment_id: int) -> Assignment:
     """Homework in one of this client's plans (the client already passed get_client_or_404)."""
-    assignment = database.session().scalar(
-        sa.select(Assignment)
-        .join(Plan, Plan.id == Assignment.plan_id)
-        .where(Assignment.id == assignment_id, Plan.client_id == client.id)
-    )
+    assignment = plans.find_assignment(database.session(), client.id, assignment_id)
     if assignment is None:
         abort(404)
     return assignment

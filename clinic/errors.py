@@ -1,0 +1,12 @@
+"""The one error shape domain modules raise for things a person should be told about."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule was broken; `message` is for people, `field` names the form field, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
