@@ -55,9 +55,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
 
-    from . import admin, auth, cli, client, db, library, therapist, web
+    from . import admin, auth, cli, client, db, library, measures, therapist, web
 
     library.init_app(app)
+    measures.init_app(app)
     db.init_app(app)
     web.init_app(app)
     auth.init_app(app)

@@ -10,7 +10,7 @@ from . import accounts
 from . import db as database
 from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
 from .db import utcnow
-from .forms import ConfirmForm, NewTherapistForm
+from .forms import ConfirmForm, NewTherapistForm, PracticeSettingsForm
 from .models import Care, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -113,3 +113,17 @@ def reactivate(user_id: int) -> Response:
     accounts.set_active(database.session(), person, active=True)
     flash(f"{person.display_name} can sign in again.", "info")
     return redirect(url_for("admin.people"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response | str | tuple[str, int]:
+    """Practice settings: crisis contacts shown to clients, whether clients see scores."""
+    practice = signed_in_user().practice
+    form = PracticeSettingsForm(obj=practice)
+    if form.validate_on_submit():
+        practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
+        practice.clients_see_scores = bool(form.clients_see_scores.data)
+        flash("Settings saved.", "success")
+        return redirect(url_for("admin.settings"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/settings.html", form=form, practice=practice), status

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, plans
+from . import accounts, measures, plans, questionnaires
 from . import db as database
 from . import worksheets as engine
 from .auth import require_role, signed_in_user
-from .models import Assignment, Plan, Role, Submission, SubmissionStatus
+from .forms import CheckInForm
+from .models import Administration, Alert, Assignment, Plan, Role, Submission, SubmissionStatus
+from .progress import measure_charts
 from .timeutil import local_time, local_today
 
 bp = Blueprint("client", __name__, url_prefix="/me")
@@ -46,7 +48,14 @@ def home() -> str:
     therapist = accounts.therapist_of(db, client)
     plan = _current_plan()
     if plan is None:
-        return render_template("client/home.html", client=client, therapist=therapist, plan=None)
+        return render_template(
+            "client/home.html",
+            client=client,
+            therapist=therapist,
+            plan=None,
+            requests=questionnaires.pending_requests(db, client),
+            instruments=measures.instruments(),
+        )
     today = local_today(client)
     where = plans.position(plan, today)
     program = plans.program_of(db, plan)
@@ -60,8 +69,16 @@ def home() -> str:
     ]
     next_week = [a for a in live if a.week == where.week + 1]
     library = {a.worksheet_key: plans.worksheet(db, a.worksheet_key) for a in live}
+    dues, check_in_due = ([], False)
+    if plan.status != "finished":
+        dues, check_in_due = questionnaires.scheduled(db, plan, where.week)
     return render_template(
         "client/home.html",
+        dues=dues,
+        check_in_due=check_in_due,
+        check_in_done=questionnaires.check_in_for(db, plan, where.week) if check_in_due else None,
+        requests=questionnaires.pending_requests(db, client),
+        instruments=measures.instruments(),
         client=client,
         therapist=therapist,
         plan=plan,
@@ -267,3 +284,152 @@ def _int(value: str | None, default: int = 0) -> int:
         return int(value or default)
     except ValueError:
         return default
+
+
+# --- questionnaires and the weekly check-in -------------------------------------------------
+
+
+def _plan_week_or_404(week: int) -> Plan:
+    """The client's open plan, for a week that has already begun."""
+    db = database.session()
+    client = signed_in_user()
+    plan = plans.open_plan(db, client)
+    if plan is None or not 1 <= week <= plans.position(plan, local_today(client)).week:
+        abort(404)
+    return plan
+
+
+def get_request_or_404(administration_id: int) -> Administration:
+    """A questionnaire sent to the signed-in client; anything else is 404."""
+    row = database.session().scalar(
+        sa.select(Administration).where(
+            Administration.id == administration_id,
+            Administration.client_id == signed_in_user().id,
+        )
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
+def _questionnaire_page(
+    code: str, errors: dict[str, str], answers: dict[str, Any], status: int = 200
+):  # type: ignore[no-untyped-def]
+    inst = measures.instrument(code)
+    return render_template(
+        "client/questionnaire.html", inst=inst, errors=errors, answers=answers
+    ), status
+
+
+def _complete(code: str, **where: Any) -> Response | tuple[str, int]:
+    """Validate and store a questionnaire, then show the thank-you (and safety) page."""
+    client = signed_in_user()
+    try:
+        answers = questionnaires.parse_answers(code, request.form)
+        row, _ = questionnaires.complete(database.session(), client, code, answers, client, **where)
+    except questionnaires.Unanswered as missing:
+        return _questionnaire_page(code, missing.errors, request.form.to_dict(), 422)
+    except questionnaires.QuestionnaireError as error:
+        flash(error.message, "info")
+        return redirect(url_for("client.home"))
+    return redirect(url_for("client.answered", administration_id=row.id))
+
+
+@bp.route("/questionnaires/week/<int:week>/<code>", methods=["GET", "POST"])
+def scheduled_questionnaire(week: int, code: str) -> Response | tuple[str, int]:
+    """A questionnaire the plan schedules for this week (or an earlier one)."""
+    plan = _plan_week_or_404(week)
+    db = database.session()
+    slot = questionnaires.slot_for(db, plan, week, code)
+    if slot is None:
+        abort(404)
+    done = next(
+        (d.done for d in questionnaires.scheduled(db, plan, week)[0] if d.code == code), None
+    )
+    if done is not None:
+        return redirect(url_for("client.answered", administration_id=done.id))
+    if request.method == "POST":
+        return _complete(code, plan=plan, week=week, slot=slot)
+    return _questionnaire_page(code, {}, {})
+
+
+@bp.route("/questionnaires/<int:administration_id>", methods=["GET", "POST"])
+def requested_questionnaire(administration_id: int) -> Response | tuple[str, int]:
+    """A questionnaire the therapist sent."""
+    row = get_request_or_404(administration_id)
+    if row.completed_at is not None:
+        return redirect(url_for("client.answered", administration_id=row.id))
+    if request.method == "POST":
+        return _complete(row.instrument_code, request_row=row)
+    return _questionnaire_page(row.instrument_code, {}, {})
+
+
+@bp.get("/questionnaires/<int:administration_id>/answered")
+def answered(administration_id: int) -> str:
+    """Thank you; the score in plain words if the practice shows scores; the safety message
+    with the practice's crisis contacts if the answers raised an alert."""
+    row = get_request_or_404(administration_id)
+    if row.completed_at is None:
+        abort(404)
+    client = signed_in_user()
+    raised = (
+        database.session().scalars(sa.select(Alert).where(Alert.administration_id == row.id)).all()
+    )
+    return render_template(
+        "client/answered.html",
+        inst=measures.instrument(row.instrument_code),
+        row=row,
+        show_scores=client.practice.clients_see_scores,
+        safety=bool(raised),
+        practice=client.practice,
+    )
+
+
+@bp.route("/check-in/<int:week>", methods=["GET", "POST"])
+def check_in(week: int) -> Response | tuple[str, int]:
+    """The weekly check-in: three quick ratings and an optional note."""
+    plan = _plan_week_or_404(week)
+    client = signed_in_user()
+    db = database.session()
+    done = questionnaires.check_in_for(db, plan, week)
+    form = CheckInForm()
+    raised: list[Alert] = []
+    if done is None and form.validate_on_submit():
+        try:
+            done, raised = questionnaires.record_check_in(
+                db,
+                client,
+                plan,
+                week,
+                client,
+                trust=int(form.trust.data or 0),
+                distress=int(form.distress.data or 0),
+                helpfulness=int(form.helpfulness.data) if form.helpfulness.data else None,
+                note=form.note.data,
+            )
+        except questionnaires.QuestionnaireError as error:
+            getattr(form, error.field or "trust").errors = [error.message]
+        else:
+            return redirect(url_for("client.check_in", week=week, done=1))
+    if done is not None:
+        raised = list(db.scalars(sa.select(Alert).where(Alert.check_in_id == done.id)))
+    status = 422 if request.method == "POST" and done is None else 200
+    return render_template(
+        "client/check_in.html",
+        form=form,
+        week=week,
+        done=done,
+        safety=bool(raised),
+        practice=client.practice,
+    ), status
+
+
+@bp.get("/progress")
+def progress() -> str:
+    """The client's own scores over time, in friendly words (unless the practice hides them)."""
+    client = signed_in_user()
+    if not client.practice.clients_see_scores:
+        return render_template("client/progress.html", hidden=True)
+    db = database.session()
+    charts = measure_charts(db, client, for_client=True)
+    return render_template("client/progress.html", hidden=False, charts=charts)

@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import accounts, plans
+from . import accounts, alerts, measures, plans, questionnaires
 from . import worksheets as engine
 from .library import Worksheet
-from .models import Practice, Role, User
+from .models import Plan, Practice, Role, User
 
 DEMO_PRACTICE = "Harbour Street Therapy (demo)"
 DEMO_DOMAIN = "demo.bedrock.test"  # .test is reserved (RFC 2606): no mail can ever go there
@@ -117,8 +117,87 @@ def _plan_with_history(
                 feedback=FEEDBACK[a.week % len(FEEDBACK)],
             )
             sub.reviewed_at = _moment(a.due_on + dt.timedelta(days=1))
+    _measures_history(db, client, therapist, plan, week, story)
     if story == "paused":
         plans.pause_plan(db, plan, today - dt.timedelta(days=3))
+
+
+# Starting totals and the change per week of each demo story: most clients improve, one
+# ("behind") stays where they were.
+TRAJECTORY = {"phq9": (16, -0.9), "gad7": (13, -0.8), "wsas": (25, -1.3), "csi4": (9, 0.7)}
+FLAT = {"behind", "fresh"}
+
+
+def _measures_history(
+    db: Session, client: User, therapist: User, plan: Plan, week: int, story: str
+) -> None:
+    """Questionnaires and check-ins a client at this week would have answered."""
+    for w in range(1, week + 1):
+        when = _moment(plans.session_date(plan, w))
+        dues, check_in_due = questionnaires.scheduled(db, plan, w)
+        for due in dues:
+            if w == week and story not in ("keen", "to_review"):
+                continue  # this week's are still to do
+            start, slope = TRAJECTORY.get(due.code, (10, -0.5))
+            inst = measures.instrument(due.code)
+            target = round(start + (0 if story in FLAT else slope * (w - 1)))
+            target = max(inst.min_total, min(inst.max_total, target))
+            answers = _answers_for(inst, target)
+            if story == "keen" and due.code == "phq9" and w == 5:
+                answers["9"] = 1  # a passing thought of self-harm, followed up (see the alert)
+            row, raised = questionnaires.complete(
+                db, client, due.code, answers, client, plan=plan, week=w, slot=due.slot
+            )
+            row.completed_at = when
+            for alert in raised:
+                alert.opened_at = when
+                if w < week:
+                    alerts.acknowledge(db, alert, therapist, ACK_NOTES[alert.kind])
+                    alert.acknowledged_at = when + dt.timedelta(hours=20)
+        if check_in_due and (w < week or story == "keen"):
+            trust = min(10, 3 + (0 if story in FLAT else (w - 1) // 2))
+            distress = 9 if story == "paused" and w == week - 1 else max(1, 7 - (w - 1) // 2)
+            row, raised = questionnaires.record_check_in(
+                db,
+                client,
+                plan,
+                w,
+                client,
+                trust=trust,
+                distress=distress,
+                helpfulness=None if w == 1 else 2 + w % 3 // 2,
+                note=None,
+            )
+            row.created_at = when
+            for alert in raised:
+                alert.opened_at = when
+
+
+ACK_NOTES = {
+    "item9": "Phoned the same evening. Passing thought, no plan or intent; safety plan reviewed.",
+    "severe": "Discussed in session; no immediate risk. Keeping a close eye on it.",
+    "deterioration": "Talked through a difficult fortnight at work; plan adjusted.",
+    "distress": "Called to check in; agreed to bring this to the next session.",
+}
+
+
+def _answers_for(inst: measures.Instrument, total: int) -> dict[str, int]:
+    """Item answers that add up to `total`, spread evenly over the items."""
+    values = {item.key: item.low for item in inst.items}
+    remaining = total - sum(values.values())
+    while remaining > 0:
+        for item in inst.items:
+            if remaining and values[item.key] < item.high:
+                values[item.key] += 1
+                remaining -= 1
+    if "9" in values and inst.code == "phq9":  # keep the self-harm item at 0 unless a story says
+        spare = values["9"]
+        values["9"] = 0
+        for item in inst.items[:-1]:
+            while spare and values[item.key] < item.high:
+                values[item.key] += 1
+                spare -= 1
+    return values
 
 
 FEEDBACK = [

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -176,4 +177,72 @@ class ReviewForm(FlaskForm):
         "Feedback for your client",
         description="Your client sees this with their homework. Warm and specific helps most.",
         validators=[Optional(), Length(max=4000, message="Use at most 4000 characters.")],
+    )
+
+
+class CheckInForm(FlaskForm):
+    trust = RadioField(
+        "This week, how able have I felt to trust the people close to me?",
+        description="0 = not at all, 10 = completely.",
+        choices=options((str(i), str(i)) for i in range(11)),
+        validators=[InputRequired("Choose a number from 0 to 10.")],
+    )
+    distress = RadioField(
+        "How distressed have I felt this week?",
+        description="0 = not at all, 10 = the most distressed I could be.",
+        choices=options((str(i), str(i)) for i in range(11)),
+        validators=[InputRequired("Choose a number from 0 to 10.")],
+    )
+    helpfulness = RadioField(
+        "How helpful was last week's homework?",
+        description="Leave this out if you had no homework last week.",
+        choices=options(
+            [
+                ("0", "Not at all"),
+                ("1", "A little"),
+                ("2", "Somewhat"),
+                ("3", "Very"),
+                ("4", "Extremely"),
+            ]
+        ),
+        validators=[Optional()],
+    )
+    note = TextAreaField(
+        "Anything your therapist should know? (optional)",
+        description="Your therapist reads this before your next session.",
+        validators=[Optional(), Length(max=2000, message="Use at most 2000 characters.")],
+    )
+
+
+class SendQuestionnaireForm(FlaskForm):
+    code = SelectField("Questionnaire", validators=[InputRequired("Choose a questionnaire.")])
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(
+        "What you did or decided",
+        description="For example: phoned the client, safety plan reviewed, seen in session.",
+        validators=[
+            DataRequired("Write what you did or decided."),
+            Length(max=4000, message="Use at most 4000 characters."),
+        ],
+    )
+
+
+class PracticeSettingsForm(FlaskForm):
+    crisis_contacts = TextAreaField(
+        "Crisis contacts shown to clients",
+        description=(
+            "Shown whenever a client's answers raise an alert. Give the numbers and services "
+            "that apply where your clients live, e.g. your out-of-hours line and the local "
+            "emergency number."
+        ),
+        validators=[
+            DataRequired("Enter at least one crisis contact."),
+            Length(max=2000, message="Use at most 2000 characters."),
+        ],
+    )
+    clients_see_scores = BooleanField(
+        "Clients can see their own questionnaire scores",
+        description="Scores are shown in plain words with what the range means.",
     )

@@ -117,7 +117,7 @@ class Library:
     worksheets: dict[str, Worksheet]
 
 
-class _Reader:
+class Reader:
     """Reads one table of a definition, naming where it is in every error."""
 
     def __init__(self, data: dict[str, Any], where: str) -> None:
@@ -156,14 +156,14 @@ class _Reader:
             raise self.fail(f"unknown setting(s) {', '.join(map(repr, unknown))}")
 
 
-def _digest(body: dict[str, Any]) -> str:
+def digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _parse_field(data: Any, where: str) -> Field:
     if not isinstance(data, dict):
         raise ContentError(f"{where}: must be a table")
-    r = _Reader(data, where)
+    r = Reader(data, where)
     key = r.identifier("key")
     r.where = f"{where} '{key}'"
     kind = r.get("type", str)
@@ -220,7 +220,7 @@ def _parse_field(data: Any, where: str) -> Field:
 def _parse_section(data: Any, where: str) -> Section:
     if not isinstance(data, dict):
         raise ContentError(f"{where}: must be a table")
-    r = _Reader(data, where)
+    r = Reader(data, where)
     key = r.identifier("key")
     r.where = where = f"{where} '{key}'"
     repeat = r.get("repeat", bool, False)
@@ -269,7 +269,7 @@ def _parse_section(data: Any, where: str) -> Section:
 
 def parse_worksheet(body: dict[str, Any], where: str) -> Worksheet:
     """Build a worksheet definition from a TOML (or snapshot) document."""
-    r = _Reader(body, where)
+    r = Reader(body, where)
     key = r.identifier("key")
     version = r.get("version", int)
     if version < 1:
@@ -295,7 +295,7 @@ def parse_worksheet(body: dict[str, Any], where: str) -> Worksheet:
         derived=derived,
         sections=sections,
         body=body,
-        sha256=_digest(body),
+        sha256=digest(body),
     )
     r.done()
     _check_derived(worksheet, where)
@@ -324,7 +324,7 @@ def _check_derived(ws: Worksheet, where: str) -> None:
 
 def parse_program(body: dict[str, Any], where: str, worksheets: dict[str, Worksheet]) -> Program:
     """Build a program definition, checking every worksheet it names exists."""
-    r = _Reader(body, where)
+    r = Reader(body, where)
     key = r.identifier("key")
     version = r.get("version", int)
     raw_weeks = r.get("weeks", list)
@@ -332,7 +332,7 @@ def parse_program(body: dict[str, Any], where: str, worksheets: dict[str, Worksh
     for i, data in enumerate(raw_weeks):
         if not isinstance(data, dict):
             raise r.fail(f"weeks[{i}] must be a table")
-        w = _Reader(data, f"{where}: week {data.get('number', i + 1)}")
+        w = Reader(data, f"{where}: week {data.get('number', i + 1)}")
         number = w.get("number", int)
         if number != i + 1:
             raise w.fail(f"weeks must be numbered 1 to {WEEKS} in order; found {number}")
@@ -365,13 +365,13 @@ def parse_program(body: dict[str, Any], where: str, worksheets: dict[str, Worksh
         description=r.get("description", str, ""),
         weeks=tuple(weeks),
         body=body,
-        sha256=_digest(body),
+        sha256=digest(body),
     )
     r.done()
     return program
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -386,7 +386,7 @@ def load_library(*roots: Path) -> Library:
     program_files: list[Path] = []
     for root in roots:
         for path in sorted((root / "worksheets").glob("*.toml")):
-            ws = parse_worksheet(_read_toml(path), str(path))
+            ws = parse_worksheet(read_toml(path), str(path))
             if ws.key != path.stem:
                 raise ContentError(f"{path}: key {ws.key!r} must match the file name")
             if ws.key in worksheets:
@@ -395,7 +395,7 @@ def load_library(*roots: Path) -> Library:
         program_files.extend(sorted((root / "programs").glob("*.toml")))
     programs: dict[str, Program] = {}
     for path in program_files:
-        program = parse_program(_read_toml(path), str(path), worksheets)
+        program = parse_program(read_toml(path), str(path), worksheets)
         if program.key != path.stem:
             raise ContentError(f"{path}: key {program.key!r} must match the file name")
         if program.key in programs:

@@ -6,22 +6,25 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, plans
+from . import accounts, alerts, measures, plans, progress, questionnaires
 from . import db as database
 from . import worksheets as engine
 from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
 from .db import utcnow
+from .errors import DomainError
 from .forms import (
+    AcknowledgeForm,
     AssignmentForm,
     ConfirmForm,
     EditAssignmentForm,
     NewClientForm,
     ReviewForm,
+    SendQuestionnaireForm,
     StartPlanForm,
     options,
 )
 from .library import library
-from .models import Assignment, Care, Plan, Role, SubmissionStatus, User
+from .models import Alert, Assignment, Care, Plan, Role, SubmissionStatus, User
 from .timeutil import local_today
 
 bp = Blueprint("therapist", __name__, url_prefix="/therapist")
@@ -51,7 +54,12 @@ def caseload() -> str:
     """The therapist's clients in care."""
     db = database.session()
     clients = accounts.clients_in_care(db, signed_in_user())
-    return render_template("therapist/caseload.html", clients=clients)
+    return render_template(
+        "therapist/caseload.html",
+        clients=clients,
+        open_alerts=alerts.open_alerts(db, signed_in_user()),
+        kind_words=alerts.KIND_WORDS,
+    )
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -89,8 +97,19 @@ def client_record(client_id: int) -> str:
         for week in program.weeks:
             items = [a for a in plan.assignments if a.week == week.number]
             weeks.append((week, items))
+    outcome = progress.talking_therapies(db, client)
     return render_template(
         "therapist/client.html",
+        charts=progress.measure_charts(db, client),
+        check_in_charts=progress.check_in_charts(db, client),
+        outcome=outcome,
+        nhs_convention=progress.NHS_CONVENTION,
+        rci_convention=progress.RCI_CONVENTION,
+        alerts=alerts.client_alerts(db, client),
+        kind_words=alerts.KIND_WORDS,
+        send_form=_instrument_options(SendQuestionnaireForm()),
+        instruments=measures.instruments(),
+        pending=questionnaires.pending_requests(db, client),
         client=client,
         invitation=invitation,
         invitation_state=invitation.state(utcnow()) if invitation else None,
@@ -313,3 +332,105 @@ def review(client_id: int, assignment_id: int) -> Response | str | tuple[str, in
         figures=engine.derived_figures(ws, sub.answers) if shown and sub else [],
         form=form,
     ), status
+
+
+# --- measures and alerts --------------------------------------------------------------------
+
+
+def get_alert_or_404(client: User, alert_id: int) -> Alert:
+    """An alert of this client (who already passed get_client_or_404)."""
+    alert = database.session().scalar(
+        sa.select(Alert).where(Alert.id == alert_id, Alert.client_id == client.id)
+    )
+    if alert is None:
+        abort(404)
+    return alert
+
+
+def _instrument_options(form: SendQuestionnaireForm) -> SendQuestionnaireForm:
+    form.code.choices = options(
+        (code, f"{inst.short_name} · {inst.about}") for code, inst in measures.instruments().items()
+    )
+    return form
+
+
+@bp.post("/clients/<int:client_id>/questionnaires/send")
+def send_questionnaire(client_id: int) -> Response:
+    """Send any questionnaire to the client now; it appears on their 'This week' page."""
+    client = get_client_or_404(client_id)
+    form = _instrument_options(SendQuestionnaireForm())
+    if form.validate_on_submit():
+        questionnaires.request(database.session(), client, signed_in_user(), form.code.data or "")
+        inst = measures.instrument(form.code.data or "")
+        flash(
+            f"{inst.short_name} sent. {client.display_name} sees it on their 'This week' page.",
+            "success",
+        )
+    else:
+        flash("Choose a questionnaire to send.", "error")
+    return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="measures"))
+
+
+@bp.route("/clients/<int:client_id>/questionnaires/<code>/in-session", methods=["GET", "POST"])
+def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
+    """Give a questionnaire in the session, entering the client's answers on their behalf."""
+    client = get_client_or_404(client_id)
+    if code not in measures.instruments():
+        abort(404)
+    inst = measures.instrument(code)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        db = database.session()
+        try:
+            answers = questionnaires.parse_answers(code, request.form)
+        except questionnaires.Unanswered as missing:
+            errors = missing.errors
+        else:
+            plan = plans.open_plan(db, client)
+            row, raised = questionnaires.complete(
+                db, client, code, answers, signed_in_user(), plan=plan, slot="ad_hoc"
+            )
+            flash(
+                f"{inst.short_name} recorded: {row.total} ({row.band})."
+                + (f" {len(raised)} alert(s) raised." if raised else ""),
+                "success",
+            )
+            return redirect(
+                url_for("therapist.client_record", client_id=client.id, _anchor="measures")
+            )
+    return render_template(
+        "therapist/in_session.html",
+        client=client,
+        inst=inst,
+        errors=errors,
+        answers=request.form.to_dict(),
+    ), (422 if errors else 200)
+
+
+@bp.route("/clients/<int:client_id>/alerts/<int:alert_id>", methods=["GET", "POST"])
+def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
+    """One alert: what raised it, and acknowledging it with a note."""
+    client = get_client_or_404(client_id)
+    item = get_alert_or_404(client, alert_id)
+    form = AcknowledgeForm()
+    if form.validate_on_submit():
+        try:
+            alerts.acknowledge(database.session(), item, signed_in_user(), form.note.data or "")
+        except DomainError as error:
+            form.note.errors = [error.message]
+        else:
+            flash("Alert acknowledged.", "success")
+            return redirect(
+                url_for("therapist.client_record", client_id=client.id, _anchor="alerts")
+            )
+    acknowledged_by = (
+        database.session().get(User, item.acknowledged_by_id) if item.acknowledged_by_id else None
+    )
+    return render_template(
+        "therapist/alert.html",
+        client=client,
+        alert=item,
+        form=form,
+        acknowledged_by=acknowledged_by,
+        kind_words=alerts.KIND_WORDS,
+    ), (422 if request.method == "POST" else 200)

@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from clinic import accounts, create_app, plans
+from clinic import accounts, create_app, plans, questionnaires
 from clinic.models import Role
 
 PERSONAS = [
@@ -47,7 +47,11 @@ ROUTES: dict[str, Access] = {
     "admin.revoke_invitation": Access("admin", scoped=True),
     "admin.deactivate": Access("admin", scoped=True),
     "admin.reactivate": Access("admin", scoped=True),
+    "admin.settings": Access("admin"),
     "therapist.caseload": Access("therapist"),
+    "therapist.send_questionnaire": Access("therapist", scoped=True),
+    "therapist.in_session": Access("therapist", scoped=True),
+    "therapist.alert": Access("therapist", scoped=True),
     "therapist.new_client": Access("therapist"),
     "therapist.client_record": Access("therapist", scoped=True),
     "therapist.new_invitation": Access("therapist", scoped=True),
@@ -63,6 +67,11 @@ ROUTES: dict[str, Access] = {
     "client.homework": Access("client", scoped=True),
     "client.save_homework": Access("client", scoped=True),
     "client.autosave": Access("client", scoped=True),
+    "client.scheduled_questionnaire": Access("client", scoped=True),
+    "client.requested_questionnaire": Access("client", scoped=True),
+    "client.answered": Access("client", scoped=True),
+    "client.check_in": Access("client", scoped=True),
+    "client.progress": Access("client"),
 }
 
 
@@ -89,6 +98,7 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "therapist.revoke_invitation": {"client_id": "pending_client"},
     "therapist.change_plan": {"change": "pause"},
     "therapist.change_assignment": {"change": "remove"},
+    "client.answered": {"administration_id": "completed_administration"},
 }
 
 
@@ -112,12 +122,26 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
     db.commit()
     with app.app_context():
         plan = plans.start_plan(db, people["client"], therapist, dt.date.today(), 0)
-        db.commit()
         assignment_id = plan.assignments[0].id
+        requested = questionnaires.request(db, people["client"], therapist, "gad7")
+        completed, raised = questionnaires.complete(
+            db,
+            people["client"],
+            "phq9",
+            {str(i): 1 for i in range(1, 10)},
+            people["client"],
+            plan=plan,
+        )
+        db.commit()
     values = {
         "client_id": people["client"].id,
         "pending_client": pending_client.id,
         "assignment_id": assignment_id,
+        "administration_id": requested.id,
+        "completed_administration": completed.id,
+        "alert_id": raised[0].id,
+        "week": 1,
+        "code": "phq9",
         "user_id": pending_therapist.id,
         "token": invitation.token,
         "filename": "app.css",

@@ -1,0 +1,185 @@
+"""What the record says about change: one chart and one summary per measure, worded for the
+therapist (statistics named with their convention) or for the client (plain words)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from . import charts, measures, questionnaires
+from .models import User
+from .timeutil import local_time
+
+# Which convention each figure uses, said next to the figure (measures.md).
+RCI_CONVENTION = "Jacobson & Truax (1991) reliable change index, |RCI| > 1.96"
+NHS_CONVENTION = (
+    "NHS Talking Therapies: caseness PHQ-9 ≥ 10 or GAD-7 ≥ 8; reliable change PHQ-9 ≥ 6, "
+    "GAD-7 ≥ 4 points; first versus latest score"
+)
+
+RC_WORDS = {
+    measures.IMPROVEMENT: "Reliable improvement",
+    measures.NO_CHANGE: "No reliable change",
+    measures.DETERIORATION: "Reliable deterioration",
+}
+
+
+@dataclass(frozen=True)
+class ChartView:
+    code: str
+    title: str
+    svg: Markup
+    rows: list[tuple[str, str, str]]  # date, week, value (the data table)
+    summary: questionnaires.Summary | None
+    words: str  # the plain-language or technical summary shown beside the chart
+    source: str  # citation/attribution line for the instrument
+
+
+def _chart_id(code: str) -> str:
+    return f"chart-{code}"
+
+
+def measure_charts(db: Session, client: User, *, for_client: bool = False) -> list[ChartView]:
+    """A chart for every measure the client has answered, in instrument order."""
+    series = questionnaires.series(db, client)
+    views = []
+    for code, inst in measures.instruments().items():
+        points = series.get(code)
+        if not points:
+            continue
+        summary = questionnaires.summarise(code, points)
+        local = [local_time(p.when, client).date() for p in points]
+        chart = charts.Chart(
+            title=f"{inst.short_name} over time",
+            y_label="Total score",
+            y_min=inst.min_total,
+            y_max=inst.max_total,
+            points=tuple(
+                charts.ChartPoint(day, p.value, f"week {p.week}" if p.week else "")
+                for day, p in zip(local, points, strict=True)
+            ),
+            bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
+            cutoff=inst.change.cutoff,
+            cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
+            baseline=points[0].value,
+            summary=_text_summary(inst, summary, len(points)),
+        )
+        rows = [
+            (
+                f"{day:%d %b %Y}",
+                f"{p.week}" if p.week else "extra",
+                f"{p.value} ({inst.band_for(p.value).label})",
+            )
+            for day, p in zip(local, points, strict=True)
+        ]
+        words = _client_words(inst, summary) if for_client else _therapist_words(summary)
+        views.append(
+            ChartView(
+                code,
+                chart.title,
+                Markup(charts.svg(chart, _chart_id(code))),
+                rows,
+                summary,
+                words,
+                inst.attribution or inst.citation,
+            )
+        )
+    return views
+
+
+def _text_summary(inst: measures.Instrument, s: questionnaires.Summary, n: int) -> str:
+    if n == 1:
+        return f"One {inst.short_name} score so far: {s.latest.value}, {s.band}."
+    return (
+        f"{n} {inst.short_name} scores. First {s.baseline.value}, latest {s.latest.value} "
+        f"({s.band}); change {s.change:+d}, {s.direction_words}."
+    )
+
+
+def _therapist_words(s: questionnaires.Summary) -> str:
+    if s.latest is s.baseline:
+        return f"Baseline {s.baseline.value} ({s.band}). One score so far."
+    if s.rc is None:
+        return (
+            f"Latest {s.latest.value} ({s.band}); change since baseline {s.change:+d}. "
+            "No reliable change index: no verified standard deviation is on file for this "
+            "measure (see its definition)."
+        )
+    return (
+        f"Latest {s.latest.value} ({s.band}); change since baseline {s.change:+d}. "
+        f"{RC_WORDS[s.rc.category]} (RCI {s.rc.rci:.2f}, S_diff {s.rc.s_diff:.2f}); "
+        f"{measures.CLINICAL_CATEGORY_WORDS[s.category or 'unchanged']} by the clinical cut-off."
+    )
+
+
+def _client_words(inst: measures.Instrument, s: questionnaires.Summary) -> str:
+    direction = "higher" if inst.higher_is_better else "lower"
+    start = f"Your latest score was {s.latest.value}, which is in the “{s.band}” range."
+    if s.latest is s.baseline:
+        return f"{start} This is your first one; later scores will show how things change."
+    moved = abs(s.change)
+    if s.change == 0:
+        change = "That is the same as when you started."
+    else:
+        change = (
+            f"That is {moved} point{'s' if moved != 1 else ''} "
+            f"{'higher' if s.change > 0 else 'lower'} than when you started "
+            f"({direction} is better on this questionnaire)."
+        )
+    return f"{start} {change}"
+
+
+def talking_therapies(db: Session, client: User) -> measures.TalkingTherapiesOutcome | None:
+    """The NHS Talking Therapies outcome, once there are two PHQ-9 and two GAD-7 scores."""
+    series = questionnaires.series(db, client)
+    phq, gad = series.get("phq9", []), series.get("gad7", [])
+    if len(phq) < 2 or len(gad) < 2:
+        return None
+    return measures.talking_therapies_outcome(
+        phq[0].value, phq[-1].value, gad[0].value, gad[-1].value
+    )
+
+
+def check_in_charts(db: Session, client: User) -> list[ChartView]:
+    """The weekly check-in ratings over the weeks (our own ratings, not a validated scale)."""
+    rows = questionnaires.check_in_series(db, client)
+    if not rows:
+        return []
+    days = [local_time(r.created_at, client).date() for r in rows]
+    views = []
+    for key, title, cutoff, cutoff_label in (
+        ("trust", "Trust thermometer (0–10)", None, ""),
+        ("distress", "Distress (0–10)", 9.0, "alert at 9"),
+    ):
+        values = [getattr(r, key) for r in rows]
+        chart = charts.Chart(
+            title=title,
+            y_label="Rating",
+            y_min=0,
+            y_max=10,
+            points=tuple(
+                charts.ChartPoint(d, v, f"week {r.week}")
+                for d, v, r in zip(days, values, rows, strict=True)
+            ),
+            cutoff=cutoff,
+            cutoff_label=cutoff_label,
+            baseline=values[0],
+            summary=f"{len(values)} weekly ratings; first {values[0]}, latest {values[-1]}.",
+        )
+        views.append(
+            ChartView(
+                f"checkin-{key}",
+                title,
+                Markup(charts.svg(chart, f"chart-checkin-{key}")),
+                [
+                    (f"{d:%d %b %Y}", str(r.week), str(v))
+                    for d, v, r in zip(days, values, rows, strict=True)
+                ],
+                None,
+                f"Latest {values[-1]}, first {values[0]}. The practice's own weekly rating, not a validated scale.",
+                "Bedrock weekly check-in (own ratings, not a validated scale).",
+            )
+        )
+    return views

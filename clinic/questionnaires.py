@@ -1,0 +1,299 @@
+"""Giving questionnaires and the weekly check-in: what is due when, recording answers
+(scored on the server), and the series that charts and summaries read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import alerts, measures, plans
+from .db import utcnow
+from .errors import DomainError
+from .models import Administration, Alert, CheckIn, Plan, User
+
+# Which instruments a week's "measures due" entries mean (program.md): the batteries are
+# every battery instrument; PHQ-9 and GAD-7 between batteries are given fortnightly.
+BATTERY_SLOTS = {
+    "baseline_battery": "baseline",
+    "midpoint_battery": "midpoint",
+    "end_battery": "end",
+}
+
+
+class QuestionnaireError(DomainError):
+    """A rule about questionnaires was broken."""
+
+
+class Unanswered(QuestionnaireError):
+    """Some items are missing or out of range; `errors` maps item key to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("Please answer every question.")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Due:
+    code: str
+    slot: str
+    week: int
+    done: Administration | None
+
+
+def battery_codes() -> list[str]:
+    """The instruments of the baseline, mid-point and end batteries."""
+    return [code for code, inst in measures.instruments().items() if inst.battery]
+
+
+def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
+    """The questionnaires a plan schedules for a week, with any completed one; and whether
+    the weekly check-in is due that week."""
+    program = plans.program_of(db, plan)
+    wanted: list[tuple[str, str]] = []
+    for entry in program.week(week).measures:
+        if entry in BATTERY_SLOTS:
+            wanted += [(code, BATTERY_SLOTS[entry]) for code in battery_codes()]
+        elif entry in ("phq9", "gad7"):
+            wanted.append((entry, "fortnightly"))
+    unique: dict[str, str] = {}
+    for code, slot in wanted:
+        unique.setdefault(code, slot)
+    done = {
+        a.instrument_code: a
+        for a in db.scalars(
+            sa.select(Administration).where(
+                Administration.plan_id == plan.id,
+                Administration.week == week,
+                Administration.slot != "ad_hoc",
+                Administration.completed_at.is_not(None),
+            )
+        )
+    }
+    dues = [Due(code, slot, week, done.get(code)) for code, slot in unique.items()]
+    return dues, "weekly_checkin" in program.week(week).measures
+
+
+def slot_for(db: Session, plan: Plan, week: int, code: str) -> str | None:
+    """The slot under which a plan schedules this instrument in this week, if it does."""
+    dues, _ = scheduled(db, plan, week)
+    return next((d.slot for d in dues if d.code == code), None)
+
+
+def pending_requests(db: Session, client: User) -> list[Administration]:
+    """Questionnaires the therapist sent that the client has not completed yet."""
+    return list(
+        db.scalars(
+            sa.select(Administration)
+            .where(
+                Administration.client_id == client.id,
+                Administration.slot == "ad_hoc",
+                Administration.completed_at.is_(None),
+            )
+            .order_by(Administration.requested_at)
+        )
+    )
+
+
+def request(db: Session, client: User, therapist: User, code: str) -> Administration:
+    """Send a questionnaire to a client now (outside the plan's schedule)."""
+    inst = measures.instrument(code)
+    plan = plans.open_plan(db, client)
+    administration = Administration(
+        client_id=client.id,
+        plan_id=plan.id if plan else None,
+        instrument_code=inst.code,
+        instrument_version=inst.version,
+        slot="ad_hoc",
+        requested_by_id=therapist.id,
+    )
+    db.add(administration)
+    db.flush()
+    return administration
+
+
+def parse_answers(code: str, form: dict[str, Any]) -> dict[str, int]:
+    """Item answers from form data ('item-<key>'), every one required and in range. Extra
+    (unscored) questions come back too, as 'extra-<key>'."""
+    inst = measures.instrument(code)
+    answers: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for item in inst.items:
+        raw = str(form.get(f"item-{item.key}", "")).strip()
+        allowed = {o.value for o in item.options}
+        if raw == "":
+            errors[item.key] = f"Please choose an answer for question {item.key}."
+        elif not raw.lstrip("-").isdigit() or int(raw) not in allowed:
+            errors[item.key] = f"Question {item.key}: please choose one of the answers shown."
+        else:
+            answers[item.key] = int(raw)
+    for extra in inst.extra_items:
+        raw = str(form.get(f"extra-{extra.key}", "")).strip()
+        if raw.isdigit() and int(raw) in {o.value for o in extra.options}:
+            answers[extra.key] = int(raw)
+    if errors:
+        raise Unanswered(errors)
+    return answers
+
+
+def _baseline(db: Session, client_id: int, code: str, plan_id: int | None) -> Administration | None:
+    """The first completed administration of an instrument: within the plan if there is one."""
+    stmt = sa.select(Administration).where(
+        Administration.client_id == client_id,
+        Administration.instrument_code == code,
+        Administration.completed_at.is_not(None),
+    )
+    if plan_id is not None:
+        stmt = stmt.where(Administration.plan_id == plan_id)
+    return db.scalar(stmt.order_by(Administration.completed_at, Administration.id).limit(1))
+
+
+def complete(
+    db: Session,
+    client: User,
+    code: str,
+    answers: dict[str, int],
+    entered_by: User,
+    *,
+    plan: Plan | None = None,
+    week: int | None = None,
+    slot: str = "ad_hoc",
+    request_row: Administration | None = None,
+) -> tuple[Administration, list[Alert]]:
+    """Store a completed questionnaire; the total, band and flags are computed here from the
+    items, never taken from the request. Returns it with any alerts it raised."""
+    inst = measures.instrument(code)
+    item_answers = {i.key: answers.get(i.key) for i in inst.items}
+    result = measures.score(code, item_answers)  # raises ValueError on anything missing
+    baseline = _baseline(db, client.id, code, plan.id if plan else None)
+    row = request_row or Administration(
+        client_id=client.id,
+        plan_id=plan.id if plan else None,
+        instrument_code=inst.code,
+        slot=slot,
+        week=week,
+        requested_by_id=entered_by.id,
+    )
+    if row.completed_at is not None:
+        raise QuestionnaireError("This questionnaire has already been answered.")
+    row.instrument_version = inst.version
+    row.answers = dict(answers)
+    row.total = result.total
+    row.band = result.band
+    row.flags = sorted(result.flags)
+    row.completed_at = utcnow()
+    row.entered_by_id = entered_by.id
+    try:
+        with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        raise QuestionnaireError("This week's questionnaire has already been answered.") from None
+    raised = alerts.for_administration(db, row, baseline)
+    return row, raised
+
+
+def record_check_in(
+    db: Session,
+    client: User,
+    plan: Plan,
+    week: int,
+    entered_by: User,
+    *,
+    trust: int,
+    distress: int,
+    helpfulness: int | None,
+    note: str | None,
+) -> tuple[CheckIn, list[Alert]]:
+    """Store the week's check-in (once per week) and raise a distress alert if needed."""
+    for name, value, high in (("trust", trust, 10), ("distress", distress, 10)):
+        if not 0 <= value <= high:
+            raise QuestionnaireError(f"Choose a number from 0 to {high}.", name)
+    if helpfulness is not None and not 0 <= helpfulness <= 4:
+        raise QuestionnaireError("Choose a number from 0 to 4.", "helpfulness")
+    check_in = CheckIn(
+        client_id=client.id,
+        plan_id=plan.id,
+        week=week,
+        trust=trust,
+        distress=distress,
+        helpfulness=helpfulness,
+        note=(note or "").strip() or None,
+        entered_by_id=entered_by.id,
+    )
+    try:
+        with db.begin_nested():
+            db.add(check_in)
+    except IntegrityError:
+        raise QuestionnaireError("You have already done this week's check-in.") from None
+    return check_in, alerts.for_check_in(db, check_in)
+
+
+def check_in_for(db: Session, plan: Plan, week: int) -> CheckIn | None:
+    """The check-in of one plan week, if done."""
+    return db.scalar(sa.select(CheckIn).where(CheckIn.plan_id == plan.id, CheckIn.week == week))
+
+
+# --- series for charts and summaries --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    when: dt.datetime
+    value: int
+    week: int | None
+
+
+def series(db: Session, client: User) -> dict[str, list[Point]]:
+    """Every completed questionnaire total of a client, per instrument, oldest first."""
+    out: dict[str, list[Point]] = {}
+    rows = db.scalars(
+        sa.select(Administration)
+        .where(Administration.client_id == client.id, Administration.completed_at.is_not(None))
+        .order_by(Administration.completed_at, Administration.id)
+    )
+    for a in rows:
+        assert a.completed_at is not None and a.total is not None
+        out.setdefault(a.instrument_code, []).append(Point(a.completed_at, a.total, a.week))
+    return out
+
+
+def check_in_series(db: Session, client: User) -> list[CheckIn]:
+    """All the client's weekly check-ins, oldest first."""
+    return list(
+        db.scalars(
+            sa.select(CheckIn)
+            .where(CheckIn.client_id == client.id)
+            .order_by(CheckIn.created_at, CheckIn.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    code: str
+    latest: Point
+    baseline: Point
+    band: str
+    change: int
+    rc: measures.ReliableChange | None
+    category: str | None
+    direction_words: str
+
+
+def summarise(code: str, points: list[Point]) -> Summary:
+    """Latest score and band, change since the first score and the reliable-change category."""
+    inst = measures.instrument(code)
+    first, last = points[0], points[-1]
+    rc = None
+    category = None
+    if len(points) > 1:
+        rc = inst.reliable_change(first.value, last.value)
+        category = measures.clinical_category(inst, first.value, last.value)
+    change = last.value - first.value
+    better = (change > 0) == inst.higher_is_better
+    words = "no change" if change == 0 else ("better" if better else "worse")
+    return Summary(code, last, first, inst.band_for(last.value).label, change, rc, category, words)
