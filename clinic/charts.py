@@ -45,7 +45,7 @@ class Chart:
 
 
 W, H = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 120, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 40, 16, 16, 36
 
 
 def _x(chart: Chart, when: dt.date) -> float:
@@ -82,8 +82,9 @@ def svg(chart: Chart, chart_id: str) -> str:
             f'<rect x="{LEFT}" y="{top:.1f}" width="{W - LEFT - RIGHT}" height="{bottom - top:.1f}" '
             f'fill="{fill}"/>'
         )
+        # The band's name sits inside it, top right, so long names never run off the chart.
         parts.append(
-            f'<text x="{W - RIGHT + 6}" y="{(top + bottom) / 2 + 4:.1f}" class="band-label">'
+            f'<text x="{W - RIGHT - 6}" y="{top + 15:.1f}" class="band-label" text-anchor="end">'
             f"{escape(band.label)}</text>"
         )
     # axis and ticks
@@ -152,7 +153,7 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
     from reportlab.lib import colors
 
     d = Drawing(width, height)
-    left, right, top, bottom = 36.0, 90.0, 18.0, 24.0
+    left, right, top, bottom = 30.0, 8.0, 18.0, 24.0
     inner_w, inner_h = width - left - right, height - top - bottom
 
     def y(value: float) -> float:
@@ -171,7 +172,7 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
         low, high = y(max(band.low - 0.5, chart.y_min)), y(min(band.high + 0.5, chart.y_max))
         fill = colors.HexColor(BAND_FILLS[min(i, len(BAND_FILLS) - 1)])
         d.add(Rect(left, low, inner_w, high - low, fillColor=fill, strokeColor=None))
-        d.add(String(width - right + 4, (low + high) / 2 - 3, band.label, fontSize=7))
+        d.add(String(left + inner_w - 3, high - 8, band.label, fontSize=7, textAnchor="end"))
     d.add(Line(left, bottom, left, bottom + inner_h, strokeColor=colors.grey))
     d.add(Line(left, bottom, left + inner_w, bottom, strokeColor=colors.grey))
     for tick in _ticks(chart.y_min, chart.y_max):

@@ -72,6 +72,8 @@ def home() -> str:
     dues, check_in_due = ([], False)
     if plan.status != "finished":
         dues, check_in_due = questionnaires.scheduled(db, plan, where.week)
+        if where.week > 1:  # last week's questionnaires stay open for a week
+            dues += [d for d in questionnaires.scheduled(db, plan, where.week - 1)[0] if not d.done]
     return render_template(
         "client/home.html",
         dues=dues,

@@ -73,6 +73,13 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Subscale:
+    key: str
+    label: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Flag:
     name: str
     item: str
@@ -96,6 +103,7 @@ class Instrument:
     bands: tuple[Band, ...]
     change: Change
     flags: tuple[Flag, ...]
+    subscales: tuple[Subscale, ...]
     loinc_panel: str | None
     loinc_total: str | None
     battery: bool
@@ -231,6 +239,15 @@ def parse_instrument(body: dict[str, Any], where: str) -> Instrument:
         if flag.item not in keys:
             raise f.fail(f"item '{flag.item}' does not exist")
         flags.append(flag)
+    subscales = []
+    for i, data in enumerate(r.get("subscales", list, [])):
+        sr = Reader(data, f"{where}: subscale {i + 1}")
+        sub = Subscale(sr.identifier("key"), sr.get("label", str), tuple(sr.get("items", list)))
+        sr.done()
+        unknown = [k for k in sub.items if k not in keys]
+        if unknown or not sub.items:
+            raise sr.fail(f"items {unknown or '[]'} are not items of this instrument")
+        subscales.append(sub)
     instrument = Instrument(
         code=code,
         version=r.get("version", int),
@@ -247,6 +264,7 @@ def parse_instrument(body: dict[str, Any], where: str) -> Instrument:
         bands=tuple(bands),
         change=change,
         flags=tuple(flags),
+        subscales=tuple(subscales),
         loinc_panel=r.get("loinc_panel", str, None),
         loinc_total=r.get("loinc_total", str, None),
         battery=r.get("battery", bool, code in SHIPPED),
@@ -313,6 +331,7 @@ class Score:
     band: str
     flags: frozenset[str]
     severe: bool
+    subscales: dict[str, int] = field(default_factory=dict)
 
 
 def _ordered_answers(inst: Instrument, answers: Sequence[int] | Mapping[str, int]) -> list[int]:
@@ -346,14 +365,17 @@ def score(code: str, answers: Sequence[int] | Mapping[str, int]) -> Score:
     incomplete questionnaires are not prorated (measures.md)."""
     inst = instrument(code)
     values = _ordered_answers(inst, answers)
-    total = sum(
-        (item.low + item.high - value) if item.reverse else value
+    # Reverse-keyed items count from the other end of their scale (low + high - answer).
+    scored = {
+        item.key: (item.low + item.high - value) if item.reverse else value
         for item, value in zip(inst.items, values, strict=True)
-    )
+    }
+    total = sum(scored.values())
     band = inst.band_for(total)
     by_key = {item.key: value for item, value in zip(inst.items, values, strict=True)}
     flags = frozenset(f.name for f in inst.flags if by_key[f.item] >= f.at_least)
-    return Score(code=code, total=total, band=band.label, flags=flags, severe=band.severe)
+    subscales = {s.key: sum(scored[k] for k in s.items) for s in inst.subscales}
+    return Score(code, total, band.label, flags, band.severe, subscales)
 
 
 # --- reliable change (Jacobson & Truax 1991) ------------------------------------------------
@@ -391,14 +413,6 @@ def reliable_change(
     else:
         category = NO_CHANGE
     return ReliableChange(s_diff=s_diff, rci=rci, category=category)
-
-
-CLINICAL_CATEGORY_WORDS = {
-    "recovered": "Recovered",
-    "improved": "Improved",
-    "unchanged": "Unchanged",
-    "deteriorated": "Deteriorated",
-}
 
 
 def clinical_category(inst: Instrument, pre: float, post: float) -> str | None:

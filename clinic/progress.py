@@ -83,7 +83,7 @@ def measure_charts(db: Session, client: User, *, for_client: bool = False) -> li
                 rows,
                 summary,
                 words,
-                inst.attribution or inst.citation,
+                f"{inst.attribution} Reference: {inst.citation}".strip(),
             )
         )
     return views
@@ -109,9 +109,18 @@ def _therapist_words(s: questionnaires.Summary) -> str:
         )
     return (
         f"Latest {s.latest.value} ({s.band}); change since baseline {s.change:+d}. "
-        f"{RC_WORDS[s.rc.category]} (RCI {s.rc.rci:.2f}, S_diff {s.rc.s_diff:.2f}); "
-        f"{measures.CLINICAL_CATEGORY_WORDS[s.category or 'unchanged']} by the clinical cut-off."
+        f"{RC_WORDS[s.rc.category]} (RCI {s.rc.rci:.2f}, S_diff {s.rc.s_diff:.2f}). "
+        f"{CATEGORY_WORDS[s.category or 'unchanged']}"
     )
+
+
+# Jacobson & Truax (1991) categories, said in full so nobody has to remember the definitions.
+CATEGORY_WORDS = {
+    "recovered": "Recovered: reliable improvement and now past the clinical cut-off.",
+    "improved": "Improved: reliable improvement, not yet past the clinical cut-off.",
+    "unchanged": "Unchanged: no reliable change.",
+    "deteriorated": "Deteriorated: reliable deterioration.",
+}
 
 
 def _client_words(inst: measures.Instrument, s: questionnaires.Summary) -> str:

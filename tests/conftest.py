@@ -24,6 +24,14 @@ from clinic.db import Base, make_engine
 from clinic.models import Practice, Role, User
 
 PG_URL = os.environ.get("CLINIC_TEST_DATABASE_URL", "").strip()
+if PG_URL:
+    # Tests do not need each commit flushed to disk before the next statement; the same
+    # queries and constraints run, only the fsync wait is skipped.
+    PG_URL = str(
+        sa.make_url(PG_URL)
+        .update_query_dict({"options": "-c synchronous_commit=off"})
+        .render_as_string(hide_password=False)
+    )
 PASSWORD = "a calm harbour at dawn"  # passes the policy; used by every factory-made account
 
 
@@ -89,9 +97,10 @@ def database_url(
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    # DELETE is much faster than TRUNCATE for tables this small; children go first.
     with pg_engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
     return PG_URL
 
 

@@ -49,6 +49,9 @@ def test_week_one_offers_the_baseline_battery_and_the_client_completes_it(app, d
     for name in ("PHQ-9", "GAD-7", "WSAS", "CSI-4"):
         assert name in home
     assert "Weekly check-in" not in home  # week 1 has the battery, not the check-in
+    form = page_text(c.get("/me/questionnaires/week/1/phq9"))
+    assert "Over the last 2 weeks, how often have you been bothered" in form
+    assert "with an educational grant from Pfizer Inc." in form  # the required attribution
     response = c.post("/me/questionnaires/week/1/phq9", data=answers([1, 1, 2, 1, 0, 1, 1, 0, 0]))
     assert response.status_code == 302
     done = page_text(c.get(response.headers["Location"]))
@@ -63,6 +66,16 @@ def test_week_one_offers_the_baseline_battery_and_the_client_completes_it(app, d
     )
     assert row.answers["9"] == 0 and row.entered_by_id == client.id
     assert "Done" in page_text(c.get("/me/"))
+
+
+def test_last_weeks_questionnaires_stay_open_for_a_week(app, db, care):
+    therapist, client, at_week = care
+    at_week(2)
+    c = browser(app, client)
+    home = page_text(c.get("/me/"))
+    assert "PHQ-9 · from last week" in home and "CSI-4 · from last week" in home
+    c.post("/me/questionnaires/week/1/phq9", data=answers([0] * 9))
+    assert "PHQ-9 · from last week" not in page_text(c.get("/me/"))
     # Answering the same scheduled questionnaire again does not store a second one.
     again = c.get("/me/questionnaires/week/1/phq9")
     assert again.status_code == 302
@@ -282,3 +295,52 @@ def test_admin_sets_crisis_contacts_and_score_visibility(
     db.expire_all()
     assert practice.crisis_contacts == "Call 999 or Samaritans 116 123"
     assert practice.clients_see_scores is False  # an unticked box
+
+
+def test_a_client_completes_every_scheduled_questionnaire_over_twelve_weeks(app, db, care):
+    therapist, client, at_week = care
+    plan = at_week(12)
+    c = browser(app, client)
+    sizes = {"phq9": 9, "gad7": 7, "wsas": 5, "csi4": 4}
+    done = 0
+    for week in range(1, 13):
+        with app.app_context():
+            from clinic import questionnaires
+
+            dues, check_in_due = questionnaires.scheduled(db, plan, week)
+        for due in dues:
+            values = [1] * sizes[due.code]
+            if due.code == "phq9":
+                values[8] = 0  # item 9 (self-harm) not endorsed
+            response = c.post(f"/me/questionnaires/week/{week}/{due.code}", data=answers(values))
+            assert response.status_code == 302, (week, due.code)
+            done += 1
+        if check_in_due:
+            assert (
+                c.post(
+                    f"/me/check-in/{week}", data={"trust": "6", "distress": "3", "helpfulness": "2"}
+                ).status_code
+                == 302
+            )
+    # Baseline, mid-point and end batteries (4 each) plus PHQ-9 and GAD-7 in weeks 3, 5, 7, 9, 11.
+    assert done == 3 * 4 + 5 * 2
+    assert db.scalar(sa.select(sa.func.count()).select_from(Administration)) == 22
+    assert db.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 9
+    slots = dict(
+        db.execute(
+            sa.select(Administration.slot, sa.func.count()).group_by(Administration.slot)
+        ).all()
+    )
+    assert slots == {"baseline": 4, "midpoint": 4, "end": 4, "fortnightly": 10}
+    assert db.scalar(sa.select(sa.func.count()).select_from(Alert)) == 0  # steady, low scores
+    assert "Done" in page_text(c.get("/me/"))
+
+
+def test_last_weeks_questionnaires_stay_open_for_a_week(app, db, care):
+    therapist, client, at_week = care
+    at_week(2)
+    c = browser(app, client)
+    home = page_text(c.get("/me/"))
+    assert "PHQ-9 · from last week" in home and "CSI-4 · from last week" in home
+    c.post("/me/questionnaires/week/1/phq9", data=answers([0] * 9))
+    assert "PHQ-9 · from last week" not in page_text(c.get("/me/"))
