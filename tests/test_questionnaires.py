@@ -66,16 +66,6 @@ def test_week_one_offers_the_baseline_battery_and_the_client_completes_it(app, d
     )
     assert row.answers["9"] == 0 and row.entered_by_id == client.id
     assert "Done" in page_text(c.get("/me/"))
-
-
-def test_last_weeks_questionnaires_stay_open_for_a_week(app, db, care):
-    therapist, client, at_week = care
-    at_week(2)
-    c = browser(app, client)
-    home = page_text(c.get("/me/"))
-    assert "PHQ-9 · from last week" in home and "CSI-4 · from last week" in home
-    c.post("/me/questionnaires/week/1/phq9", data=answers([0] * 9))
-    assert "PHQ-9 · from last week" not in page_text(c.get("/me/"))
     # Answering the same scheduled questionnaire again does not store a second one.
     again = c.get("/me/questionnaires/week/1/phq9")
     assert again.status_code == 302
