@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts
+from . import accounts, audit, exports
 from . import db as database
 from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
 from .db import utcnow
@@ -127,3 +130,83 @@ def settings() -> Response | str | tuple[str, int]:
         return redirect(url_for("admin.settings"))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/settings.html", form=form, practice=practice), status
+
+
+def _audit_filters() -> dict[str, Any]:
+    args = request.args
+    return {
+        "user_id": args.get("user", type=int),
+        "action": args.get("action") if args.get("action") in audit.ACTIONS else None,
+        "outcome": args.get("outcome") if args.get("outcome") in ("allowed", "denied") else None,
+        "since": _date(args.get("since")),
+        "until": _date(args.get("until")),
+    }
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/audit")
+def audit_log() -> str:
+    """The practice's audit log, newest first, with filters (no clinical content in it)."""
+    admin = signed_in_user()
+    db = database.session()
+    filters = _audit_filters()
+    before = request.args.get("before", type=int)
+    events = audit.search(db, admin.practice_id, before_id=before, **filters)
+    people = db.scalars(
+        sa.select(User).where(User.practice_id == admin.practice_id).order_by(User.display_name)
+    ).all()
+    audit.record("view", "audit_log")
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        filters=filters,
+        people=people,
+        actions=audit.ACTIONS,
+        args=request.args,
+    )
+
+
+@bp.get("/audit.csv")
+def audit_export() -> Response:
+    """The filtered audit log as CSV."""
+    admin = signed_in_user()
+    events = audit.search(database.session(), admin.practice_id, limit=100_000, **_audit_filters())
+    audit.record("export", "audit_log")
+    return exports.csv_response(
+        "audit-log.csv",
+        [
+            "id",
+            "at_utc",
+            "user_id",
+            "user",
+            "role",
+            "action",
+            "object_type",
+            "object_id",
+            "client_id",
+            "outcome",
+            "ip",
+        ],
+        (
+            [
+                e.id,
+                e.at.isoformat(),
+                e.user_id,
+                e.user_name,
+                e.role,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.subject_id,
+                e.outcome,
+                e.ip,
+            ]
+            for e in events
+        ),
+    )

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import accounts
+from . import accounts, audit
 from . import db as database
 from .db import utcnow
 from .forms import AcceptInvitationForm, SignInForm
@@ -83,6 +83,7 @@ def require_role(blueprint: Blueprint, role: Role) -> None:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role != role.value:
+            audit.denied("page")
             abort(404)
         return None
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, measures, plans, questionnaires
+from . import accounts, audit, measures, plans, questionnaires
 from . import db as database
 from . import worksheets as engine
 from .auth import require_role, signed_in_user
@@ -25,6 +25,7 @@ def get_assignment_or_404(assignment_id: int) -> Assignment:
     """Homework in one of the signed-in client's own plans; anything else is 404."""
     assignment = plans.find_assignment(database.session(), signed_in_user().id, assignment_id)
     if assignment is None:
+        audit.denied("assignment", assignment_id)
         abort(404)
     return assignment
 
@@ -194,7 +195,8 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
         raw = engine.remove_row(ws, raw, section, _int(index, -1))
     try:
         if kind == "submit":
-            plans.submit(db, assignment, client, raw, base)
+            sent = plans.submit(db, assignment, client, raw, base)
+            audit.record("change", "submission", sent.id, subject_id=client.id)
             return redirect(url_for("client.homework", assignment_id=assignment.id, sent=1))
         if sub is not None and sub.status != SubmissionStatus.DRAFT.value:
             # Correcting sent answers: rows change on screen only, nothing is saved until sent.
@@ -310,6 +312,7 @@ def get_request_or_404(administration_id: int) -> Administration:
         )
     )
     if row is None:
+        audit.denied("administration", administration_id)
         abort(404)
     return row
 
@@ -329,6 +332,7 @@ def _complete(code: str, **where: Any) -> Response | tuple[str, int]:
     try:
         answers = questionnaires.parse_answers(code, request.form)
         row, _ = questionnaires.complete(database.session(), client, code, answers, client, **where)
+        audit.record("create", "administration", row.id, subject_id=client.id)
     except questionnaires.Unanswered as missing:
         return _questionnaire_page(code, missing.errors, request.form.to_dict(), 422)
     except questionnaires.QuestionnaireError as error:
@@ -435,3 +439,11 @@ def progress() -> str:
     db = database.session()
     charts = measure_charts(db, client, for_client=True)
     return render_template("client/progress.html", hidden=False, charts=charts)
+
+
+@bp.get("/access")
+def access_log() -> str:
+    """Who else has looked at or downloaded the client's record, and when."""
+    client = signed_in_user()
+    lines = audit.access_log(database.session(), client)
+    return render_template("client/access_log.html", lines=lines, zone_of=local_time, client=client)

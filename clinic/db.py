@@ -122,6 +122,12 @@ def session() -> Session:
     return s
 
 
+def persist_always(obj: Any) -> None:
+    """Store this object at the end of the request whatever its outcome (audit events of
+    refused or failed requests must survive the rollback of everything else)."""
+    g.setdefault("db_always", []).append(obj)
+
+
 def keep_changes() -> None:
     """Commit this request's changes even though it answers with an error status (e.g. a
     draft saved while the same page reports what still needs fixing)."""
@@ -132,11 +138,18 @@ def _commit_at_the_edge(response: Response) -> Response:
     # A request that succeeded commits once here; an error status (including 422 for a form
     # that did not validate) rolls back whatever the view may have flushed.
     s: Session | None = g.get("db_session")
+    always = g.pop("db_always", [])
+    if s is None and always:
+        s = session()
     if s is not None:
         if response.status_code < 400 or g.get("db_keep_changes"):
+            s.add_all(always)
             s.commit()
         else:
             s.rollback()
+            if always:
+                s.add_all(always)
+                s.commit()
     return response
 
 

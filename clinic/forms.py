@@ -246,3 +246,69 @@ class PracticeSettingsForm(FlaskForm):
         "Clients can see their own questionnaire scores",
         description="Scores are shown in plain words with what the range means.",
     )
+
+
+def _long_text(label: str, description: str, limit: int) -> TextAreaField:
+    return TextAreaField(
+        label,
+        description=description,
+        validators=[Optional(), Length(max=limit, message=f"Use at most {limit:,} characters.")],
+    )
+
+
+class SessionNoteForm(FlaskForm):
+    session_date = DateField("Session date", validators=[InputRequired("Enter the session date.")])
+    duration_minutes = IntegerField(
+        "Duration (minutes)",
+        validators=[
+            InputRequired("Enter the duration in minutes."),
+            NumberRange(0, 600, "Enter a duration from 0 to 600 minutes."),
+        ],
+    )
+    attendance = RadioField(
+        "Attendance",
+        choices=options(
+            [
+                ("attended", "Attended"),
+                ("cancelled", "Cancelled"),
+                ("did_not_attend", "Did not attend"),
+            ]
+        ),
+        validators=[InputRequired("Choose the attendance.")],
+    )
+    format = RadioField(
+        "Format",
+        choices=options([("in_person", "In person"), ("video", "Video"), ("phone", "Phone")]),
+        validators=[InputRequired("Choose the format.")],
+    )
+    data = _long_text(
+        "Data", "What happened and what was observed, including scores and homework.", 10_000
+    )
+    assessment = _long_text("Assessment", "Your clinical interpretation.", 10_000)
+    plan = _long_text("Plan", "Next steps, including any risk management.", 10_000)
+    homework_reviewed = _long_text("Homework reviewed", "", 5_000)
+    homework_set = _long_text("Homework set for next week", "", 5_000)
+    version = HiddenField()
+
+
+class AddendumForm(FlaskForm):
+    text = TextAreaField(
+        "Addendum",
+        description="Dated and added below the signed note; the note itself does not change.",
+        validators=[
+            DataRequired("Write the addendum."),
+            Length(max=5000, message="Use at most 5,000 characters."),
+        ],
+    )
+
+
+class EventNoteForm(FlaskForm):
+    on_date = DateField("Date", validators=[InputRequired("Enter the date of the event.")])
+    text = StringField(
+        "What happened",
+        description="A few words, e.g. 'Moved in with partner'. Shown as a marker on the charts.",
+        validators=[
+            DataRequired("Describe the event."),
+            Length(max=200, message="Use at most 200 characters."),
+        ],
+    )

@@ -24,6 +24,9 @@ ROLE_VALUES = tuple(r.value for r in Role)
 
 class Practice(Base):
     __tablename__ = "practice"
+    # Ids are never reused (SQLite would otherwise recycle the highest one after a delete),
+    # so an audit event's practice and user ids always mean the same people.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -46,6 +49,7 @@ class User(Base):
         # Emails are stored case-folded so that the plain unique constraint is case-insensitive.
         sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
         sa.CheckConstraint("role = 'client' OR email IS NOT NULL", name="staff_have_email"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -425,3 +429,133 @@ class Alert(Base):
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     note: Mapped[str | None] = mapped_column(ClinicalText)
+
+
+ATTENDANCE = ("attended", "cancelled", "did_not_attend")
+SESSION_FORMATS = ("in_person", "video", "phone")
+
+
+class SessionNote(Base):
+    """A structured DAP note of one session. A draft until signed; a signed note never
+    changes (corrections are addenda)."""
+
+    __tablename__ = "session_note"
+    __table_args__ = (
+        sa.CheckConstraint(f"attendance IN {ATTENDANCE!r}", name="attendance_known"),
+        sa.CheckConstraint(f"format IN {SESSION_FORMATS!r}", name="format_known"),
+        sa.CheckConstraint("status IN ('draft', 'signed')", name="status_known"),
+        sa.CheckConstraint("(status = 'signed') = (signed_at IS NOT NULL)", name="signed_has_time"),
+        sa.CheckConstraint("duration_minutes BETWEEN 0 AND 600", name="duration_range"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.Index("ix_session_note_client_date", "client_id", "session_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    session_date: Mapped[date]
+    duration_minutes: Mapped[int] = mapped_column(default=50)
+    attendance: Mapped[str] = mapped_column(sa.String(16), default="attended")
+    format: Mapped[str] = mapped_column(sa.String(16), default="in_person")
+    data: Mapped[str | None] = mapped_column(ClinicalText)
+    assessment: Mapped[str | None] = mapped_column(ClinicalText)
+    plan: Mapped[str | None] = mapped_column(ClinicalText)
+    homework_reviewed: Mapped[str | None] = mapped_column(ClinicalText)
+    homework_set: Mapped[str | None] = mapped_column(ClinicalText)
+    status: Mapped[str] = mapped_column(sa.String(8), default="draft")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signed_at: Mapped[datetime | None]
+
+    addenda: Mapped[list[Addendum]] = relationship(back_populates="note", order_by="Addendum.id")
+
+
+class Addendum(Base):
+    """A dated addition to a signed note; append-only."""
+
+    __tablename__ = "addendum"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("session_note.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(ClinicalText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    note: Mapped[SessionNote] = relationship(back_populates="addenda")
+
+
+class EventNote(Base):
+    """A dated life event the therapist notes (a move, a loss); shown as a marker on charts."""
+
+    __tablename__ = "event_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    on_date: Mapped[date]
+    text: Mapped[str] = mapped_column(ClinicalText)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when, from where, and whether it was allowed. Append-only
+    (the database refuses UPDATE and DELETE); never any clinical content. Ids are plain
+    numbers, not foreign keys, so that no later change elsewhere can alter an event."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.CheckConstraint("outcome IN ('allowed', 'denied')", name="outcome_known"),
+        sa.Index("ix_audit_event_practice_at", "practice_id", "at"),
+        sa.Index("ix_audit_event_subject", "subject_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    practice_id: Mapped[int | None]
+    user_id: Mapped[int | None]
+    user_name: Mapped[str | None] = mapped_column(sa.String(120))
+    role: Mapped[str | None] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    object_type: Mapped[str] = mapped_column(sa.String(32))
+    object_id: Mapped[int | None]
+    # The client whose record this concerns, for the client's own access log.
+    subject_id: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(sa.String(8), default="allowed")
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+# The database itself refuses to change or delete audit events. Migration 0004 creates these
+# triggers; the listeners below make metadata-built schemas (tests only) have them too.
+SQLITE_TRIGGERS = [
+    "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+    "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+]
+POSTGRES_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
+    "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
+]
+
+for _statement in SQLITE_TRIGGERS:
+    sa.event.listen(
+        AuditEvent.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite")
+    )
+for _statement in POSTGRES_TRIGGERS:
+    sa.event.listen(
+        AuditEvent.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql")
+    )

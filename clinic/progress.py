@@ -3,13 +3,14 @@ therapist (statistics named with their convention) or for the client (plain word
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from . import charts, measures, questionnaires
-from .models import User
+from . import charts, measures, plans, questionnaires
+from .models import Plan, User
 from .timeutil import local_time
 
 # Which convention each figure uses, said next to the figure (measures.md).
@@ -41,7 +42,13 @@ def _chart_id(code: str) -> str:
     return f"chart-{code}"
 
 
-def measure_charts(db: Session, client: User, *, for_client: bool = False) -> list[ChartView]:
+def measure_charts(
+    db: Session,
+    client: User,
+    *,
+    for_client: bool = False,
+    markers: tuple[tuple[dt.date, str], ...] = (),
+) -> list[ChartView]:
     """A chart for every measure the client has answered, in instrument order."""
     series = questionnaires.series(db, client)
     views = []
@@ -65,6 +72,7 @@ def measure_charts(db: Session, client: User, *, for_client: bool = False) -> li
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
             baseline=points[0].value,
             summary=_text_summary(inst, summary, len(points)),
+            markers=markers,
         )
         rows = [
             (
@@ -192,3 +200,52 @@ def check_in_charts(db: Session, client: User) -> list[ChartView]:
             )
         )
     return views
+
+
+def homework_chart(
+    db: Session, client: User, plan: Plan, markers: tuple[tuple[dt.date, str], ...] = ()
+) -> ChartView | None:
+    """Homework quality (0-4) and how much was done, week by week, to read beside the
+    outcome measures."""
+    by_week: dict[int, list[tuple[int, str]]] = {}
+    for a in plan.assignments:
+        sub = a.submission
+        if a.removed_at is None and sub is not None and sub.quality is not None:
+            by_week.setdefault(a.week, []).append((sub.quality, sub.completion or ""))
+    if not by_week:
+        return None
+    weeks = sorted(by_week)
+    points = tuple(
+        charts.ChartPoint(
+            plans.session_date(plan, w),
+            sum(q for q, _ in by_week[w]) / len(by_week[w]),
+            f"week {w}",
+        )
+        for w in weeks
+    )
+    chart = charts.Chart(
+        title="Homework quality (0–4), by week",
+        y_label="Quality",
+        y_min=0,
+        y_max=4,
+        points=points,
+        summary=f"Rated homework in {len(weeks)} week(s); latest quality {points[-1].value:.1f} of 4.",
+        markers=markers,
+    )
+    rows = [
+        (
+            f"{p.when:%d %b %Y}",
+            str(w),
+            f"quality {p.value:.1f}; done: {', '.join(c for _, c in by_week[w])}",
+        )
+        for w, p in zip(weeks, points, strict=True)
+    ]
+    return ChartView(
+        "homework",
+        chart.title,
+        Markup(charts.svg(chart, "chart-homework")),
+        rows,
+        None,
+        "Quality as rated at review (Kazantzis's homework quality, 0–4), averaged per week.",
+        "Rated by the therapist when reviewing homework.",
+    )

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, alerts, measures, plans, progress, questionnaires
+from . import (
+    accounts,
+    alerts,
+    audit,
+    dashboard,
+    measures,
+    notes,
+    plans,
+    progress,
+    questionnaires,
+)
 from . import db as database
 from . import worksheets as engine
 from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
@@ -14,17 +26,20 @@ from .db import utcnow
 from .errors import DomainError
 from .forms import (
     AcknowledgeForm,
+    AddendumForm,
     AssignmentForm,
     ConfirmForm,
     EditAssignmentForm,
+    EventNoteForm,
     NewClientForm,
     ReviewForm,
     SendQuestionnaireForm,
+    SessionNoteForm,
     StartPlanForm,
     options,
 )
 from .library import library
-from .models import Alert, Assignment, Care, Plan, Role, SubmissionStatus, User
+from .models import Alert, Assignment, Care, Plan, Role, SessionNote, SubmissionStatus, User
 from .timeutil import local_today
 
 bp = Blueprint("therapist", __name__, url_prefix="/therapist")
@@ -45,20 +60,40 @@ def get_client_or_404(client_id: int) -> User:
         )
     )
     if client is None:
+        audit.denied("client", client_id)
         abort(404)
     return client
 
 
 @bp.get("/")
 def caseload() -> str:
-    """The therapist's clients in care."""
+    """The caseload dashboard: every client in care, open alerts first; filters and sort
+    orders are links, so a view can be bookmarked."""
+    therapist = signed_in_user()
     db = database.session()
-    clients = accounts.clients_in_care(db, signed_in_user())
+    view = request.args.get("filter", "all")
+    order = request.args.get("sort", "alerts")
+    view = view if view in dashboard.FILTERS else "all"
+    order = order if order in dashboard.SORTS else "alerts"
+    rows = dashboard.caseload(db, therapist, local_today(therapist), utcnow())
+    shown = dashboard.sorted_rows(dashboard.filtered(rows, view), order)
+    counts = {name: len(dashboard.filtered(rows, name)) for name in dashboard.FILTERS}
+    open_alerts = sorted(
+        ((a, r.client) for r in rows for a in r.open_alerts),
+        key=lambda pair: pair[0].opened_at,
+        reverse=True,
+    )
     return render_template(
         "therapist/caseload.html",
-        clients=clients,
-        open_alerts=alerts.open_alerts(db, signed_in_user()),
+        rows=shown,
+        total=len(rows),
+        counts=counts,
+        view=view,
+        order=order,
+        open_alerts=open_alerts,
         kind_words=alerts.KIND_WORDS,
+        sparkline=dashboard.sparkline,
+        rc_words=progress.RC_WORDS,
     )
 
 
@@ -89,6 +124,7 @@ def client_record(client_id: int) -> str:
     client = get_client_or_404(client_id)
     db = database.session()
     invitation = accounts.latest_invitation(db, client)
+    audit.record("view", "client", client.id, subject_id=client.id)
     plan = plans.open_plan(db, client)
     today = local_today(signed_in_user())
     weeks = []
@@ -98,9 +134,21 @@ def client_record(client_id: int) -> str:
             items = [a for a in plan.assignments if a.week == week.number]
             weeks.append((week, items))
     outcome = progress.talking_therapies(db, client)
+    events = notes.events_of(db, client)
+    markers = tuple((e.on_date, e.text) for e in events)
+    homework_chart = progress.homework_chart(db, client, plan, markers) if plan else None
+    therapist = signed_in_user()
     return render_template(
         "therapist/client.html",
-        charts=progress.measure_charts(db, client),
+        charts=progress.measure_charts(db, client, markers=markers),
+        homework_chart=homework_chart,
+        events=events,
+        event_form=EventNoteForm(formdata=None, on_date=today),
+        notes=[
+            n
+            for n in notes.notes_of(db, client)
+            if n.status == "signed" or n.therapist_id == therapist.id
+        ],
         check_in_charts=progress.check_in_charts(db, client),
         outcome=outcome,
         nhs_convention=progress.NHS_CONVENTION,
@@ -303,6 +351,12 @@ def review(client_id: int, assignment_id: int) -> Response | str | tuple[str, in
     sub = assignment.submission
     db = database.session()
     ws = plans.worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
+    audit.record(
+        "view" if request.method == "GET" else "change",
+        "submission",
+        assignment.id,
+        subject_id=client.id,
+    )
     form = ReviewForm(obj=sub if request.method == "GET" and sub else None)
     if request.method == "GET" and sub is not None and sub.quality is not None:
         form.quality.data = str(sub.quality)
@@ -361,6 +415,7 @@ def send_questionnaire(client_id: int) -> Response:
     form = _instrument_options(SendQuestionnaireForm())
     if form.validate_on_submit():
         questionnaires.request(database.session(), client, signed_in_user(), form.code.data or "")
+        audit.record("create", "administration", subject_id=client.id)
         inst = measures.instrument(form.code.data or "")
         flash(
             f"{inst.short_name} sent. {client.display_name} sees it on their 'This week' page.",
@@ -390,6 +445,7 @@ def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
             row, raised = questionnaires.complete(
                 db, client, code, answers, signed_in_user(), plan=plan, slot="ad_hoc"
             )
+            audit.record("create", "administration", row.id, subject_id=client.id)
             flash(
                 f"{inst.short_name} recorded: {row.total} ({row.band})."
                 + (f" {len(raised)} alert(s) raised." if raised else ""),
@@ -412,6 +468,9 @@ def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
     """One alert: what raised it, and acknowledging it with a note."""
     client = get_client_or_404(client_id)
     item = get_alert_or_404(client, alert_id)
+    audit.record(
+        "view" if request.method == "GET" else "change", "alert", item.id, subject_id=client.id
+    )
     form = AcknowledgeForm()
     if form.validate_on_submit():
         try:
@@ -434,3 +493,153 @@ def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
         acknowledged_by=acknowledged_by,
         kind_words=alerts.KIND_WORDS,
     ), (422 if request.method == "POST" else 200)
+
+
+# --- session notes and event notes ----------------------------------------------------------
+
+
+def get_note_or_404(client: User, note_id: int) -> SessionNote:
+    """A note of this client; a draft only for the therapist who started it."""
+    therapist = signed_in_user()
+    note = database.session().scalar(
+        sa.select(SessionNote).where(
+            SessionNote.id == note_id,
+            SessionNote.client_id == client.id,
+            sa.or_(SessionNote.status == "signed", SessionNote.therapist_id == therapist.id),
+        )
+    )
+    if note is None:
+        audit.denied("session_note", note_id)
+        abort(404)
+    return note
+
+
+@bp.get("/clients/<int:client_id>/notes")
+def notes_list(client_id: int) -> str:
+    """The client's session notes, newest first."""
+    client = get_client_or_404(client_id)
+    db = database.session()
+    therapist = signed_in_user()
+    visible = [
+        n
+        for n in notes.notes_of(db, client)
+        if n.status == "signed" or n.therapist_id == therapist.id
+    ]
+    audit.record("view", "session_notes", subject_id=client.id)
+    return render_template(
+        "therapist/notes.html", client=client, notes=visible, today=local_today(therapist)
+    )
+
+
+@bp.post("/clients/<int:client_id>/notes")
+def start_note(client_id: int) -> Response:
+    """Start a draft note for a session, filled in from the record."""
+    client = get_client_or_404(client_id)
+    therapist = signed_in_user()
+    day = _date_arg(request.form.get("session_date")) or local_today(therapist)
+    note = notes.start_note(database.session(), client, therapist, day)
+    audit.record("create", "session_note", note.id, subject_id=client.id)
+    return redirect(url_for("therapist.note", client_id=client.id, note_id=note.id))
+
+
+@bp.route("/clients/<int:client_id>/notes/<int:note_id>", methods=["GET", "POST"])
+def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
+    """Read a note, or edit it while it is a draft (and save and sign it)."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    db = database.session()
+    form = SessionNoteForm(obj=item if request.method == "GET" else None)
+    notice = None
+    status = 200
+    if request.method == "GET":
+        form.version.data = str(item.version)
+        audit.record("view", "session_note", item.id, subject_id=client.id)
+    elif form.validate_on_submit():
+        values = {
+            name: getattr(form, name).data
+            for name in (
+                *notes.NOTE_FIELDS,
+                "session_date",
+                "duration_minutes",
+                "attendance",
+                "format",
+            )
+        }
+        signing = request.form.get("action") == "sign"
+        try:
+            notes.save(db, item, signed_in_user(), int(form.version.data or 0), values)
+            audit.record("change", "session_note", item.id, subject_id=client.id)
+            if signing:
+                notes.sign(db, item, signed_in_user())
+                audit.record("sign", "session_note", item.id, subject_id=client.id)
+        except notes.NoteConflict as conflict:
+            notice, status = conflict.message, 409
+            form.version.data = str(conflict.note.version)
+        except DomainError as error:
+            notice, status = error.message, 409
+        else:
+            flash("Note signed." if signing else "Draft saved.", "success")
+            return redirect(url_for("therapist.note", client_id=client.id, note_id=item.id))
+    else:
+        status = 422
+    return render_template(
+        "therapist/note.html",
+        client=client,
+        note=item,
+        form=form,
+        notice=notice,
+        addendum_form=AddendumForm(),
+        author=db.get(User, item.therapist_id) if item.therapist_id else None,
+        mine=item.therapist_id == signed_in_user().id,
+    ), status
+
+
+@bp.post("/clients/<int:client_id>/notes/<int:note_id>/addenda")
+def add_addendum(client_id: int, note_id: int) -> Response | tuple[str, int]:
+    """Add a dated addendum to a signed note."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    form = AddendumForm()
+    if form.validate_on_submit():
+        try:
+            notes.add_addendum(database.session(), item, signed_in_user(), form.text.data or "")
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            audit.record("change", "session_note", item.id, subject_id=client.id)
+            flash("Addendum added.", "success")
+        return redirect(url_for("therapist.note", client_id=client.id, note_id=item.id))
+    db = database.session()
+    return render_template(
+        "therapist/note.html",
+        client=client,
+        note=item,
+        form=SessionNoteForm(obj=item),
+        notice=None,
+        addendum_form=form,
+        author=db.get(User, item.therapist_id) if item.therapist_id else None,
+        mine=item.therapist_id == signed_in_user().id,
+    ), 422
+
+
+@bp.post("/clients/<int:client_id>/events")
+def add_event(client_id: int) -> Response:
+    """Add a dated event note; it appears as a marker on the client's charts."""
+    client = get_client_or_404(client_id)
+    form = EventNoteForm()
+    if form.validate_on_submit():
+        event = notes.add_event(
+            database.session(), client, signed_in_user(), form.on_date.data, form.text.data or ""
+        )
+        audit.record("create", "event_note", event.id, subject_id=client.id)
+        flash("Event noted. It shows on the charts.", "success")
+    else:
+        flash(" ".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="measures"))
+
+
+def _date_arg(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

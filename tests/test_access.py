@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from clinic import accounts, create_app, plans, questionnaires
+from clinic import accounts, create_app, notes, plans, questionnaires
 from clinic.models import Role
 
 PERSONAS = [
@@ -48,6 +48,13 @@ ROUTES: dict[str, Access] = {
     "admin.deactivate": Access("admin", scoped=True),
     "admin.reactivate": Access("admin", scoped=True),
     "admin.settings": Access("admin"),
+    "admin.audit_log": Access("admin"),
+    "admin.audit_export": Access("admin"),
+    "therapist.notes_list": Access("therapist", scoped=True),
+    "therapist.start_note": Access("therapist", scoped=True),
+    "therapist.note": Access("therapist", scoped=True),
+    "therapist.add_addendum": Access("therapist", scoped=True),
+    "therapist.add_event": Access("therapist", scoped=True),
     "therapist.caseload": Access("therapist"),
     "therapist.send_questionnaire": Access("therapist", scoped=True),
     "therapist.in_session": Access("therapist", scoped=True),
@@ -72,6 +79,7 @@ ROUTES: dict[str, Access] = {
     "client.answered": Access("client", scoped=True),
     "client.check_in": Access("client", scoped=True),
     "client.progress": Access("client"),
+    "client.access_log": Access("client"),
 }
 
 
@@ -124,6 +132,7 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         plan = plans.start_plan(db, people["client"], therapist, dt.date.today(), 0)
         assignment_id = plan.assignments[0].id
         requested = questionnaires.request(db, people["client"], therapist, "gad7")
+        note = notes.start_note(db, people["client"], therapist, dt.date.today())
         completed, raised = questionnaires.complete(
             db,
             people["client"],
@@ -140,6 +149,7 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         "administration_id": requested.id,
         "completed_administration": completed.id,
         "alert_id": raised[0].id,
+        "note_id": note.id,
         "week": 1,
         "code": "phq9",
         "user_id": pending_therapist.id,

@@ -129,7 +129,7 @@ def test_item9_raises_an_alert_and_shows_the_practice_crisis_contacts(app, db, c
     alert = db.get(Alert, alert.id)
     assert alert.acknowledged_by_id == therapist.id and alert.acknowledged_at is not None
     assert alert.note == "Phoned Jordan the same day; safety plan reviewed."
-    assert "Open alerts" not in page_text(t.get("/therapist/"))
+    assert "Open alerts (1)" not in page_text(t.get("/therapist/"))
     assert "Phoned Jordan" in page_text(t.get(url))
 
 

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("time_zone", sa.String(length=64), nullable=False),
         sa.Column("created_at", clinic.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_practice")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "user_account",
@@ -57,6 +58,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
         sa.UniqueConstraint("email", name=op.f("uq_user_account_email")),
         sa.UniqueConstraint("session_token", name=op.f("uq_user_account_session_token")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "care",

@@ -1,0 +1,128 @@
+"""The audit trail: one append-only event for every view, creation, change, signature,
+export and refused access of clinical data. Events name records by type and id and never
+hold clinical content."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from . import db as database
+from .models import AuditEvent, User
+
+ACTIONS = ("view", "create", "change", "sign", "export", "denied")
+
+# How events read in a client's own access log.
+ACTION_WORDS = {"view": "looked at", "export": "downloaded a copy of"}
+OBJECT_WORDS = {
+    "client": "your record",
+    "submission": "your homework",
+    "session_note": "a session note",
+    "alert": "an alert about your answers",
+    "record_bundle": "your record",
+}
+
+
+def _client_ip() -> str | None:
+    # Behind a proxy, ProxyFix (configured by the deployment) puts the client's address here.
+    return request.remote_addr if has_request_context() else None
+
+
+def record(
+    action: str,
+    object_type: str,
+    object_id: int | None = None,
+    *,
+    subject_id: int | None = None,
+    outcome: str = "allowed",
+    user: User | None = None,
+) -> None:
+    """Write one audit event; it is stored even if the request then fails or is refused."""
+    if user is None and current_user and current_user.is_authenticated:
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+    event = AuditEvent(
+        at=database.utcnow(),
+        practice_id=user.practice_id if user else None,
+        user_id=user.id if user else None,
+        user_name=user.display_name if user else None,
+        role=user.role if user else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        subject_id=subject_id,
+        outcome=outcome,
+        ip=_client_ip(),
+    )
+    database.persist_always(event)
+
+
+def denied(object_type: str, object_id: int | None = None) -> None:
+    """A refused attempt to reach a record (it answered 404)."""
+    record("denied", object_type, object_id, outcome="denied")
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    at: dt.datetime
+    who: str
+    role: str
+    words: str
+
+
+def access_log(db: Session, client: User, limit: int = 200) -> list[AccessLine]:
+    """Who else has looked at or exported this client's record, newest first."""
+    rows = db.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.subject_id == client.id,
+            AuditEvent.action.in_(("view", "export")),
+            sa.or_(AuditEvent.user_id.is_(None), AuditEvent.user_id != client.id),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        AccessLine(
+            e.at,
+            e.user_name or "Someone",
+            e.role or "",
+            f"{ACTION_WORDS.get(e.action, e.action)} {OBJECT_WORDS.get(e.object_type, 'your record')}",
+        )
+        for e in rows
+    ]
+
+
+def search(
+    db: Session,
+    practice_id: int,
+    *,
+    user_id: int | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    before_id: int | None = None,
+    limit: int = 200,
+) -> list[AuditEvent]:
+    """The practice's audit events, newest first, filtered."""
+    stmt = sa.select(AuditEvent).where(AuditEvent.practice_id == practice_id)
+    if user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    if outcome:
+        stmt = stmt.where(AuditEvent.outcome == outcome)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until:
+        stmt = stmt.where(
+            AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        )
+    if before_id:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    return list(db.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)))

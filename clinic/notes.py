@@ -1,0 +1,216 @@
+"""Session notes (DAP), their addenda, and dated event notes. A note is a draft until its
+therapist signs it; the signed text never changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import measures, plans, questionnaires
+from .db import utcnow
+from .errors import DomainError
+from .models import Addendum, EventNote, SessionNote, User
+
+NOTE_FIELDS = ("data", "assessment", "plan", "homework_reviewed", "homework_set")
+LIMITS = {
+    "data": 10_000,
+    "assessment": 10_000,
+    "plan": 10_000,
+    "homework_reviewed": 5_000,
+    "homework_set": 5_000,
+}
+
+
+class NoteError(DomainError):
+    """A rule about notes was broken."""
+
+
+class NoteConflict(NoteError):
+    def __init__(self, note: SessionNote) -> None:
+        super().__init__(
+            "This note was saved somewhere else (another tab or device) after you opened it. "
+            "Your text is below and has not been saved yet; save again to keep it."
+        )
+        self.note = note
+
+
+def notes_of(db: Session, client: User) -> list[SessionNote]:
+    """All of a client's session notes, newest session first."""
+    return list(
+        db.scalars(
+            sa.select(SessionNote)
+            .where(SessionNote.client_id == client.id)
+            .order_by(SessionNote.session_date.desc(), SessionNote.id.desc())
+        )
+    )
+
+
+def _previous_session(db: Session, client: User, before: dt.date) -> dt.date | None:
+    return db.scalar(
+        sa.select(sa.func.max(SessionNote.session_date)).where(
+            SessionNote.client_id == client.id, SessionNote.session_date < before
+        )
+    )
+
+
+def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[str, str]:
+    """The scores (latest, change since baseline) and the homework since the last session,
+    as text to start a note's 'data' and 'homework reviewed' fields."""
+    lines = ["Scores on file (latest; change since the first score):"]
+    series = questionnaires.series(db, client)
+    for code, inst in measures.instruments().items():
+        points = series.get(code)
+        if not points:
+            continue
+        s = questionnaires.summarise(code, points)
+        change = (
+            "" if s.latest is s.baseline else f"; baseline {s.baseline.value}, change {s.change:+d}"
+        )
+        rc = f"; {s.rc.category.replace('_', ' ')} (Jacobson & Truax)" if s.rc else ""
+        lines.append(f"- {inst.short_name} {s.latest.value} ({s.band}){change}{rc}")
+    check_ins = questionnaires.check_in_series(db, client)
+    if check_ins:
+        last = check_ins[-1]
+        lines.append(
+            f"- Weekly check-in, week {last.week}: trust {last.trust}/10, distress {last.distress}/10"
+        )
+    if len(lines) == 1:
+        lines.append("- No questionnaires answered yet.")
+    since = _previous_session(db, client, session_date)
+    plan = plans.open_plan(db, client)
+    homework = [f"Homework since the last session{f' ({since:%d %b %Y})' if since else ''}:"]
+    if plan is not None:
+        for a in plan.assignments:
+            if a.removed_at is not None:
+                continue
+            sub = a.submission
+            sent = sub.submitted_at.date() if sub and sub.submitted_at else None
+            due_in_window = (since is None or a.due_on > since) and a.due_on <= session_date
+            sent_in_window = sent is not None and (since is None or sent > since)
+            if not (due_in_window or sent_in_window):
+                continue
+            title = plans.worksheet(db, a.worksheet_key).title
+            state = plans.THERAPIST_STATE_WORDS[plans.homework_state(a, session_date)]
+            homework.append(f"- Week {a.week} · {title}: {state}")
+    if len(homework) == 1:
+        homework.append("- None due or sent.")
+    return "\n".join(lines), "\n".join(homework)
+
+
+def start_note(db: Session, client: User, therapist: User, session_date: dt.date) -> SessionNote:
+    """A new draft note, its data and homework fields filled in from the record."""
+    data, homework = record_summary(db, client, session_date)
+    note = SessionNote(
+        client_id=client.id,
+        therapist_id=therapist.id,
+        session_date=session_date,
+        data=data,
+        homework_reviewed=homework,
+    )
+    db.add(note)
+    db.flush()
+    return note
+
+
+def check_lengths(values: dict[str, Any]) -> dict[str, str]:
+    """Length problems of note fields, by field."""
+    return {
+        name: f"Use at most {LIMITS[name]:,} characters (you have {len(values.get(name) or ''):,})."
+        for name in NOTE_FIELDS
+        if len(values.get(name) or "") > LIMITS[name]
+    }
+
+
+def save(
+    db: Session, note: SessionNote, therapist: User, base_version: int, values: dict[str, Any]
+) -> SessionNote:
+    """Save a draft; refused once signed, and when it changed since `base_version`."""
+    if note.status == "signed":
+        raise NoteError(
+            "This note is signed and can no longer be changed. Add an addendum instead."
+        )
+    if note.therapist_id != therapist.id:
+        raise NoteError("Only the therapist who started this note can change it.")
+    problems = check_lengths(values)
+    if problems:
+        raise NoteError(next(iter(problems.values())), next(iter(problems)))
+    fields = {name: (values.get(name) or "").strip() or None for name in NOTE_FIELDS}
+    fields |= {
+        "session_date": values["session_date"],
+        "duration_minutes": values["duration_minutes"],
+        "attendance": values["attendance"],
+        "format": values["format"],
+    }
+    result = db.execute(
+        sa.update(SessionNote)
+        .where(
+            SessionNote.id == note.id,
+            SessionNote.version == base_version,
+            SessionNote.status == "draft",
+        )
+        .values(version=base_version + 1, updated_at=utcnow(), **fields)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        db.refresh(note)
+        if note.status == "signed":
+            raise NoteError("This note was signed meanwhile and can no longer be changed.")
+        raise NoteConflict(note)
+    db.refresh(note)
+    return note
+
+
+def sign(db: Session, note: SessionNote, therapist: User) -> SessionNote:
+    """Sign a draft. Signing twice is refused and changes nothing."""
+    if note.therapist_id != therapist.id:
+        raise NoteError("Only the therapist who wrote this note can sign it.")
+    result = db.execute(
+        sa.update(SessionNote)
+        .where(SessionNote.id == note.id, SessionNote.status == "draft")
+        .values(status="signed", signed_at=utcnow(), version=SessionNote.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise NoteError("This note is already signed.")
+    db.refresh(note)
+    return note
+
+
+def add_addendum(db: Session, note: SessionNote, therapist: User, text: str) -> Addendum:
+    """Add a dated addendum to a signed note (the signed text itself never changes)."""
+    if note.status != "signed":
+        raise NoteError("Drafts can simply be edited; addenda are for signed notes.")
+    text = text.strip()
+    if not text:
+        raise NoteError("Write the addendum.", "text")
+    if len(text) > 5000:
+        raise NoteError(f"Use at most 5,000 characters (you have {len(text):,}).", "text")
+    addendum = Addendum(note_id=note.id, author_id=therapist.id, text=text)
+    db.add(addendum)
+    db.flush()
+    return addendum
+
+
+def add_event(db: Session, client: User, author: User, on_date: dt.date, text: str) -> EventNote:
+    """A dated event note (shown as a marker on the client's charts)."""
+    text = text.strip()
+    if not text:
+        raise NoteError("Describe the event.", "text")
+    event = EventNote(client_id=client.id, author_id=author.id, on_date=on_date, text=text[:1000])
+    db.add(event)
+    db.flush()
+    return event
+
+
+def events_of(db: Session, client: User) -> list[EventNote]:
+    """The client's event notes, oldest first."""
+    return list(
+        db.scalars(
+            sa.select(EventNote)
+            .where(EventNote.client_id == client.id)
+            .order_by(EventNote.on_date, EventNote.id)
+        )
+    )
