@@ -12,7 +12,6 @@ from alembic import op
 
 import clinic.db
 
-
 revision: str = "0003_measures"
 down_revision: str | None = "0002_plans"
 branch_labels: str | Sequence[str] | None = None

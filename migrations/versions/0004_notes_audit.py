@@ -12,7 +12,6 @@ from alembic import op
 
 import clinic.db
 
-
 revision: str = "0004_notes_audit"
 down_revision: str | None = "0003_measures"
 branch_labels: str | Sequence[str] | None = None

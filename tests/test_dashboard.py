@@ -1,0 +1,161 @@
+"""The caseload dashboard: what a therapist triages from, and what it costs the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+
+from clinic import plans, questionnaires
+from clinic.db import utcnow
+from clinic.models import Role
+
+from .conftest import PASSWORD
+from .test_auth import page_text
+
+
+def build_caseload(app, db, make_user, therapist, n: int) -> list:  # type: ignore[no-untyped-def]
+    """n clients at different weeks, with homework, scores, check-ins and some alerts."""
+    clients = []
+    with app.app_context():
+        for i in range(n):
+            client = make_user(Role.CLIENT, therapist=therapist, name=f"Client {i:03d}")
+            week = 1 + i % 12
+            first = dt.date.today() - dt.timedelta(days=7 * (week - 1) + 1)
+            plan = plans.start_plan(db, client, therapist, first, first.weekday())
+            for a in plan.assignments[: max(0, week - 2)]:
+                ws = plans.worksheet(db, a.worksheet_key)
+                from clinic import worksheets as engine
+
+                raw = engine.blank_raw(ws)
+                plans.save_draft(db, a, client, raw, 0)
+            questionnaires.complete(
+                db,
+                client,
+                "phq9",
+                {str(k): (1 if k < 9 else 0) for k in range(1, 10)},
+                client,
+                plan=plan,
+                week=1,
+                slot="baseline",
+            )
+            questionnaires.complete(
+                db,
+                client,
+                "gad7",
+                {str(k): 1 + i % 2 for k in range(1, 8)},
+                client,
+                plan=plan,
+                week=1,
+                slot="baseline",
+            )
+            if week > 1:
+                questionnaires.record_check_in(
+                    db,
+                    client,
+                    plan,
+                    2,
+                    client,
+                    trust=4 + i % 5,
+                    distress=9 if i % 7 == 0 else 3,
+                    helpfulness=2,
+                    note=None,
+                )
+            clients.append(client)
+        db.commit()
+    return clients
+
+
+def count_statements(app, client, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    engine = app.extensions["clinic.db"].kw["bind"]
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    return len(seen), response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/therapist/", "/therapist/?filter=attention&sort=phq9"])
+def test_the_dashboard_costs_the_same_statements_for_5_and_50_clients(app, db, make_user, url):
+    counts = []
+    for n in (5, 50):
+        therapist = make_user(Role.THERAPIST)
+        build_caseload(app, db, make_user, therapist, n)
+        c = app.test_client()
+        c.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+        statements, html = count_statements(app, c, url)
+        counts.append(statements)
+        rows = BeautifulSoup(html, "html.parser").select("table.dashboard tbody tr")
+        assert len(rows) >= (1 if "filter" in url else n)
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 12, counts
+
+
+@pytest.fixture
+def desk(app, db, make_user):  # type: ignore[no-untyped-def]
+    therapist = make_user(Role.THERAPIST)
+    clients = build_caseload(app, db, make_user, therapist, 14)
+    c = app.test_client()
+    c.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+    return therapist, clients, c
+
+
+def rows_of(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    soup = BeautifulSoup(response.data, "html.parser")
+    return [
+        [" ".join(cell.get_text().split()) for cell in tr.find_all(["th", "td"])]
+        for tr in soup.select("table.dashboard tbody tr")
+    ]
+
+
+def test_one_row_per_client_with_week_homework_scores_and_alerts_first(app, db, desk):
+    therapist, clients, c = desk
+    rows = rows_of(c.get("/therapist/"))
+    assert len(rows) == 14
+    # Client 7 reported distress 9 (client 0 is in week 1, before any check-in): the open
+    # alert puts them first.
+    assert rows[0][0] == "Client 007" and "Alert · High distress" in rows[0][-1]
+    assert "Alert" not in rows[1][-1]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["Client 006"][1] == "7/12"
+    assert by_name["Client 006"][3].startswith("8")  # latest PHQ-9: eight items answered 1
+    assert "This week 0/1" in by_name["Client 006"][2]
+    assert "overdue" in by_name["Client 006"][2]  # earlier weeks only have drafts
+    assert by_name["Client 003"][5].startswith("7")  # trust 4 + 3 % 5
+
+
+def test_filters_and_sorting_are_links(app, db, desk):
+    therapist, clients, c = desk
+    alerts = rows_of(c.get("/therapist/?filter=alerts"))
+    assert [r[0] for r in alerts] == ["Client 007"]
+    overdue = rows_of(c.get("/therapist/?filter=overdue"))
+    assert all("overdue" in r[2] for r in overdue) and overdue
+    by_name = rows_of(c.get("/therapist/?sort=name"))
+    assert [r[0] for r in by_name] == sorted(r[0] for r in by_name)
+    by_week = rows_of(c.get("/therapist/?sort=week"))
+    assert by_week[0][1] == "12/12"
+    assert rows_of(c.get("/therapist/?filter=finished")) == [["Nobody matches this filter."]]
+    assert rows_of(c.get("/therapist/?filter=nonsense&sort=nonsense"))  # unknown values fall back
+
+
+def test_no_activity_is_computed_not_stored(app, db, make_user):
+    therapist = make_user(Role.THERAPIST)
+    quiet = make_user(Role.CLIENT, therapist=therapist, name="Quiet One")
+    quiet.last_sign_in_at = utcnow() - dt.timedelta(days=20)
+    db.commit()
+    c = app.test_client()
+    c.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+    row = rows_of(c.get("/therapist/?filter=attention"))[0]
+    assert (
+        row[0] == "Quiet One" and "20 days ago" in row[7] and "no activity for 20 days" in row[-1]
+    )
+    assert "Open alerts (0)" in page_text(c.get("/therapist/"))
