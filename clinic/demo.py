@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import accounts, alerts, measures, plans, questionnaires
+from . import accounts, alerts, measures, notes, plans, questionnaires
 from . import worksheets as engine
 from .library import Worksheet
 from .models import Plan, Practice, Role, User
@@ -118,6 +118,8 @@ def _plan_with_history(
             )
             sub.reviewed_at = _moment(a.due_on + dt.timedelta(days=1))
     _measures_history(db, client, therapist, plan, week, story)
+    if week > 1:
+        _session_notes(db, client, therapist, plan, week)
     if story == "paused":
         plans.pause_plan(db, plan, today - dt.timedelta(days=3))
 
@@ -171,6 +173,19 @@ def _measures_history(
             row.created_at = when
             for alert in raised:
                 alert.opened_at = when
+
+
+def _session_notes(db: Session, client: User, therapist: User, plan: Plan, week: int) -> None:
+    """A signed note for last week's session and an event note, as a therapist would have."""
+    last = plans.session_date(plan, week - 1)
+    note = notes.start_note(db, client, therapist, last)
+    note.assessment = "Engaged well. Mistrust still strongest around late replies; less checking."
+    note.plan = "Continue the program; review the next ladder step next session."
+    note.homework_set = "This week's worksheet as planned."
+    notes.sign(db, note, therapist)
+    notes.add_event(
+        db, client, therapist, plans.session_date(plan, max(1, week - 2)), "Started a new job"
+    )
 
 
 ACK_NOTES = {
