@@ -416,6 +416,7 @@ def check_in(week: int) -> Response | tuple[str, int]:
         except questionnaires.QuestionnaireError as error:
             getattr(form, error.field or "trust").errors = [error.message]
         else:
+            audit.record("create", "check_in", done.id, subject_id=client.id)
             return redirect(url_for("client.check_in", week=week, done=1))
     if done is not None:
         raised = list(db.scalars(sa.select(Alert).where(Alert.check_in_id == done.id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -38,12 +39,33 @@ from .forms import (
     StartPlanForm,
     options,
 )
-from .library import library
-from .models import Alert, Assignment, Care, Plan, Role, SessionNote, SubmissionStatus, User
-from .timeutil import local_today
+from .library import Week, library
+from .models import (
+    Administration,
+    Alert,
+    Assignment,
+    Care,
+    Plan,
+    Role,
+    SessionNote,
+    SubmissionStatus,
+    User,
+)
+from .timeutil import local_time, local_today
 
 bp = Blueprint("therapist", __name__, url_prefix="/therapist")
 require_role(bp, Role.THERAPIST)
+
+
+@dataclass(frozen=True)
+class TimelineWeek:
+    """One week of the record's timeline: the program week and what happened in it."""
+
+    week: Week
+    homework: list[Assignment]
+    questionnaires: list[Administration]
+    notes: list[SessionNote]
+    alerts: list[Alert]
 
 
 def get_client_or_404(client_id: int) -> User:
@@ -128,11 +150,31 @@ def client_record(client_id: int) -> str:
     plan = plans.open_plan(db, client)
     today = local_today(signed_in_user())
     weeks = []
+    client_notes = notes.notes_of(db, client)
+    client_alerts = alerts.client_alerts(db, client)
     if plan is not None:
         program = plans.program_of(db, plan)
+        answered = db.scalars(
+            sa.select(Administration).where(
+                Administration.plan_id == plan.id, Administration.completed_at.is_not(None)
+            )
+        ).all()
         for week in program.weeks:
-            items = [a for a in plan.assignments if a.week == week.number]
-            weeks.append((week, items))
+            start = plans.session_date(plan, week.number)
+            end = plans.session_date(plan, week.number + 1)
+            weeks.append(
+                TimelineWeek(
+                    week=week,
+                    homework=[a for a in plan.assignments if a.week == week.number],
+                    questionnaires=[x for x in answered if x.week == week.number],
+                    notes=[n for n in client_notes if start <= n.session_date < end],
+                    alerts=[
+                        x
+                        for x in client_alerts
+                        if start <= local_time(x.opened_at, client).date() < end
+                    ],
+                )
+            )
     outcome = progress.talking_therapies(db, client)
     events = notes.events_of(db, client)
     markers = tuple((e.on_date, e.text) for e in events)
@@ -220,13 +262,14 @@ def start_plan(client_id: int) -> Response | str | tuple[str, int]:
         form.session_weekday.data = str(today.weekday())
     elif form.validate_on_submit():
         try:
-            plans.start_plan(
+            plan = plans.start_plan(
                 database.session(),
                 client,
                 signed_in_user(),
                 form.start.data,
                 int(form.session_weekday.data or 0),
             )
+            audit.record("create", "plan", plan.id, subject_id=client.id)
         except plans.PlanError as error:
             target = getattr(form, error.field or "", None)
             if target is not None:
@@ -259,6 +302,8 @@ def change_plan(client_id: int, change: str) -> Response:
             flash("The plan is finished. Everything stays readable.", "info")
     except plans.PlanError as error:
         flash(error.message, "error")
+    else:
+        audit.record("change", "plan", plan.id, subject_id=client.id)
     return redirect(url_for("therapist.client_record", client_id=client.id))
 
 
@@ -281,7 +326,7 @@ def new_assignment(client_id: int) -> Response | str | tuple[str, int]:
         )
     elif form.validate_on_submit():
         try:
-            plans.add_assignment(
+            added = plans.add_assignment(
                 database.session(),
                 plan,
                 form.worksheet.data or "",
@@ -289,6 +334,7 @@ def new_assignment(client_id: int) -> Response | str | tuple[str, int]:
                 form.due_on.data,
                 form.instruction.data,
             )
+            audit.record("create", "assignment", added.id, subject_id=client.id)
         except plans.PlanError as error:
             getattr(form, error.field or "worksheet").errors = [error.message]
         else:
@@ -315,6 +361,7 @@ def edit_assignment(client_id: int, assignment_id: int) -> Response | str | tupl
                 due_on=form.due_on.data,
                 instruction=form.instruction.data,
             )
+            audit.record("change", "assignment", assignment.id, subject_id=client.id)
         except plans.PlanError as error:
             getattr(form, error.field or "week").errors = [error.message]
         else:
@@ -338,6 +385,7 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
         else:
             plans.restore_assignment(database.session(), assignment)
             flash("Homework put back into the plan.", "info")
+        audit.record("change", "assignment", assignment.id, subject_id=client.id)
     except plans.PlanError as error:
         flash(error.message, "error")
     return redirect(url_for("therapist.client_record", client_id=client.id))

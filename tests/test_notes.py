@@ -190,3 +190,15 @@ def test_event_notes_appear_as_markers_on_the_charts(app, db, session):
         follow_redirects=True,
     )
     assert "Describe the event." in page_text(empty)
+
+
+def test_the_timeline_shows_each_weeks_questionnaires_notes_and_alerts(app, db, session):
+    therapist, client, t = session
+    t.post(
+        f"/therapist/clients/{client.id}/notes", data={"session_date": dt.date.today().isoformat()}
+    )
+    page = BeautifulSoup(t.get(f"/therapist/clients/{client.id}").data, "html.parser")
+    week1 = " ".join(page.find(id="week-1").get_text().split())
+    assert "PHQ-9 16 (moderately severe)" in week1
+    week5 = " ".join(page.find(id="week-5").get_text().split())
+    assert "Session note" in week5 and "(draft)" in week5
