@@ -30,6 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session that holds it
+    # Secure cookies need HTTPS; set CLINIC_SESSION_COOKIE_SECURE=true behind TLS (production).
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SECURE": False,
+    # The largest request accepted (a long worksheet is well under 100 KB).
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 
 

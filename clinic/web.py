@@ -5,13 +5,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from . import plans
 
 csrf = CSRFProtect()
+talisman = Talisman()
+
+# Only this site's own files; no inline script, no plugins, no framing, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
 
 ERROR_TEXT = {
     400: ("Something was wrong with that request", "Please go back and try again."),
@@ -22,12 +36,30 @@ ERROR_TEXT = {
     ),
     405: ("That action is not available here", "Please go back and use the buttons on the page."),
     410: ("This link no longer works", "Ask for a new link."),
+    413: ("That was too much to send at once", "Please shorten what you wrote and try again."),
+    429: ("Too many attempts", "Please wait a minute and try again."),
+    500: (
+        "Something went wrong on our side",
+        "Nothing you did caused this. Please try again in a moment; what you saved before is safe.",
+    ),
 }
 
 
 def init_app(app: Flask) -> None:
     """CSRF over every state-changing request, friendly error pages, template filters."""
     csrf.init_app(app)
+    talisman.init_app(
+        app,
+        # TLS ends at the reverse proxy in production; HSTS is sent on HTTPS requests.
+        force_https=False,
+        strict_transport_security=True,
+        strict_transport_security_max_age=31_536_000,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        x_content_type_options=True,
+    )
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_headers)
@@ -59,10 +91,10 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
 
 
 def _headers(response: Response) -> Response:
-    # Pages hold client data: keep them out of shared caches and the browser's disk cache.
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Pages and downloads hold client data: keep them out of shared caches and the browser's
+    # disk cache. Static files (CSS, JS) may be cached.
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
