@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -84,12 +84,23 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any) 
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the driver, start transactions (see _begin_immediate).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute(f"PRAGMA busy_timeout = {int(sqlite_busy_timeout_ms)}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # A request that changes things takes the write lock when its transaction starts,
+            # not halfway through: with several workers a deferred transaction that reads and
+            # then writes can fail at once with "database is locked" instead of waiting its
+            # turn (busy_timeout). Reads (GET) stay deferred so that they never queue.
+            writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine
 
@@ -143,13 +154,14 @@ def _commit_at_the_edge(response: Response) -> Response:
         s = session()
     if s is not None:
         if response.status_code < 400 or g.get("db_keep_changes"):
-            s.add_all(always)
             s.commit()
         else:
             s.rollback()
-            if always:
-                s.add_all(always)
-                s.commit()
+        if always:
+            # In a transaction of their own, which starts with the write: a read-only request
+            # never holds a read snapshot while it waits to write (SQLite).
+            s.add_all(always)
+            s.commit()
     return response
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     _build_schema(engine)
-    with engine.connect() as conn:  # fold the WAL into the main file before copying it
-        conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
+    raw = sqlite3.connect(path)  # fold the WAL into the main file before copying it
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
     return path
 
 
@@ -129,11 +131,22 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def db(app: Flask) -> Iterator[Session]:
-    """A session of its own, for arranging data and checking what the app stored."""
-    session: Session = app.extensions["clinic.db"]()
+def db(app: Flask, database_url: str) -> Iterator[Session]:
+    """A session of its own, for arranging data and checking what the app stored. On SQLite
+    it uses the driver's default transactions (reads take no snapshot), so that after
+    expire_all() it sees what the app has committed since."""
+    engine = sa.create_engine(database_url)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA foreign_keys = ON")
+            dbapi_connection.execute("PRAGMA busy_timeout = 5000")
+
+    session = Session(bind=engine, expire_on_commit=False)
     yield session
     session.close()
+    engine.dispose()
 
 
 @pytest.fixture

@@ -114,3 +114,29 @@ def test_workers_starting_together_agree_on_one_secret_key(tmp_path):
         keys = set(pool.map(lambda _: _instance_secret_key(tmp_path), range(32)))
     assert len(keys) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left
+
+
+def test_sqlite_write_requests_begin_immediate(app, tmp_path):
+    """A request that changes things holds the write lock from the start of its transaction,
+    so a second writer waits (busy timeout) instead of failing halfway through with
+    'database is locked'; a read-only request does not take the lock."""
+    import sqlite3
+
+    path = tmp_path / "lock.sqlite3"
+    engine = database.make_engine(f"sqlite:///{path}", sqlite_busy_timeout_ms=100)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+    for method, locked in (("POST", True), ("GET", False)):
+        with app.test_request_context("/", method=method), engine.connect() as first:
+            first.begin()
+            first.execute(sa.text("SELECT count(*) FROM t"))  # only a read so far
+            other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+            if locked:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            else:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+            other.close()
+            first.rollback()
+    engine.dispose()
