@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'clinic.sqlite3'}"
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = instance_secret(
+            Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32)
+        )
 
-    from . import admin, auth, cli, client, db, library, measures, therapist, web
+    from . import admin, auth, cli, client, crypto, db, library, measures, therapist, web
 
+    crypto.init_app(app, instance_secret)
     library.init_app(app)
     measures.init_app(app)
     db.init_app(app)
@@ -76,21 +79,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _instance_secret_key(instance: Path) -> str:
-    """Read the instance's secret key, creating it (mode 0600) on first start."""
-    path = instance / "secret_key"
+def instance_secret(path: Path, generate: Callable[[], str]) -> str:
+    """Read a secret kept in the instance folder, creating it (mode 0600) on first start."""
     if not path.exists():
         # Write a complete file under a temporary name, then link it into place: link() fails
-        # if another worker got there first, and nobody ever reads a half-written key.
-        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
+        # if another worker got there first, and nobody ever reads a half-written secret.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w", encoding="ascii") as fh:  # mkstemp creates it as 0600
-                fh.write(secrets.token_hex(32) + "\n")
+                fh.write(generate() + "\n")
             with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)
         finally:
             os.unlink(tmp)
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < 32:
-        raise RuntimeError(f"{path} is too short to be a secret key; delete it to regenerate")
-    return key
+    value = path.read_text(encoding="ascii").strip()
+    if len(value) < 32:
+        raise RuntimeError(f"{path} is too short to be a secret; delete it to regenerate")
+    return value

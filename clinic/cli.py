@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
 from alembic import command
@@ -9,7 +12,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, resource_dir
+from . import accounts, crypto, resource_dir
 from . import db as database
 from .models import Practice, Role
 
@@ -128,3 +131,70 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    app.cli.add_command(encryption_cli)
+
+
+encryption_cli = AppGroup("encryption", help="Keys for the encrypted clinical text.")
+
+
+@encryption_cli.command("new-key")
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Put the new key first in instance/encryption_keys (keeping the old ones).",
+)
+def encryption_new_key(write: bool) -> None:
+    """Make a new key. Put it first in the key list, then run `encryption reencrypt`."""
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    if not write:
+        click.echo(key)
+        return
+    if current_app.config.get("ENCRYPTION_KEYS"):
+        raise click.ClickException(
+            "Keys come from CLINIC_ENCRYPTION_KEYS: add the new key at its front yourself."
+        )
+    path = Path(current_app.instance_path) / "encryption_keys"
+    old = path.read_text(encoding="ascii").strip()
+    tmp = path.with_suffix(".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n" + old + "\n")
+    os.replace(tmp, path)
+    crypto.use_keys(crypto.parse_keys(key + "\n" + old))
+    click.echo(f"Added a new first key to {path}. Now run: flask --app clinic encryption reencrypt")
+
+
+@encryption_cli.command("reencrypt")
+def encryption_reencrypt() -> None:
+    """Re-encrypt every stored clinical value with the first (newest) key."""
+    count = reencrypt_all(database.engine())
+    click.echo(f"Re-encrypted {count} value(s) with the newest key.")
+
+
+def reencrypt_all(engine: sa.Engine) -> int:
+    """Rotate every encrypted column of every table to the newest key; returns the count."""
+    from .db import Base, ClinicalJSON, ClinicalText
+
+    count = 0
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, ClinicalText | ClinicalJSON)]
+            if not columns:
+                continue
+            pk = table.primary_key.columns.values()[0]
+            raw = sa.select(pk, *[sa.cast(c, sa.Text).label(c.name) for c in columns])
+            for row in conn.execute(raw).mappings():
+                values = {c.name: crypto.rotate(row[c.name]) for c in columns if row[c.name]}
+                if values:
+                    stmt = (
+                        sa.update(table.c[pk.name].table)
+                        .where(pk == row[pk.name])
+                        .values(
+                            {table.c[name]: sa.literal(v, sa.Text) for name, v in values.items()}
+                        )
+                    )
+                    conn.execute(stmt)
+                    count += len(values)
+    return count

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from . import crypto
+
 # A fixed naming convention keeps constraint names identical on SQLite and PostgreSQL, which
 # Alembic needs for batch migrations and for dropping constraints by name.
 NAMING_CONVENTION = {
@@ -47,24 +49,31 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 class ClinicalText(sa.types.TypeDecorator[str]):
-    """Free text a person wrote about their life. Stored as text; the one place where
-    encryption at rest plugs in, so the columns that need it are already marked."""
+    """Free text a person wrote about their life, stored encrypted (clinic.crypto)."""
 
     impl = sa.Text
     cache_ok = True
 
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else crypto.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else crypto.decrypt(value)
+
 
 class ClinicalJSON(sa.types.TypeDecorator[Any]):
-    """Answers a person gave (a JSON document), stored as text for the same reason."""
+    """Answers a person gave (a JSON document), stored encrypted (clinic.crypto)."""
 
     impl = sa.Text
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if value is None:
+            return None
+        return crypto.encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else json.loads(crypto.decrypt(value))
 
 
 def utcnow() -> datetime:

@@ -235,7 +235,7 @@ class Assignment(Base):
     week: Mapped[int]
     worksheet_key: Mapped[str] = mapped_column(sa.String(64))
     due_on: Mapped[date]
-    instruction: Mapped[str | None] = mapped_column(sa.Text)
+    instruction: Mapped[str | None] = mapped_column(ClinicalText)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None]

@@ -106,12 +106,16 @@ def test_sessions_are_per_app_context_and_errors_roll_back(app, make_user, db):
 
 
 def test_workers_starting_together_agree_on_one_secret_key(tmp_path):
+    import secrets
     from concurrent.futures import ThreadPoolExecutor
 
-    from clinic import _instance_secret_key
+    from clinic import instance_secret
+
+    def read(_: int) -> str:
+        return instance_secret(tmp_path / "secret_key", lambda: secrets.token_hex(32))
 
     with ThreadPoolExecutor(8) as pool:
-        keys = set(pool.map(lambda _: _instance_secret_key(tmp_path), range(32)))
+        keys = set(pool.map(read, range(32)))
     assert len(keys) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left
 
