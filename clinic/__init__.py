@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SECURE": False,
     # The largest request accepted (a long worksheet is well under 100 KB).
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Sessions end after this long without a request, and this long after signing in.
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -11,9 +12,11 @@ from flask import (
     Flask,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -63,8 +66,40 @@ INVITATION_PROBLEM = {
 
 
 def init_app(app: Flask) -> None:
-    """Attach Flask-Login to the app."""
+    """Attach Flask-Login to the app and enforce session lifetimes on every request."""
     login_manager.init_app(app)
+    app.before_request(_enforce_session_lifetime)
+
+
+def start_session(user: User) -> None:
+    """Sign a person in with a fresh session (nothing carried over from before sign-in)."""
+    session.clear()
+    login_user(user)
+    now = int(time.time())
+    session["signed_in_at"] = now
+    session["seen_at"] = now
+    user.last_sign_in_at = utcnow()
+
+
+def _enforce_session_lifetime() -> BaseResponse | None:
+    # ASVS 3.3: sessions end after idle time and after an absolute lifetime, checked by the
+    # server on every request (the timestamps ride in the signed session cookie).
+    if not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["SESSION_MAX_HOURS"] * 3600
+    started, seen = session.get("signed_in_at", 0), session.get("seen_at", 0)
+    if now - seen > idle or now - started > absolute:
+        logout_user()
+        session.clear()
+        flash("You were signed out to keep your information safe. Please sign in again.", "info")
+        return redirect(
+            url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None)
+        )
+    if now - seen >= 60:  # refresh at most once a minute
+        session["seen_at"] = now
+    return None
 
 
 @login_manager.user_loader
@@ -121,8 +156,7 @@ def sign_in() -> BaseResponse | tuple[str, int] | str:
         db = database.session()
         user = accounts.find_by_email(db, form.email.data)
         if accounts.check_password(user, form.password.data or "") and user and user.is_active:
-            login_user(user)
-            user.last_sign_in_at = utcnow()
+            start_session(user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else home_url(user))
         form.form_errors.append("Email or password is incorrect.")
@@ -141,6 +175,7 @@ def sign_out() -> BaseResponse:
     if current_user.is_authenticated:
         signed_in_user().end_all_sessions()
     logout_user()
+    session.clear()
     return redirect(url_for("auth.sign_in", signed_out=1))
 
 
@@ -173,8 +208,7 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
                 getattr(form, error.field or "password").errors = [error.message]
             else:
                 logout_user()
-                login_user(user)
-                user.last_sign_in_at = utcnow()
+                start_session(user)
                 return redirect(home_url(user))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/accept_invitation.html", form=form, person=person), status

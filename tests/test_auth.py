@@ -153,3 +153,32 @@ def test_a_tampered_session_cookie_is_anonymous(app, client, make_user, sign_in)
     response = forged.get("/therapist/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/sign-in")
+
+
+@pytest.mark.parametrize(("key", "age"), [("seen_at", 31 * 60), ("signed_in_at", 12 * 3600 + 60)])
+def test_sessions_end_after_30_idle_minutes_and_12_hours(client, make_user, sign_in, key, age):
+    sign_in(make_user(Role.THERAPIST))
+    assert client.get("/therapist/").status_code == 200
+    with client.session_transaction() as session:
+        session[key] -= age
+    response = client.get("/therapist/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+    assert client.get("/therapist/").status_code == 302  # and the session is gone for good
+
+
+def test_activity_keeps_a_session_alive(client, make_user, sign_in):
+    sign_in(make_user(Role.THERAPIST))
+    with client.session_transaction() as session:
+        session["seen_at"] -= 29 * 60
+    assert client.get("/therapist/").status_code == 200
+    with client.session_transaction() as session:
+        assert session["seen_at"] > session["signed_in_at"] - 1  # refreshed by the request
+
+
+def test_signing_in_starts_a_fresh_session(client, make_user):
+    user = make_user(Role.THERAPIST)
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    client.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+    with client.session_transaction() as session:
+        assert "planted" not in session
