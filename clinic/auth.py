@@ -22,7 +22,7 @@ from flask import (
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import accounts, audit
+from . import accounts, audit, throttle
 from . import db as database
 from .db import utcnow
 from .forms import AcceptInvitationForm, SignInForm
@@ -149,16 +149,29 @@ def index() -> BaseResponse:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@throttle.limiter.limit(throttle.SIGN_IN_LIMIT, methods=["POST"])
 def sign_in() -> BaseResponse | tuple[str, int] | str:
     """Sign in with email and password; failure never says which of the two was wrong."""
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         db = database.session()
-        user = accounts.find_by_email(db, form.email.data)
+        email = form.email.data or ""
+        wait = throttle.locked_for(db, email)
+        if wait:
+            # The same answer for every address, known or not: nothing about accounts leaks.
+            form.form_errors.append(
+                f"Too many attempts. Please wait {wait} minute{'s' if wait != 1 else ''} and "
+                "try again, or reset your password with your practice."
+            )
+            return render_template("auth/sign_in.html", form=form), 429
+        user = accounts.find_by_email(db, email)
         if accounts.check_password(user, form.password.data or "") and user and user.is_active:
+            throttle.succeeded(db, email)
             start_session(user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else home_url(user))
+        throttle.failed(db, email)
+        database.keep_changes()  # the count must survive the error status
         form.form_errors.append("Email or password is incorrect.")
         form.password.data = ""
         return render_template("auth/sign_in.html", form=form), 422
@@ -180,6 +193,7 @@ def sign_out() -> BaseResponse:
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@throttle.limiter.limit(throttle.INVITATION_LIMIT)
 def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
     """An invited person chooses their password (and email, if none was given)."""
     db = database.session()

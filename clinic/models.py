@@ -559,3 +559,16 @@ for _statement in POSTGRES_TRIGGERS:
     sa.event.listen(
         AuditEvent.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql")
     )
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per email address (hashed), shared by every worker through the
+    database. Keyed by the address typed, so unknown addresses are throttled exactly like
+    real ones and the answer never reveals whether an account exists."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
