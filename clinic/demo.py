@@ -53,7 +53,15 @@ def build_demo(db: Session, password: str) -> DemoDetails:
     """Delete any earlier demo practice and build a fresh one; nothing else is touched."""
     db.execute(sa.delete(Practice).where(Practice.is_demo.is_(True)))
     db.expunge_all()
-    practice = Practice(name=DEMO_PRACTICE, is_demo=True)
+    practice = Practice(
+        name=DEMO_PRACTICE,
+        is_demo=True,
+        crisis_contacts=(
+            "Harbour Street Therapy out-of-hours line: 0100 000 0000 (a demo number).\n"
+            "In an emergency, call your local emergency number or go to the nearest "
+            "emergency department."
+        ),
+    )
     db.add(practice)
     details = DemoDetails(practice=DEMO_PRACTICE, password=password)
 
