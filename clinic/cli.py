@@ -132,6 +132,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
     app.cli.add_command(encryption_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 encryption_cli = AppGroup("encryption", help="Keys for the encrypted clinical text.")
@@ -198,3 +200,38 @@ def reencrypt_all(engine: sa.Engine) -> int:
                     conn.execute(stmt)
                     count += len(values)
     return count
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(target: Path) -> None:
+    """Write a consistent backup of the live database to TARGET (safe while the app runs)."""
+    from .backup import BackupError, backup
+
+    try:
+        backup(current_app.config["DATABASE_URL"], target)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup written to {target}.")
+    click.echo("The encryption keys are not in it: keep instance/encryption_keys safe separately.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(source: Path, yes: bool) -> None:
+    """Replace the database with the backup SOURCE (stop the app's workers first)."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        click.confirm(
+            "This replaces everything in the database with the backup. Go on?", abort=True
+        )
+    database.engine().dispose()
+    try:
+        restore(current_app.config["DATABASE_URL"], source)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored from {source}.")

@@ -80,9 +80,14 @@ def test_workers_share_the_ip_limit_through_redis(database_url, tmp_path, monkey
         "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379",
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
-    first, second = create_app(config).test_client(), create_app(config).test_client()
-    for i in range(10):
-        attempt(first, f"a{i}@example.org", ip="203.0.113.50")
-        attempt(second, f"b{i}@example.org", ip="203.0.113.50")
-    # Two processes, one counter: the 21st attempt from this address is refused by either.
-    assert attempt(first, "c@example.org", ip="203.0.113.50").status_code == 429
+    apps = [create_app(config), create_app(config)]
+    first, second = (a.test_client() for a in apps)
+    try:
+        for i in range(10):
+            attempt(first, f"a{i}@example.org", ip="203.0.113.50")
+            attempt(second, f"b{i}@example.org", ip="203.0.113.50")
+        # Two app instances, one counter: the 21st attempt from this address is refused.
+        assert attempt(first, "c@example.org", ip="203.0.113.50").status_code == 429
+    finally:
+        for a in apps:
+            a.extensions["clinic.db"].kw["bind"].dispose()
