@@ -19,13 +19,13 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import accounts, audit, throttle
 from . import db as database
 from .db import utcnow
-from .forms import AcceptInvitationForm, SignInForm
+from .forms import AcceptInvitationForm, ChangePasswordForm, SignInForm
 from .models import Role, User
 
 bp = Blueprint("auth", __name__)
@@ -258,3 +258,23 @@ def signed_in_user() -> User:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     assert isinstance(user, User)
     return user
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> BaseResponse | tuple[str, int] | str:
+    """Change one's password; every other session of the person ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = signed_in_user()
+        if not accounts.check_password(user, form.current.data or ""):
+            form.current.errors = ["That is not your current password."]
+        else:
+            user.password_hash = accounts.hash_password(form.password.data or "")
+            user.end_all_sessions()  # a copied cookie stops working everywhere
+            start_session(user)
+            audit.record("change", "account_password", user.id)
+            flash("Your password has been changed. Other devices have been signed out.", "success")
+            return redirect(home_url(user))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form), status

@@ -53,9 +53,11 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-def _password_fields(help_text: str) -> tuple[PasswordField, PasswordField]:
+def _password_fields(
+    help_text: str, label: str = "Choose a password"
+) -> tuple[PasswordField, PasswordField]:
     password = PasswordField(
-        "Choose a password",
+        label,
         description=help_text,
         validators=[DataRequired("Choose a password."), _new_password],
     )
@@ -312,3 +314,10 @@ class EventNoteForm(FlaskForm):
             Length(max=200, message="Use at most 200 characters."),
         ],
     )
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    password, confirm = _password_fields(PASSWORD_HELP, "New password")

@@ -182,3 +182,42 @@ def test_signing_in_starts_a_fresh_session(client, make_user):
     client.post("/sign-in", data={"email": user.email, "password": PASSWORD})
     with client.session_transaction() as session:
         assert "planted" not in session
+
+
+def test_changing_the_password_ends_every_other_session(app, client, make_user, sign_in):
+    user = make_user(Role.CLIENT)
+    sign_in(user)
+    other = app.test_client()
+    other.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+    assert other.get("/me/").status_code == 200
+    wrong = client.post(
+        "/account/password",
+        data={
+            "current": "not it at all",
+            "password": "a brand new phrase",
+            "confirm": "a brand new phrase",
+        },
+    )
+    assert wrong.status_code == 422 and "not your current password" in page_text(wrong)
+    weak = client.post(
+        "/account/password", data={"current": PASSWORD, "password": "short", "confirm": "short"}
+    )
+    assert weak.status_code == 422 and "at least 12 characters" in page_text(weak)
+    ok = client.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": "a brand new phrase",
+            "confirm": "a brand new phrase",
+        },
+    )
+    assert ok.status_code == 302
+    assert client.get("/me/").status_code == 200  # this browser stays signed in
+    assert other.get("/me/").status_code == 302  # the other one is out
+    client.post("/sign-out")
+    assert (
+        client.post(
+            "/sign-in", data={"email": user.email, "password": "a brand new phrase"}
+        ).status_code
+        == 302
+    )
