@@ -55,39 +55,40 @@ def _tool(name: str) -> str:
     return found
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    src, dest = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        # One step (pages=-1): the copy is one consistent snapshot of committed data.
+        src.backup(dest, pages=-1)
+    finally:
+        dest.close()
+        src.close()
+
+
+def _pg(tool: str, args: list[str], url: sa.URL) -> None:
+    result = subprocess.run(
+        [_tool(tool), *args, "--no-owner", "--dbname", _libpq(url)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_env(url),
+    )
+    if result.returncode != 0:
+        raise BackupError(f"{tool} failed: {result.stderr.strip()}")
+
+
 def backup(database_url: str, target: Path) -> Path:
     """Write a consistent copy of the live database to `target` while it stays in use."""
     url = sa.make_url(database_url)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(_sqlite_path(url))
-        dest = sqlite3.connect(target)
-        try:
-            # One step (pages=-1): the copy is one consistent snapshot of committed data.
-            source.backup(dest, pages=-1)
-        finally:
-            dest.close()
-            source.close()
-        return target
-    if url.get_backend_name() == "postgresql":
-        result = subprocess.run(
-            [
-                _tool("pg_dump"),
-                "--format=custom",
-                "--no-owner",
-                f"--file={target}",
-                "--dbname",
-                _libpq(url),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=_env(url),
-        )
-        if result.returncode != 0:
-            raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
-        return target
-    raise BackupError(f"No backup method for {url.get_backend_name()}.")
+    match url.get_backend_name():
+        case "sqlite":
+            _sqlite_copy(_sqlite_path(url), target)
+        case "postgresql":
+            _pg("pg_dump", ["--format=custom", f"--file={target}"], url)
+        case other:
+            raise BackupError(f"No backup method for {other}.")
+    return target
 
 
 def restore(database_url: str, source: Path) -> None:
@@ -95,32 +96,10 @@ def restore(database_url: str, source: Path) -> None:
     if not source.is_file():
         raise BackupError(f"{source} does not exist.")
     url = sa.make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        src = sqlite3.connect(source)
-        dest = sqlite3.connect(_sqlite_path(url))
-        try:
-            src.backup(dest, pages=-1)
-        finally:
-            dest.close()
-            src.close()
-        return
-    if url.get_backend_name() == "postgresql":
-        result = subprocess.run(
-            [
-                _tool("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--single-transaction",
-                f"--dbname={_libpq(url)}",
-                str(source),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=_env(url),
-        )
-        if result.returncode != 0:
-            raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
-        return
-    raise BackupError(f"No restore method for {url.get_backend_name()}.")
+    match url.get_backend_name():
+        case "sqlite":
+            _sqlite_copy(source, _sqlite_path(url))
+        case "postgresql":
+            _pg("pg_restore", ["--clean", "--if-exists", "--single-transaction", str(source)], url)
+        case other:
+            raise BackupError(f"No restore method for {other}.")
