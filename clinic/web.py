@@ -6,11 +6,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, Response, render_template, request
+from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from . import plans
+from .timeutil import local_time
 
 csrf = CSRFProtect()
 talisman = Talisman()
@@ -98,9 +100,14 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def format_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M UTC") -> str:
-    """A timestamp for people: 'Tue 03 Mar 2026, 14:05 UTC'."""
-    return value.strftime(fmt) if value is not None else ""
+def format_datetime(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
+    """A timestamp for people, in the signed-in person's time zone: 'Tue 03 Mar 2026, 14:05
+    GMT'. Stored times are UTC; nobody should have to convert them in their head."""
+    if value is None:
+        return ""
+    if current_user and current_user.is_authenticated:
+        value = local_time(value, current_user)
+    return value.strftime(fmt)
 
 
 def format_date(value: Any, fmt: str = "%a %d %b %Y") -> str:

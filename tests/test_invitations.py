@@ -308,3 +308,15 @@ def test_admin_cannot_deactivate_themselves(client, make_user, sign_in):
     response = client.post(f"/admin/people/{admin.id}/deactivate", follow_redirects=True)
     assert "You cannot deactivate your own account." in page_text(response)
     assert client.get("/admin/").status_code == 200
+
+
+def test_times_are_shown_in_the_practice_time_zone(app, client, db, practice, make_user, sign_in):
+    practice.time_zone = "Asia/Tokyo"
+    db.commit()
+    therapist = make_user(Role.THERAPIST)
+    sign_in(therapist)
+    client.post("/therapist/clients/new", data={"display_name": "Kenji", "email": ""})
+    invitation = db.scalars(sa.select(Invitation)).one()
+    page = page_text(client.get(f"/therapist/clients/{invitation.user_id}"))
+    local = invitation.expires_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    assert f"expires {local:%a %d %b %Y, %H:%M} JST" in page
