@@ -162,6 +162,27 @@ def add_client(db: Session, therapist: User, display_name: str, email: str | Non
     return client
 
 
+def transfer_care(db: Session, client: User, to: User, reason: str) -> Care:
+    """Hand a client over to another therapist of the same practice: the open care ends
+    (with the reason) and a new one starts. Their plan, homework and notes go with them."""
+    if to.role != Role.THERAPIST.value or to.practice_id != client.practice_id or not to.active:
+        raise AccountError("Choose an active therapist of this practice.", "therapist")
+    current = db.scalar(sa.select(Care).where(Care.client_id == client.id, Care.ended_at.is_(None)))
+    if current is not None and current.therapist_id == to.id:
+        raise AccountError("This client is already in that therapist's care.", "therapist")
+    reason = reason.strip()
+    if not reason:
+        raise AccountError("Give a reason for the handover.", "reason")
+    if current is not None:
+        current.ended_at = utcnow()
+        current.ended_reason = reason[:200]
+        db.flush()
+    care = Care(therapist_id=to.id, client_id=client.id)
+    db.add(care)
+    db.flush()
+    return care
+
+
 def clients_in_care(db: Session, therapist: User) -> list[User]:
     """The therapist's current clients, by name."""
     stmt = (

@@ -13,7 +13,7 @@ from . import accounts, audit, exports
 from . import db as database
 from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
 from .db import utcnow
-from .forms import ConfirmForm, NewTherapistForm, PracticeSettingsForm
+from .forms import ConfirmForm, NewTherapistForm, PracticeSettingsForm, TransferForm, options
 from .models import Care, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -210,3 +210,41 @@ def audit_export() -> Response:
             for e in events
         ),
     )
+
+
+@bp.route("/people/<int:user_id>/transfer", methods=["GET", "POST"])
+def transfer(user_id: int) -> Response | str | tuple[str, int]:
+    """Hand one of a therapist's clients over to a colleague (names only; no clinical content)."""
+    therapist = get_staff_or_404(user_id)
+    db = database.session()
+    clients = accounts.clients_in_care(db, therapist)
+    colleagues = db.scalars(
+        sa.select(User)
+        .where(
+            User.practice_id == therapist.practice_id,
+            User.role == Role.THERAPIST.value,
+            User.active.is_(True),
+            User.id != therapist.id,
+        )
+        .order_by(User.display_name)
+    ).all()
+    form = TransferForm()
+    form.client.choices = options((str(c.id), c.display_name) for c in clients)
+    form.therapist.choices = options((str(c.id), c.display_name) for c in colleagues)
+    if form.validate_on_submit():
+        client = next((c for c in clients if str(c.id) == form.client.data), None)
+        to = next((c for c in colleagues if str(c.id) == form.therapist.data), None)
+        if client is None or to is None:
+            abort(404)
+        try:
+            accounts.transfer_care(db, client, to, form.reason.data or "")
+        except accounts.AccountError as error:
+            getattr(form, error.field or "therapist").errors = [error.message]
+        else:
+            audit.record("change", "care", client.id, subject_id=client.id)
+            flash(f"{client.display_name} is now in {to.display_name}'s care.", "success")
+            return redirect(url_for("admin.people"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/transfer.html", form=form, therapist=therapist, clients=clients
+    ), status

@@ -321,3 +321,13 @@ class ChangePasswordForm(FlaskForm):
         "Current password", validators=[DataRequired("Enter your current password.")]
     )
     password, confirm = _password_fields(PASSWORD_HELP, "New password")
+
+
+class TransferForm(FlaskForm):
+    client = SelectField("Client", validators=[InputRequired("Choose a client.")])
+    therapist = SelectField("Hand over to", validators=[InputRequired("Choose a therapist.")])
+    reason = StringField(
+        "Reason",
+        description="Kept with the record of the handover, e.g. 'therapist on leave'.",
+        validators=[DataRequired("Give a reason for the handover."), Length(max=200)],
+    )

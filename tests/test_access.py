@@ -50,6 +50,7 @@ ROUTES: dict[str, Access] = {
     "admin.reactivate": Access("admin", scoped=True),
     "admin.settings": Access("admin"),
     "admin.audit_log": Access("admin"),
+    "admin.transfer": Access("admin", scoped=True),
     "admin.audit_export": Access("admin"),
     "therapist.notes_list": Access("therapist", scoped=True),
     "therapist.start_note": Access("therapist", scoped=True),

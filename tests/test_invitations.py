@@ -320,3 +320,44 @@ def test_times_are_shown_in_the_practice_time_zone(app, client, db, practice, ma
     page = page_text(client.get(f"/therapist/clients/{invitation.user_id}"))
     local = invitation.expires_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
     assert f"expires {local:%a %d %b %Y, %H:%M} JST" in page
+
+
+def test_admin_hands_a_client_over_to_a_colleague(
+    app, db, make_user, make_practice, sign_in, client
+):
+    from clinic.models import AuditEvent
+
+    old = make_user(Role.THERAPIST, name="Leaving")
+    new = make_user(Role.THERAPIST, name="Taking over")
+    elsewhere = make_user(Role.THERAPIST, in_practice=make_practice("Other"))
+    person = make_user(Role.CLIENT, therapist=old, name="Jordan")
+    sign_in(make_user(Role.ADMIN))
+    missing = client.post(
+        f"/admin/people/{old.id}/transfer",
+        data={"client": str(person.id), "therapist": str(new.id), "reason": ""},
+    )
+    assert missing.status_code == 422 and "Give a reason" in page_text(missing)
+    foreign = client.post(
+        f"/admin/people/{old.id}/transfer",
+        data={"client": str(person.id), "therapist": str(elsewhere.id), "reason": "x"},
+    )
+    assert foreign.status_code == 422  # not a choice: only this practice's therapists
+    ok = client.post(
+        f"/admin/people/{old.id}/transfer",
+        data={"client": str(person.id), "therapist": str(new.id), "reason": "on leave"},
+    )
+    assert ok.status_code == 302
+    assert browser_for(app, old).get(f"/therapist/clients/{person.id}").status_code == 404
+    assert browser_for(app, new).get(f"/therapist/clients/{person.id}").status_code == 200
+    cares = db.scalars(sa.select(Care).where(Care.client_id == person.id).order_by(Care.id)).all()
+    assert cares[0].ended_reason == "on leave" and cares[1].therapist_id == new.id
+    assert (
+        db.scalar(sa.select(AuditEvent).where(AuditEvent.object_type == "care")).subject_id
+        == person.id
+    )
+
+
+def browser_for(app, user):  # type: ignore[no-untyped-def]
+    c = app.test_client()
+    c.post("/sign-in", data={"email": user.email, "password": PASSWORD})
+    return c
