@@ -114,7 +114,7 @@ def _plan_with_history(
                 plans.save_draft(db, a, client, raw, 0)
             continue
         sub = plans.submit(db, a, client, raw, 0)
-        sub.submitted_at = _moment(a.due_on - dt.timedelta(days=1))
+        sub.submitted_at = sub.saved_at = _moment(a.due_on - dt.timedelta(days=1))
         if not (story == "to_review" and a.week == week - 1):
             plans.review(
                 db,
