@@ -220,10 +220,9 @@ class IssuedInvitation:
 def issue_invitation(
     db: Session, user: User, created_by: User | None, valid_for: timedelta = timedelta(days=7)
 ) -> IssuedInvitation:
-    """Create a fresh invitation for a person who has not chosen a password yet.
-    Any earlier pending invitation for them is revoked: only the newest link works."""
-    if user.has_accepted:
-        raise AccountError("This person has already set up their account.")
+    """Create a fresh one-time link with which a person chooses a password: an invitation, or
+    for someone who already has an account, a password reset. Any earlier pending link for
+    them is revoked: only the newest one works."""
     now = utcnow()
     revoke_pending(db, user, now)
     token = secrets.token_urlsafe(32)
@@ -275,7 +274,7 @@ def usable_invitation(db: Session, token: str) -> Invitation:
     if invitation is None:
         raise InvitationUnusable("unknown")
     state = invitation.state(utcnow())
-    if state != "pending" or invitation.user.has_accepted or not invitation.user.active:
+    if state != "pending" or not invitation.user.active:
         raise InvitationUnusable(state if state != "pending" else "used")
     return invitation
 
@@ -303,6 +302,8 @@ def accept_invitation(db: Session, token: str, password: str, email: str | None)
     )
     if getattr(claimed, "rowcount", 0) != 1:
         raise InvitationUnusable("used")
+    if user.has_accepted:  # a password reset: every existing session of the person ends
+        user.end_all_sessions()
     user.password_hash = hash_password(password)
     db.flush()
     return user

@@ -82,8 +82,6 @@ def new_therapist() -> Response | str | tuple[str, int]:
 def new_invitation(user_id: int) -> Response | str:
     """Issue a fresh invitation link for a therapist who has not set up their account."""
     person = get_staff_or_404(user_id)
-    if person.has_accepted:
-        abort(404)
     db = database.session()
     issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
     return show_new_invitation(person, issued, url_for("admin.people"), "Back to people")

@@ -217,8 +217,6 @@ def client_record(client_id: int) -> str:
 def new_invitation(client_id: int) -> Response | str:
     """Issue a fresh invitation link (the previous pending one stops working)."""
     client = get_client_or_404(client_id)
-    if client.has_accepted:
-        abort(404)
     therapist = signed_in_user()
     issued = accounts.issue_invitation(database.session(), client, therapist, invitation_lifetime())
     back = url_for("therapist.client_record", client_id=client.id)

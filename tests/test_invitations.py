@@ -361,3 +361,25 @@ def browser_for(app, user):  # type: ignore[no-untyped-def]
     c = app.test_client()
     c.post("/sign-in", data={"email": user.email, "password": PASSWORD})
     return c
+
+
+def test_a_forgotten_password_is_reset_with_a_one_time_link(app, client, therapist, make_user, db):
+    person = make_user(Role.CLIENT, therapist=therapist, name="Forgetful")
+    old_browser = app.test_client()
+    old_browser.post("/sign-in", data={"email": person.email, "password": PASSWORD})
+    assert old_browser.get("/me/").status_code == 200
+    response = client.post(f"/therapist/clients/{person.id}/invitation")
+    assert "Password reset link for Forgetful" in page_text(response)
+    link = invitation_link(response)
+    fresh = app.test_client()
+    assert "Choose a new password" in page_text(fresh.get(link))
+    fresh.post(link, data={"password": "a fresh start today", "confirm": "a fresh start today"})
+    assert fresh.get("/me/").status_code == 200
+    assert old_browser.get("/me/").status_code == 302  # the old session ended
+    assert (
+        app.test_client()
+        .post("/sign-in", data={"email": person.email, "password": PASSWORD})
+        .status_code
+        == 422
+    )
+    assert app.test_client().get(link).status_code == 410  # single use
