@@ -191,7 +191,7 @@ def reencrypt_all(engine: sa.Engine) -> int:
                 values = {c.name: crypto.rotate(row[c.name]) for c in columns if row[c.name]}
                 if values:
                     stmt = (
-                        sa.update(table.c[pk.name].table)
+                        sa.update(table)
                         .where(pk == row[pk.name])
                         .values(
                             {table.c[name]: sa.literal(v, sa.Text) for name, v in values.items()}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import worksheets as engine
 from .db import utcnow
 from .errors import DomainError
-from .library import Program, Worksheet, library, parse_program, parse_worksheet
+from .library import DEFAULT_PROGRAM, Program, Worksheet, library, parse_program, parse_worksheet
 from .models import (
     COMPLETION_VALUES,
     Assignment,
@@ -178,7 +178,7 @@ def start_plan(
     therapist: User,
     start: dt.date,
     weekday: int,
-    program_key: str = "trust12",
+    program_key: str = DEFAULT_PROGRAM,
 ) -> Plan:
     """Start a client's plan and schedule the program's homework for all 12 weeks."""
     if open_plan(db, client) is not None:
