@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, audit, measures, plans, questionnaires
+from . import accounts, audit, exports, measures, plans, questionnaires, reports
 from . import db as database
 from . import worksheets as engine
 from .auth import require_role, signed_in_user
@@ -448,3 +448,27 @@ def access_log() -> str:
     client = signed_in_user()
     lines = audit.access_log(database.session(), client)
     return render_template("client/access_log.html", lines=lines, zone_of=local_time, client=client)
+
+
+@bp.get("/progress-report.pdf")
+def progress_report_pdf() -> Response:
+    """The client's own progress report (no therapist notes; scores only if the practice
+    shows them)."""
+    client = signed_in_user()
+    db = database.session()
+    data = reports.gather_progress_report(db, client, local_today(client), for_client=True)
+    audit.record("export", "progress_report", subject_id=client.id)
+    return exports.download(
+        reports.progress_report_pdf(data), "my-progress-report.pdf", "application/pdf"
+    )
+
+
+@bp.get("/my-record.zip")
+def record_bundle() -> Response:
+    """A copy of the client's own record: progress report, CSV files and FHIR bundle."""
+    client = signed_in_user()
+    data = exports.record_bundle(
+        database.session(), client, local_today(client), database.utcnow(), for_client=True
+    )
+    audit.record("export", "record_bundle", subject_id=client.id)
+    return exports.download(data, "my-bedrock-record.zip", "application/zip")

@@ -127,6 +127,8 @@ def _plan_with_history(
             sub.reviewed_at = _moment(a.due_on + dt.timedelta(days=1))
     _measures_history(db, client, therapist, plan, week, story)
     if week > 1:
+        db.flush()
+        db.expire_all()  # the note reads each homework's submission afresh
         _session_notes(db, client, therapist, plan, week)
     if story == "paused":
         plans.pause_plan(db, plan, today - dt.timedelta(days=3))
@@ -184,13 +186,17 @@ def _measures_history(
 
 
 def _session_notes(db: Session, client: User, therapist: User, plan: Plan, week: int) -> None:
-    """A signed note for last week's session and an event note, as a therapist would have."""
-    last = plans.session_date(plan, week - 1)
-    note = notes.start_note(db, client, therapist, last)
-    note.assessment = "Engaged well. Mistrust still strongest around late replies; less checking."
-    note.plan = "Continue the program; review the next ladder step next session."
-    note.homework_set = "This week's worksheet as planned."
-    notes.sign(db, note, therapist)
+    """Signed notes for the last two sessions and an event note, as a therapist would have."""
+    for back in (2, 1):
+        if week - back < 1:
+            continue
+        note = notes.start_note(db, client, therapist, plans.session_date(plan, week - back))
+        note.assessment = (
+            "Engaged well. Mistrust still strongest around late replies; less checking."
+        )
+        note.plan = "Continue the program; review the next ladder step next session."
+        note.homework_set = "This week's worksheet as planned."
+        notes.sign(db, note, therapist)
     notes.add_event(
         db, client, therapist, plans.session_date(plan, max(1, week - 2)), "Started a new job"
     )

@@ -172,6 +172,16 @@ def open_plan(db: Session, client: User) -> Plan | None:
     )
 
 
+def latest_plan(db: Session, client: User) -> Plan | None:
+    """The client's most recent plan, finished or not."""
+    return db.scalar(
+        sa.select(Plan)
+        .where(Plan.client_id == client.id)
+        .order_by(Plan.created_at.desc(), Plan.id.desc())
+        .limit(1)
+    )
+
+
 def start_plan(
     db: Session,
     client: User,

@@ -14,11 +14,14 @@ from . import (
     alerts,
     audit,
     dashboard,
+    exports,
+    fhir,
     measures,
     notes,
     plans,
     progress,
     questionnaires,
+    reports,
 )
 from . import db as database
 from . import worksheets as engine
@@ -205,6 +208,7 @@ def client_record(client_id: int) -> str:
         invitation_state=invitation.state(utcnow()) if invitation else None,
         plan=plan,
         where=plans.position(plan, today) if plan else None,
+        today=today,
         weeks=weeks,
         titles={key: ws.title for key, ws in library().worksheets.items()},
         state=lambda a: plans.homework_state(a, today),
@@ -689,3 +693,139 @@ def _date_arg(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+# --- reports and exports ----------------------------------------------------------------------
+
+
+def _file_stem(client: User) -> str:
+    """Download names carry the record number, never the client's name."""
+    return f"bedrock-client-{client.id}"
+
+
+@bp.get("/clients/<int:client_id>/notes/<int:note_id>/summary.pdf")
+def note_summary_pdf(client_id: int, note_id: int) -> Response:
+    """The session-summary PDF of one session note."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    db = database.session()
+    data = reports.gather_session_summary(db, client, item.session_date, item)
+    audit.record("export", "session_summary", item.id, subject_id=client.id)
+    return exports.download(
+        reports.session_summary_pdf(data),
+        f"{_file_stem(client)}-session-{item.session_date:%Y-%m-%d}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/clients/<int:client_id>/session-summary.pdf")
+def session_summary_pdf(client_id: int) -> Response:
+    """The session-summary PDF for a date (with that day's note, if there is one)."""
+    client = get_client_or_404(client_id)
+    day = _date_arg(request.args.get("date"))
+    if day is None:
+        flash("Choose the session date for the summary.", "error")
+        return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
+    therapist = signed_in_user()
+    db = database.session()
+    item = next(
+        (
+            n
+            for n in notes.notes_of(db, client)
+            if n.session_date == day and (n.status == "signed" or n.therapist_id == therapist.id)
+        ),
+        None,
+    )
+    data = reports.gather_session_summary(db, client, day, item)
+    audit.record("export", "session_summary", item.id if item else None, subject_id=client.id)
+    return exports.download(
+        reports.session_summary_pdf(data),
+        f"{_file_stem(client)}-session-{day:%Y-%m-%d}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/clients/<int:client_id>/progress-report.pdf")
+def progress_report_pdf(client_id: int) -> Response:
+    """The progress report for the whole plan, or for the dates chosen."""
+    client = get_client_or_404(client_id)
+    start = _date_arg(request.args.get("from"))
+    end = _date_arg(request.args.get("to"))
+    if start and end and start > end:
+        flash("The report's start date must be on or before its end date.", "error")
+        return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
+    db = database.session()
+    data = reports.gather_progress_report(
+        db, client, local_today(signed_in_user()), start=start, end=end
+    )
+    audit.record("export", "progress_report", subject_id=client.id)
+    return exports.download(
+        reports.progress_report_pdf(data),
+        f"{_file_stem(client)}-progress-{data.start:%Y-%m-%d}-to-{data.end:%Y-%m-%d}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/clients/<int:client_id>/questionnaires.csv")
+def client_questionnaires_csv(client_id: int) -> Response:
+    client = get_client_or_404(client_id)
+    audit.record("export", "questionnaires_csv", subject_id=client.id)
+    rows = exports.questionnaire_rows(database.session(), [client])
+    return exports.csv_response(
+        f"{_file_stem(client)}-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows
+    )
+
+
+@bp.get("/clients/<int:client_id>/homework.csv")
+def client_homework_csv(client_id: int) -> Response:
+    client = get_client_or_404(client_id)
+    audit.record("export", "homework_csv", subject_id=client.id)
+    rows = exports.homework_rows(database.session(), [client])
+    return exports.csv_response(f"{_file_stem(client)}-homework.csv", exports.HOMEWORK_HEADER, rows)
+
+
+@bp.get("/clients/<int:client_id>/fhir.json")
+def client_fhir(client_id: int) -> Response:
+    client = get_client_or_404(client_id)
+    audit.record("export", "fhir_bundle", subject_id=client.id)
+    return exports.download(
+        fhir.client_bundle_json(database.session(), client, utcnow()),
+        f"{_file_stem(client)}-fhir.json",
+        "application/fhir+json",
+    )
+
+
+@bp.get("/clients/<int:client_id>/record.zip")
+def client_bundle(client_id: int) -> Response:
+    """Everything about one client in one ZIP, for handover or a copy of the record."""
+    client = get_client_or_404(client_id)
+    db = database.session()
+    data = exports.record_bundle(
+        db, client, local_today(signed_in_user()), utcnow(), for_client=False
+    )
+    audit.record("export", "record_bundle", subject_id=client.id)
+    return exports.download(data, f"{_file_stem(client)}-record.zip", "application/zip")
+
+
+def _caseload() -> list[User]:
+    return accounts.clients_in_care(database.session(), signed_in_user())
+
+
+@bp.get("/exports/questionnaires.csv")
+def caseload_questionnaires_csv() -> Response:
+    """Every questionnaire of every client in the therapist's care."""
+    clients = _caseload()
+    audit.record("export", "caseload_questionnaires_csv")
+    rows = exports.questionnaire_rows(database.session(), clients)
+    return exports.csv_response(
+        "bedrock-caseload-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows
+    )
+
+
+@bp.get("/exports/homework.csv")
+def caseload_homework_csv() -> Response:
+    """Every homework sent by every client in the therapist's care."""
+    clients = _caseload()
+    audit.record("export", "caseload_homework_csv")
+    rows = exports.homework_rows(database.session(), clients)
+    return exports.csv_response("bedrock-caseload-homework.csv", exports.HOMEWORK_HEADER, rows)

@@ -82,6 +82,17 @@ ROUTES: dict[str, Access] = {
     "client.check_in": Access("client", scoped=True),
     "client.progress": Access("client"),
     "client.access_log": Access("client"),
+    "client.progress_report_pdf": Access("client"),
+    "client.record_bundle": Access("client"),
+    "therapist.note_summary_pdf": Access("therapist", scoped=True),
+    "therapist.session_summary_pdf": Access("therapist", scoped=True),
+    "therapist.progress_report_pdf": Access("therapist", scoped=True),
+    "therapist.client_questionnaires_csv": Access("therapist", scoped=True),
+    "therapist.client_homework_csv": Access("therapist", scoped=True),
+    "therapist.client_fhir": Access("therapist", scoped=True),
+    "therapist.client_bundle": Access("therapist", scoped=True),
+    "therapist.caseload_questionnaires_csv": Access("therapist"),
+    "therapist.caseload_homework_csv": Access("therapist"),
 }
 
 
