@@ -127,8 +127,6 @@ def _plan_with_history(
             sub.reviewed_at = _moment(a.due_on + dt.timedelta(days=1))
     _measures_history(db, client, therapist, plan, week, story)
     if week > 1:
-        db.flush()
-        db.expire_all()  # the note reads each homework's submission afresh
         _session_notes(db, client, therapist, plan, week)
     if story == "paused":
         plans.pause_plan(db, plan, today - dt.timedelta(days=3))

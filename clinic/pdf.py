@@ -21,7 +21,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
@@ -36,6 +36,40 @@ from reportlab.platypus import (
 # Nothing a PDF contains may make ReportLab open a URL (no trusted hosts or schemes).
 rl_config.trustedHosts = None
 rl_config.trustedSchemes = []
+# Charts are drawn by our own code from checked numbers; ReportLab's per-attribute type
+# checks of every shape cost more than the rest of the drawing.
+rl_config.shapeChecking = 0
+
+
+def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
+    """ReportLab's ToUnicode map, with characters beyond U+FFFF (emoji) written as UTF-16
+    surrogate pairs as the PDF specification requires; ReportLab 4 writes them as five hex
+    digits, which readers reject, so copied or searched emoji came out empty."""
+    lines = [
+        "/CIDInit /ProcSet findresource begin",
+        "12 dict begin",
+        "begincmap",
+        f"/CIDSystemInfo << /Registry ({fontname}) /Ordering ({fontname}) /Supplement 0 >> def",
+        f"/CMapName /{fontname} def",
+        "/CMapType 2 def",
+        "1 begincodespacerange",
+        f"<00> <{len(subset) - 1:02X}>",
+        "endcodespacerange",
+        f"{len(subset)} beginbfchar",
+        *(
+            f"<{i:02X}> <{chr(v).encode('utf-16-be', 'surrogatepass').hex().upper()}>"
+            for i, v in enumerate(subset)
+        ),
+        "endbfchar",
+        "endcmap",
+        "CMapName currentdict /CMap defineresource pop",
+        "end",
+        "end",
+    ]
+    return "\n".join(lines)
+
+
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 
 FONT_DIR = Path(__file__).parent / "fonts"
 BODY, BOLD, CJK, SYMBOLS = "Bedrock", "Bedrock-Bold", "Bedrock-CJK", "Bedrock-Symbols"
@@ -60,6 +94,10 @@ def fonts() -> dict[str, set[int]]:
         pdfmetrics.registerFont(font)
         covered[name] = set(font.face.charToGlyph)
     pdfmetrics.registerFontFamily(BODY, normal=BODY, bold=BOLD, italic=BODY, boldItalic=BOLD)
+    # Charts start from this font too, so no unembedded Helvetica is ever referenced.
+    from reportlab.graphics import shapes
+
+    shapes.STATE_DEFAULTS["fontName"] = BODY
     return covered
 
 
@@ -158,6 +196,7 @@ def table(
     t.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), BODY),
                 ("BACKGROUND", (0, 0), (-1, 0), SHADE),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -205,6 +244,7 @@ def render(
         creator="Bedrock",
         invariant=1,
         lang="en-GB",
+        initialFontName=BODY,  # so no unembedded Helvetica is referenced anywhere
     )
 
     def decorate(canvas: Any, document: Any) -> None:

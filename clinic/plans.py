@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import worksheets as engine
 from .db import utcnow
@@ -170,6 +171,17 @@ def open_plan(db: Session, client: User) -> Plan | None:
     return db.scalar(
         sa.select(Plan).where(Plan.client_id == client.id, Plan.status != PlanStatus.FINISHED.value)
     )
+
+
+def preload_homework(db: Session, plan: Plan | None) -> None:
+    """Load a plan's homework and every submission in two queries, for pages and reports
+    that read them all (instead of one query per assignment)."""
+    if plan is not None:
+        db.scalars(
+            sa.select(Assignment)
+            .where(Assignment.plan_id == plan.id)
+            .options(selectinload(Assignment.submission))
+        ).all()
 
 
 def latest_plan(db: Session, client: User) -> Plan | None:
@@ -440,6 +452,8 @@ def save_draft(
             db.expire(assignment)
             raise SaveConflict(assignment.submission) from None  # type: ignore[arg-type]
         db.flush()
+        # Readers later in this transaction (a report, the demo's notes) see it at once.
+        set_committed_value(assignment, "submission", sub)
         return sub
     if sub.status != SubmissionStatus.DRAFT.value:
         raise Locked("These answers have already been sent to your therapist.")

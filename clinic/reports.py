@@ -207,6 +207,7 @@ def gather_session_summary(
 ) -> SessionSummary:
     """What the summary of one session shows, read from the record as it stands."""
     plan = plans.open_plan(db, client)
+    plans.preload_homework(db, plan)
     since, due = notes.homework_window(db, client, plan, session_date)
     homework = tuple(_homework_item(db, client, a, session_date) for a in due)
     scores, drawn = [], []
@@ -320,7 +321,9 @@ def _small_charts(drawn: tuple[charts.Chart, ...]) -> list[Flowable]:
     cells = [charts.drawing(c, width=width, height=110) for c in drawn]
     rows = [cells[i : i + 2] + [""] * (2 - len(cells[i : i + 2])) for i in range(0, len(cells), 2)]
     t = Table(rows, colWidths=[pdf.FRAME_WIDTH / 2] * 2, hAlign="LEFT")
-    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    t.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), pdf.BODY)])
+    )
     return [t]
 
 
@@ -458,6 +461,7 @@ def gather_progress_report(
 ) -> ProgressReport:
     """What the progress report shows for a plan (or a chosen date range)."""
     plan = plans.open_plan(db, client) or plans.latest_plan(db, client)
+    plans.preload_homework(db, plan)
     first = start or (plan.first_session if plan else None)
     last = end or today
     show_scores = not for_client or client.practice.clients_see_scores
