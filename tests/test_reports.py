@@ -602,3 +602,16 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
     assert (
         unknown.exit_code != 0 and "No therapist signs in as nobody@example.org" in unknown.output
     )
+
+
+def test_reportlab_fetches_nothing_even_if_markup_slipped_through(tmp_path):
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    from reportlab import rl_config
+
+    pdf.fonts()  # clinic.pdf configures ReportLab when it is imported
+    assert not rl_config.trustedHosts and rl_config.trustedSchemes == []
+    for src in ("https://example.org/tracker.png", "file:///etc/hostname"):
+        doc = SimpleDocTemplate(str(tmp_path / "x.pdf"))
+        with pytest.raises(Exception, match="(?i)cannot open resource|trusted|not allowed"):
+            doc.build([Paragraph(f'<img src="{src}" width="10" height="10"/>')])
