@@ -27,7 +27,8 @@ PERSONAS = [
 
 @dataclass(frozen=True)
 class Access:
-    """Who may use a route: `role` (None = public); `scoped` routes name a record that only
+    """Who may use a route: `role` (None = public, "any" = anyone signed in, "staff" =
+    therapists and admins); `scoped` routes name a record that only
     the persona of that role who owns it (not the 'other_' one) may reach."""
 
     role: str | None
@@ -41,7 +42,17 @@ ROUTES: dict[str, Access] = {
     "auth.sign_in": PUBLIC,
     "auth.sign_out": PUBLIC,
     "auth.accept_invitation": PUBLIC,
+    "auth.sign_in_code": PUBLIC,
     "auth.change_password": Access("any"),
+    "auth.confirm_identity": Access("any"),
+    "auth.account": Access("any"),
+    "auth.change_email": Access("any"),
+    "auth.two_step": Access("staff"),
+    "auth.two_step_start": Access("staff"),
+    "auth.two_step_confirm": Access("staff"),
+    "auth.two_step_recovery_codes": Access("staff"),
+    "auth.two_step_off": Access("staff"),
+    "admin.reset_two_step": Access("admin", scoped=True),
     "admin.people": Access("admin"),
     "admin.new_therapist": Access("admin"),
     "admin.new_invitation": Access("admin", scoped=True),
@@ -169,6 +180,8 @@ def _expected(access: Access, persona: str) -> str:
     if access.role == "any":
         return "allowed"
     role = persona.removeprefix("other_")
+    if access.role == "staff":
+        return "allowed" if role in ("therapist", "admin") else "not found"
     if role != access.role:
         return "not found"
     if access.scoped and persona.startswith("other_"):
@@ -205,4 +218,8 @@ def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
     else:
         assert response.status_code < 500
         assert response.status_code not in (401, 403, 404) or endpoint == "auth.accept_invitation"
-        assert not location.startswith("/sign-in") or endpoint in ("auth.sign_out", "auth.index")
+        assert not location.startswith("/sign-in") or endpoint in (
+            "auth.sign_out",
+            "auth.index",
+            "auth.sign_in_code",  # with no password step pending it starts over
+        )
