@@ -370,6 +370,7 @@ class ChangeEmailForm(FlaskForm):
     email = EmailField(
         "New email address",
         description="You will sign in with this address from now on.",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
             DataRequired("Enter the new email address."),
             Email("Enter a valid email address."),
