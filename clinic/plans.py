@@ -442,6 +442,32 @@ def save_draft(
     return sub
 
 
+def set_aside(
+    db: Session, sub: Submission, raw: dict[str, Any], client: User
+) -> SubmissionRevision:
+    """File answers that collided with a newer save as a revision, so that whichever version
+    the person then keeps, the other one is never lost."""
+    ws = worksheet(db, sub.assignment.worksheet_key, sub.worksheet_version)
+    revision = SubmissionRevision(
+        submission_id=sub.id,
+        version=sub.version,
+        status=sub.status,
+        reason="conflict",
+        answers=engine.sort_rows(ws, engine.normalise_raw(ws, raw)),
+        saved_by_id=client.id,
+    )
+    db.add(revision)
+    db.flush()
+    return revision
+
+
+def keep_set_aside(
+    db: Session, assignment: Assignment, client: User, revision: SubmissionRevision, base: int
+) -> Submission:
+    """Make set-aside answers the draft again; what was saved is filed as a revision."""
+    return save_draft(db, assignment, client, revision.answers, base, replacing=True)
+
+
 def submit(
     db: Session, assignment: Assignment, client: User, raw: dict[str, Any], base_version: int
 ) -> Submission:

@@ -48,6 +48,7 @@ from .models import (
     Plan,
     Role,
     SessionNote,
+    SessionNoteRevision,
     SubmissionStatus,
     User,
 )
@@ -619,8 +620,10 @@ def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
                 notes.sign(db, item, signed_in_user())
                 audit.record("sign", "session_note", item.id, subject_id=client.id)
         except notes.NoteConflict as conflict:
-            notice, status = conflict.message, 409
-            form.version.data = str(conflict.note.version)
+            # Both versions are kept: the typed one is filed now, and the therapist chooses.
+            revision = notes.set_aside(db, conflict.note, signed_in_user(), values, "conflict")
+            database.keep_changes()
+            return _note_conflict_page(client, conflict.note, revision)
         except DomainError as error:
             notice, status = error.message, 409
         else:
@@ -638,6 +641,66 @@ def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
         author=db.get(User, item.therapist_id) if item.therapist_id else None,
         mine=item.therapist_id == signed_in_user().id,
     ), status
+
+
+def _note_conflict_page(
+    client: User, item: SessionNote, revision: SessionNoteRevision
+) -> tuple[str, int]:
+    """The note as saved now and as just typed, side by side, with a choice."""
+    db = database.session()
+    author = db.get(User, item.therapist_id) if item.therapist_id else None
+    return render_template(
+        "therapist/note_conflict.html",
+        client=client,
+        note=item,
+        revision=revision,
+        saved=notes.fields_of(item),
+        typed=notes.revision_values(revision),
+        author=author,
+        form=ConfirmForm(),
+    ), 409
+
+
+@bp.post("/clients/<int:client_id>/notes/<int:note_id>/conflicts/<int:revision_id>")
+def resolve_note_conflict(
+    client_id: int, note_id: int, revision_id: int
+) -> Response | tuple[str, int]:
+    """Keep the note as just typed, or as saved elsewhere; the other stays on file."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    db = database.session()
+    revision = db.scalar(
+        sa.select(SessionNoteRevision).where(
+            SessionNoteRevision.id == revision_id,
+            SessionNoteRevision.note_id == item.id,
+            SessionNoteRevision.reason == "conflict",
+        )
+    )
+    if revision is None:
+        abort(404)
+    back = url_for("therapist.note", client_id=client.id, note_id=item.id)
+    if request.form.get("keep") != "mine":
+        flash("The saved note is kept. What you typed is kept on file.", "info")
+        return redirect(back)
+    try:
+        notes.keep_set_aside(
+            db, item, signed_in_user(), revision, _int_arg(request.form.get("version"))
+        )
+    except notes.NoteConflict as conflict:
+        return _note_conflict_page(client, conflict.note, revision)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    audit.record("change", "session_note", item.id, subject_id=client.id)
+    flash("Your text is kept. The other version is kept on file.", "success")
+    return redirect(back)
+
+
+def _int_arg(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 @bp.post("/clients/<int:client_id>/notes/<int:note_id>/addenda")

@@ -67,6 +67,7 @@ ROUTES: dict[str, Access] = {
     "therapist.start_note": Access("therapist", scoped=True),
     "therapist.note": Access("therapist", scoped=True),
     "therapist.add_addendum": Access("therapist", scoped=True),
+    "therapist.resolve_note_conflict": Access("therapist", scoped=True),
     "therapist.add_event": Access("therapist", scoped=True),
     "therapist.caseload": Access("therapist"),
     "therapist.send_questionnaire": Access("therapist", scoped=True),
@@ -87,6 +88,7 @@ ROUTES: dict[str, Access] = {
     "client.homework": Access("client", scoped=True),
     "client.save_homework": Access("client", scoped=True),
     "client.autosave": Access("client", scoped=True),
+    "client.resolve_conflict": Access("client", scoped=True),
     "client.scheduled_questionnaire": Access("client", scoped=True),
     "client.requested_questionnaire": Access("client", scoped=True),
     "client.answered": Access("client", scoped=True),
@@ -120,6 +122,7 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "therapist.change_plan": {"change": "pause"},
     "therapist.change_assignment": {"change": "remove"},
     "client.answered": {"administration_id": "completed_administration"},
+    "therapist.resolve_note_conflict": {"revision_id": "note_revision_id"},
 }
 
 
@@ -146,6 +149,9 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         assignment_id = plan.assignments[0].id
         requested = questionnaires.request(db, people["client"], therapist, "gad7")
         note = notes.start_note(db, people["client"], therapist, dt.date.today())
+        draft = plans.save_draft(db, plan.assignments[0], people["client"], {}, 0)
+        revision = plans.set_aside(db, draft, {}, people["client"])
+        note_revision = notes.set_aside(db, note, therapist, notes.fields_of(note), "conflict")
         completed, raised = questionnaires.complete(
             db,
             people["client"],
@@ -163,6 +169,8 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         "completed_administration": completed.id,
         "alert_id": raised[0].id,
         "note_id": note.id,
+        "revision_id": revision.id,
+        "note_revision_id": note_revision.id,
         "week": 1,
         "code": "phq9",
         "user_id": pending_therapist.id,

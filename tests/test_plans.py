@@ -348,29 +348,90 @@ def test_two_tabs_do_not_silently_overwrite_each_other(app, db, thought):
     )
     assert response.status_code == 409
     page = soup(response)
-    assert "changed somewhere else" in page.get_text()
-    assert (
-        page.find(attrs={"name": "entries-0-situation"}).get_text().strip() == "tab B text"
-    )  # kept on screen
+    # Both versions side by side, labelled, with when each was saved or typed.
+    saved = page.find("section", attrs={"aria-labelledby": "theirs-heading"})
+    typed = page.find("section", attrs={"aria-labelledby": "mine-heading"})
+    assert "Saved version" in saved.get_text() and "tab A text" in saved.get_text()
+    assert "What you just typed" in typed.get_text() and "tab B text" in typed.get_text()
+    assert "another tab or device" in saved.get_text()
     db.expire_all()
-    assert (
-        db.scalars(sa.select(Submission)).one().answers["entries"][0]["situation"] == "tab A text"
+    sub = db.scalars(sa.select(Submission)).one()
+    assert sub.answers["entries"][0]["situation"] == "tab A text"
+    # What was typed is already on file, before any choice.
+    assert [r.reason for r in sub.revisions] == ["conflict"]
+    assert sub.revisions[0].answers["entries"][0]["situation"] == "tab B text"
+    return_to = typed.find("form")["action"]
+    keep_mine = c.post(
+        return_to,
+        data={"keep": "mine", "version": typed.find("input", attrs={"name": "version"})["value"]},
     )
-    # Saving again (having seen the conflict) keeps B and files A's version as a revision.
-    again = c.post(
-        url,
-        data={
-            "entries-0-situation": "tab B text",
-            "action": "save",
-            "version": version_of(response),
-            "replacing": "1",
-        },
-    )
-    assert again.status_code == 302
+    assert keep_mine.status_code == 302
     db.expire_all()
     sub = db.scalars(sa.select(Submission)).one()
     assert sub.answers["entries"][0]["situation"] == "tab B text"
-    assert [r.answers["entries"][0]["situation"] for r in sub.revisions] == ["tab A text"]
+    # Tab A's version is filed as a revision: nothing is lost.
+    assert {r.reason: r.answers["entries"][0]["situation"] for r in sub.revisions} == {
+        "conflict": "tab B text",
+        "replaced": "tab A text",
+    }
+
+
+def test_keeping_the_saved_version_leaves_it_and_files_the_typed_one(app, db, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A text", "action": "save", "version": version})
+    page = soup(
+        c.post(
+            url, data={"entries-0-situation": "tab B text", "action": "save", "version": version}
+        )
+    )
+    saved = page.find("section", attrs={"aria-labelledby": "theirs-heading"})
+    response = c.post(saved.find("form")["action"], data={"keep": "theirs", "version": "0"})
+    assert response.status_code == 302
+    assert "tab A text" in page_text(c.get(url))
+    db.expire_all()
+    sub = db.scalars(sa.select(Submission)).one()
+    assert sub.answers["entries"][0]["situation"] == "tab A text"
+    assert [r.answers["entries"][0]["situation"] for r in sub.revisions] == ["tab B text"]
+
+
+def test_keeping_mine_from_a_stale_conflict_page_asks_again(app, db, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A text", "action": "save", "version": version})
+    page = soup(
+        c.post(
+            url, data={"entries-0-situation": "tab B text", "action": "save", "version": version}
+        )
+    )
+    mine = page.find("section", attrs={"aria-labelledby": "mine-heading"}).find("form")
+    stale = mine.find("input", attrs={"name": "version"})["value"]
+    # A third save lands while the conflict page is open.
+    c.post(url, data={"entries-0-situation": "tab C text", "action": "save", "version": stale})
+    again = c.post(mine["action"], data={"keep": "mine", "version": stale})
+    assert again.status_code == 409 and "tab C text" in page_text(again)
+    db.expire_all()
+    assert db.scalars(sa.select(Submission)).one().answers["entries"][0]["situation"] == (
+        "tab C text"
+    )
+
+
+def test_a_conflict_revision_of_someone_else_is_not_found(app, db, make_user, people, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A text", "action": "save", "version": version})
+    page = soup(
+        c.post(
+            url, data={"entries-0-situation": "tab B text", "action": "save", "version": version}
+        )
+    )
+    action = page.find("section", attrs={"aria-labelledby": "mine-heading"}).find("form")["action"]
+    other = make_user(Role.CLIENT, therapist=people[0])
+    o = browser(app, other)
+    assert o.post(action, data={"keep": "mine", "version": "3"}).status_code == 404
 
 
 def test_corrections_after_submission_are_revisions_until_review(app, db, people, thought):
