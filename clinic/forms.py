@@ -153,6 +153,8 @@ class EditAssignmentForm(FlaskForm):
         description="A note for this client only, shown with the homework.",
         validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
     )
+    # The version the form was shown with: a stale edit is refused (plans.StaleChange).
+    version = HiddenField()
 
 
 class AssignmentForm(EditAssignmentForm):

@@ -284,22 +284,24 @@ def start_plan(client_id: int) -> Response | str | tuple[str, int]:
 
 @bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")
 def change_plan(client_id: int, change: str) -> Response:
-    """Pause, resume or finish the client's plan."""
+    """Pause, resume or finish the client's plan (as of the version the page showed)."""
     client = get_client_or_404(client_id)
     plan = _open_plan_or_404(client)
     db = database.session()
     today = local_today(signed_in_user())
+    version = _int_arg(request.form.get("version"))
     try:
         if change == "pause":
-            plans.pause_plan(db, plan, today)
+            plans.pause_plan(db, plan, today, version)
             flash("The plan is paused. Weeks and due dates wait until you resume it.", "info")
         elif change == "resume":
-            days = plans.resume_plan(db, plan, today)
+            days = plans.resume_plan(db, plan, today, version)
             flash(f"The plan is running again; open homework moved {days} day(s) later.", "info")
         else:
-            plans.finish_plan(db, plan)
+            plans.finish_plan(db, plan, version)
             flash("The plan is finished. Everything stays readable.", "info")
     except plans.PlanError as error:
+        db.rollback()  # nothing of a refused change is kept
         flash(error.message, "error")
     else:
         audit.record("change", "plan", plan.id, subject_id=client.id)
@@ -351,24 +353,38 @@ def edit_assignment(client_id: int, assignment_id: int) -> Response | str | tupl
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
     form = EditAssignmentForm(obj=assignment if request.method == "GET" else None)
-    if form.validate_on_submit():
+    stale = None
+    if request.method == "GET":
+        form.version.data = str(assignment.version)
+    elif form.validate_on_submit():
+        db = database.session()
         try:
             plans.update_assignment(
-                database.session(),
+                db,
                 assignment,
                 week=form.week.data or 0,
                 due_on=form.due_on.data,
                 instruction=form.instruction.data,
+                version=_int_arg(form.version.data),
             )
             audit.record("change", "assignment", assignment.id, subject_id=client.id)
+        except plans.StaleChange as error:
+            # The typing stays in the form; the page shows how the homework stands now, and
+            # saving again (with the current version) applies it deliberately.
+            stale = error.message
+            form.version.data = str(assignment.version)
         except plans.PlanError as error:
             getattr(form, error.field or "week").errors = [error.message]
         else:
             flash("Homework updated.", "success")
             return redirect(url_for("therapist.client_record", client_id=client.id))
-    status = 422 if request.method == "POST" else 200
+    status = (409 if stale else 422) if request.method == "POST" else 200
     return render_template(
-        "therapist/assignment_form.html", form=form, client=client, assignment=assignment
+        "therapist/assignment_form.html",
+        form=form,
+        client=client,
+        assignment=assignment,
+        stale=stale,
     ), status
 
 
@@ -377,15 +393,18 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
     """Take homework out of the plan (answers are kept) or put it back."""
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
+    db = database.session()
+    version = _int_arg(request.form.get("version"))
     try:
         if change == "remove":
-            plans.remove_assignment(database.session(), assignment)
+            plans.remove_assignment(db, assignment, version)
             flash("Homework taken out of the plan. Anything already written is kept.", "info")
         else:
-            plans.restore_assignment(database.session(), assignment)
+            plans.restore_assignment(db, assignment, version)
             flash("Homework put back into the plan.", "info")
         audit.record("change", "assignment", assignment.id, subject_id=client.id)
     except plans.PlanError as error:
+        db.rollback()
         flash(error.message, "error")
     return redirect(url_for("therapist.client_record", client_id=client.id))
 
