@@ -210,13 +210,7 @@ def sign_in() -> BaseResponse | tuple[str, int] | str:
             throttle.succeeded(db, email)
             target = form.next.data if is_safe_next(form.next.data) else None
             if user.mfa_enabled:
-                # Not signed in yet: the code page finishes the sign-in.
-                session.clear()
-                session["mfa_pending"] = {
-                    "token": user.session_token,
-                    "at": int(time.time()),
-                    "next": target,
-                }
+                _await_code(user, target)
                 return redirect(url_for("auth.sign_in_code"))
             start_session(user)
             return redirect(target or home_url(user))
@@ -230,6 +224,12 @@ def sign_in() -> BaseResponse | tuple[str, int] | str:
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     return render_template("auth/sign_in.html", form=form)
+
+
+def _await_code(user: User, target: str | None) -> None:
+    """The password was right; the person is not signed in until the code page succeeds."""
+    session.clear()
+    session["mfa_pending"] = {"token": user.session_token, "at": int(time.time()), "next": target}
 
 
 def _pending_sign_in() -> User | None:
@@ -331,6 +331,10 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
                 getattr(form, error.field or "password").errors = [error.message]
             else:
                 logout_user()
+                if user.mfa_enabled:
+                    # A password reset link is not a second factor: the code is still needed.
+                    _await_code(user, None)
+                    return redirect(url_for("auth.sign_in_code"))
                 start_session(user)
                 return redirect(home_url(user))
     status = 422 if request.method == "POST" else 200

@@ -16,6 +16,7 @@ from clinic.models import AuditEvent, Practice, RecoveryCode, Role, User
 
 from .conftest import PASSWORD
 from .test_auth import page_text
+from .test_invitations import invitation_link
 
 
 def soup(response):  # type: ignore[no-untyped-def]
@@ -262,3 +263,22 @@ def test_an_admin_can_reset_a_colleagues_two_step_sign_in_and_it_is_audited(
     # Now the password alone signs them in.
     t.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
     assert t.get("/therapist/").status_code == 200
+
+
+def test_a_password_reset_link_does_not_skip_the_code(app, db, make_user, therapist):
+    t = app.test_client()
+    t.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+    secret, _ = enrol(t, db, therapist)
+    admin = make_user(Role.ADMIN)
+    a = app.test_client()
+    a.post("/sign-in", data={"email": admin.email, "password": PASSWORD})
+    issued = a.post(f"/admin/people/{therapist.id}/invitation")
+    path = invitation_link(issued)
+    someone = app.test_client()
+    done = someone.post(
+        path, data={"password": "a fresh start today", "confirm": "a fresh start today"}
+    )
+    assert done.headers["Location"] == "/sign-in/code"
+    assert someone.get("/therapist/").headers["Location"].startswith("/sign-in")
+    ok = someone.post("/sign-in/code", data={"code": pyotp.TOTP(secret).now()})
+    assert ok.headers["Location"] == "/therapist/"
