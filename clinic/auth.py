@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import accounts, audit, mfa, throttle
@@ -147,7 +148,12 @@ def _enforce_mfa_enrolment() -> BaseResponse | None:
 def _load_user(session_token: str) -> User | None:
     if not session_token or len(session_token) > 64:
         return None
-    user = database.session().scalar(sa.select(User).where(User.session_token == session_token))
+    # The practice comes in the same query: the two-step gate reads its setting on every request.
+    user = database.session().scalar(
+        sa.select(User)
+        .options(joinedload(User.practice))
+        .where(User.session_token == session_token)
+    )
     return user if user is not None and user.is_active else None
 
 

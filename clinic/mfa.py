@@ -41,7 +41,7 @@ def applies_to(user: User) -> bool:
 
 def must_enrol(user: User) -> bool:
     """The practice requires two-step sign-in and this person has not set it up yet."""
-    return applies_to(user) and user.practice.mfa_required and not user.mfa_enabled
+    return applies_to(user) and not user.mfa_enabled and user.practice.mfa_required
 
 
 def begin_setup(user: User) -> str:
