@@ -149,6 +149,18 @@ def create_user(
     return user
 
 
+def change_email(db: Session, user: User, email: str) -> None:
+    """Give a person a new sign-in address (case-folded; no other account may have it)."""
+    new = normalise_email(email)
+    if new is None:
+        raise AccountError("Enter the new email address.", "email")
+    if new == user.email:
+        raise AccountError("That is already your email address.", "email")
+    _ensure_email_free(db, new)
+    user.email = new
+    db.flush()
+
+
 def set_active(db: Session, user: User, *, active: bool) -> None:
     """Deactivate (ending every session and pending invitation) or reactivate an account."""
     user.active = active

@@ -9,9 +9,15 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, audit, exports
+from . import accounts, audit, exports, mfa
 from . import db as database
-from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
+from .auth import (
+    invitation_lifetime,
+    require_fresh_sign_in,
+    require_role,
+    show_new_invitation,
+    signed_in_user,
+)
 from .db import utcnow
 from .forms import ConfirmForm, NewTherapistForm, PracticeSettingsForm, TransferForm, options
 from .models import Care, Role, User
@@ -116,14 +122,37 @@ def reactivate(user_id: int) -> Response:
     return redirect(url_for("admin.people"))
 
 
+@bp.post("/people/<int:user_id>/two-step/reset")
+@require_fresh_sign_in
+def reset_two_step(user_id: int) -> Response:
+    """Reset a colleague's two-step sign-in (a lost phone and no recovery codes left): they
+    are signed out everywhere and sign in with their password until they set it up again."""
+    person = get_staff_or_404(user_id)
+    if person.id == signed_in_user().id:
+        flash("Manage your own two-step sign-in from your account page.", "error")
+        return redirect(url_for("admin.people"))
+    mfa.turn_off(database.session(), person)
+    person.end_all_sessions()
+    audit.record("change", "account_mfa", person.id)
+    flash(
+        f"Two-step sign-in for {person.display_name} has been reset. They have been signed out.",
+        "info",
+    )
+    return redirect(url_for("admin.people"))
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Response | str | tuple[str, int]:
-    """Practice settings: crisis contacts shown to clients, whether clients see scores."""
+    """Practice settings: crisis contacts shown to clients, whether clients see scores,
+    whether two-step sign-in is required of therapists and admins."""
     practice = signed_in_user().practice
     form = PracticeSettingsForm(obj=practice)
     if form.validate_on_submit():
         practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
         practice.clients_see_scores = bool(form.clients_see_scores.data)
+        if practice.mfa_required != bool(form.mfa_required.data):
+            practice.mfa_required = bool(form.mfa_required.data)
+            audit.record("change", "practice_mfa", practice.id)
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     status = 422 if request.method == "POST" else 200
@@ -171,8 +200,9 @@ def audit_log() -> str:
 
 
 @bp.get("/audit.csv")
+@require_fresh_sign_in
 def audit_export() -> Response:
-    """The filtered audit log as CSV."""
+    """The filtered audit log as CSV (a bulk export: it needs a recent sign-in)."""
     admin = signed_in_user()
     events = audit.search(database.session(), admin.practice_id, limit=100_000, **_audit_filters())
     audit.record("export", "audit_log")

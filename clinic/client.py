@@ -11,9 +11,18 @@ from werkzeug.wrappers import Response
 from . import accounts, audit, exports, measures, plans, questionnaires, reports
 from . import db as database
 from . import worksheets as engine
-from .auth import require_role, signed_in_user
+from .auth import require_fresh_sign_in, require_role, signed_in_user
 from .forms import CheckInForm
-from .models import Administration, Alert, Assignment, Plan, Role, Submission, SubmissionStatus
+from .models import (
+    Administration,
+    Alert,
+    Assignment,
+    Plan,
+    Role,
+    Submission,
+    SubmissionRevision,
+    SubmissionStatus,
+)
 from .progress import measure_charts
 from .timeutil import local_time, local_today
 
@@ -225,15 +234,10 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
     except plans.SaveConflict as conflict:
         current = conflict.submission
         db.refresh(current)
-        return _render(
-            ctx,
-            raw,
-            {},
-            status=409,
-            notice=conflict.message,
-            version=current.version,
-            replacing=True,
-        )
+        # Both versions are kept: the typed one is filed now, and the person chooses.
+        revision = plans.set_aside(db, current, raw, client)
+        database.keep_changes()
+        return _conflict_page(assignment, current, revision)
     except plans.PlanError as error:
         return _render(ctx, raw, {}, status=409, notice=error.message, version=base)
     if kind in ("add", "remove"):
@@ -245,6 +249,55 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
             focus_id=_row_focus(ws, raw, kind, rest),
         )
     return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
+
+
+def _conflict_page(
+    assignment: Assignment, current: Submission, revision: SubmissionRevision
+) -> tuple[str, int]:
+    """Both versions side by side: the one saved now and the one just typed."""
+    client = signed_in_user()
+    ws = plans.worksheet(database.session(), assignment.worksheet_key, current.worksheet_version)
+    return render_template(
+        "client/conflict.html",
+        assignment=assignment,
+        ws=ws,
+        current=current,
+        revision=revision,
+        saved_at=local_time(current.saved_at, client),
+        typed_at=local_time(revision.saved_at, client),
+    ), 409
+
+
+@bp.post("/homework/<int:assignment_id>/conflict/<int:revision_id>")
+def resolve_conflict(assignment_id: int, revision_id: int) -> Response | tuple[str, int]:
+    """Keep the answers just typed, or the ones saved elsewhere; the other stays on file."""
+    assignment = get_assignment_or_404(assignment_id)
+    sub = assignment.submission
+    db = database.session()
+    revision = db.scalar(
+        sa.select(SubmissionRevision).where(
+            SubmissionRevision.id == revision_id,
+            SubmissionRevision.submission_id == (sub.id if sub else None),
+            SubmissionRevision.reason == "conflict",
+        )
+    )
+    if sub is None or revision is None:
+        abort(404)
+    if request.form.get("keep") != "mine":
+        flash("The saved answers are kept. What you typed is kept as an earlier version.", "info")
+        return redirect(url_for("client.homework", assignment_id=assignment.id))
+    try:
+        plans.keep_set_aside(
+            db, assignment, signed_in_user(), revision, _int(request.form.get("version"))
+        )
+    except plans.SaveConflict as conflict:
+        db.refresh(conflict.submission)
+        return _conflict_page(assignment, conflict.submission, revision)
+    except plans.PlanError as error:
+        flash(error.message, "error")
+        return redirect(url_for("client.homework", assignment_id=assignment.id))
+    flash("Your answers are kept. The other version is kept as an earlier version.", "success")
+    return redirect(url_for("client.homework", assignment_id=assignment.id))
 
 
 @bp.post("/homework/<int:assignment_id>/autosave")
@@ -464,6 +517,7 @@ def progress_report_pdf() -> Response:
 
 
 @bp.get("/my-record.zip")
+@require_fresh_sign_in
 def record_bundle() -> Response:
     """A copy of the client's own record: progress report, CSV files and FHIR bundle."""
     client = signed_in_user()

@@ -129,7 +129,7 @@ def _plan_with_history(
     if week > 1:
         _session_notes(db, client, therapist, plan, week)
     if story == "paused":
-        plans.pause_plan(db, plan, today - dt.timedelta(days=3))
+        plans.pause_plan(db, plan, today - dt.timedelta(days=3), plan.version)
 
 
 # Starting totals and the change per week of each demo story: most clients improve, one

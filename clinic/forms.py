@@ -153,6 +153,8 @@ class EditAssignmentForm(FlaskForm):
         description="A note for this client only, shown with the homework.",
         validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
     )
+    # The version the form was shown with: a stale edit is refused (plans.StaleChange).
+    version = HiddenField()
 
 
 class AssignmentForm(EditAssignmentForm):
@@ -248,6 +250,13 @@ class PracticeSettingsForm(FlaskForm):
         "Clients can see their own questionnaire scores",
         description="Scores are shown in plain words with what the range means.",
     )
+    mfa_required = BooleanField(
+        "Therapists and admins must use two-step sign-in",
+        description=(
+            "Anyone who has not set it up is asked to do so right after their password, and "
+            "can do nothing else until they have."
+        ),
+    )
 
 
 def _long_text(label: str, description: str, limit: int) -> TextAreaField:
@@ -330,4 +339,46 @@ class TransferForm(FlaskForm):
         "Reason",
         description="Kept with the record of the handover, e.g. 'therapist on leave'.",
         validators=[DataRequired("Give a reason for the handover."), Length(max=200)],
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        validators=[DataRequired("Enter the code from your app."), Length(max=40)],
+    )
+
+
+class SetupCodeForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        description="Type the 6-digit code the app shows for Bedrock.",
+        validators=[DataRequired("Enter the code from your app."), Length(max=40)],
+    )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    code = StringField(
+        "Code from your authenticator app",
+        description="Or one of your recovery codes.",
+        validators=[Optional(), Length(max=40)],
+    )
+    next = HiddenField()
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        "New email address",
+        description="You will sign in with this address from now on.",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired("Enter the new email address."),
+            Email("Enter a valid email address."),
+            Length(max=254),
+        ],
+    )
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
     )

@@ -38,6 +38,8 @@ class Practice(Base):
     # the app ships no phone number of its own (numbers differ by country and service).
     crisis_contacts: Mapped[str | None] = mapped_column(sa.Text)
     clients_see_scores: Mapped[bool] = mapped_column(default=True)
+    # Therapists and admins must use a second step (an authenticator app) to sign in.
+    mfa_required: Mapped[bool] = mapped_column(default=False)
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 
@@ -68,6 +70,13 @@ class User(Base):
         sa.String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
     )
 
+    # Two-step sign-in (TOTP, RFC 6238). The secret is encrypted like clinical text; it is
+    # switched on only once the person has typed a first code (totp_enabled_at). The last
+    # accepted time step stops a code from being used twice.
+    totp_secret: Mapped[str | None] = mapped_column(ClinicalText)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
     practice: Mapped[Practice] = relationship(back_populates="users")
 
     # Flask-Login protocol, written out so that inactive accounts really are refused.
@@ -91,9 +100,29 @@ class User(Base):
         self.session_token = secrets.token_urlsafe(32)
 
     @property
+    def mfa_enabled(self) -> bool:
+        """Whether signing in needs a code from an authenticator app."""
+        return self.totp_enabled_at is not None and self.totp_secret is not None
+
+    @property
     def has_accepted(self) -> bool:
         """Whether the person has chosen a password (accepted their invitation)."""
         return self.password_hash is not None
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator app (a lost phone). Only a salted
+    hash is kept; the codes are shown once, when they are made."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class Care(Base):
@@ -215,6 +244,9 @@ class Plan(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default=PlanStatus.ACTIVE.value)
     paused_on: Mapped[date | None]
     paused_days: Mapped[int] = mapped_column(default=0)
+    # Optimistic lock for the therapist's changes (pause, resume, finish): a stale form is
+    # refused instead of being applied twice.
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
@@ -237,6 +269,8 @@ class Assignment(Base):
     due_on: Mapped[date]
     instruction: Mapped[str | None] = mapped_column(ClinicalText)
     position: Mapped[int] = mapped_column(default=0)
+    # Optimistic lock for the therapist's edits (move, due date, instruction, remove, restore).
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None]
 
@@ -489,6 +523,25 @@ class Addendum(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     note: Mapped[SessionNote] = relationship(back_populates="addenda")
+
+
+class SessionNoteRevision(Base):
+    """A draft's text set aside when two saves collided: the version not kept is filed here,
+    so choosing one never loses the other."""
+
+    __tablename__ = "session_note_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("session_note.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    # The note's fields as they were typed or saved (dates as ISO text).
+    fields: Mapped[dict[str, Any]] = mapped_column(ClinicalJSON)
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    saved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
 
 
 class EventNote(Base):

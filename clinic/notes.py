@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from . import measures, plans, questionnaires
 from .db import utcnow
 from .errors import DomainError
-from .models import Addendum, Assignment, EventNote, Plan, SessionNote, User
+from .models import (
+    Addendum,
+    Assignment,
+    EventNote,
+    Plan,
+    SessionNote,
+    SessionNoteRevision,
+    User,
+)
 
 NOTE_FIELDS = ("data", "assessment", "plan", "homework_reviewed", "homework_set")
 LIMITS = {
@@ -172,6 +180,50 @@ def save(
         raise NoteConflict(note)
     db.refresh(note)
     return note
+
+
+EDITABLE = (*NOTE_FIELDS, "session_date", "duration_minutes", "attendance", "format")
+
+
+def fields_of(note: SessionNote) -> dict[str, Any]:
+    """A draft's editable fields, as saved now."""
+    return {name: getattr(note, name) for name in EDITABLE}
+
+
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    out = {name: values.get(name) for name in EDITABLE}
+    if isinstance(out["session_date"], dt.date):
+        out["session_date"] = out["session_date"].isoformat()
+    return out
+
+
+def revision_values(revision: SessionNoteRevision) -> dict[str, Any]:
+    """A revision's fields as save() takes them."""
+    values = dict(revision.fields)
+    values["session_date"] = dt.date.fromisoformat(values["session_date"])
+    return values
+
+
+def set_aside(
+    db: Session, note: SessionNote, therapist: User, values: dict[str, Any], reason: str
+) -> SessionNoteRevision:
+    """File a version of a draft that is not (or no longer) the saved one, so that choosing
+    between two colliding saves never loses the other."""
+    revision = SessionNoteRevision(
+        note_id=note.id, reason=reason, fields=_storable(values), saved_by_id=therapist.id
+    )
+    db.add(revision)
+    db.flush()
+    return revision
+
+
+def keep_set_aside(
+    db: Session, note: SessionNote, therapist: User, revision: SessionNoteRevision, base: int
+) -> SessionNote:
+    """Make a set-aside version the draft again; the version saved now is filed in its place."""
+    if note.version == base and note.status == "draft":
+        set_aside(db, note, therapist, fields_of(note), "replaced")
+    return save(db, note, therapist, base, revision_values(revision))
 
 
 def sign(db: Session, note: SessionNote, therapist: User) -> SessionNote:

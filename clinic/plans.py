@@ -50,6 +50,18 @@ class SaveConflict(PlanError):
         self.submission = submission
 
 
+class StaleChange(PlanError):
+    """The plan or homework changed (another tab, a colleague's click) since the page that
+    asked for this change was shown; nothing was changed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} was changed somewhere else (another tab or a double click) after this page "
+            "was opened, so nothing was changed. Here is how it stands now; make the change "
+            "again if it is still needed."
+        )
+
+
 class Locked(PlanError):
     """The homework can no longer be changed (reviewed, removed or the plan finished)."""
 
@@ -237,6 +249,22 @@ def start_plan(
     return plan
 
 
+def _claim_version(db: Session, row: Plan | Assignment, expected: int | None, what: str) -> None:
+    """Compare-and-set on the row's version: the change goes ahead only if nobody changed the
+    row since the form showed `expected` (two requests racing cannot both pass)."""
+    model = type(row)
+    result = db.execute(
+        sa.update(model)
+        .where(model.id == row.id, model.version == (expected if expected is not None else -1))
+        .values(version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        db.refresh(row)
+        raise StaleChange(what)
+    set_committed_value(row, "version", (expected or 0) + 1)
+
+
 def _require_changeable(plan: Plan) -> None:
     if plan.status == PlanStatus.FINISHED.value:
         raise Locked("This plan is finished and can no longer be changed.")
@@ -281,13 +309,16 @@ def update_assignment(
     week: int,
     due_on: dt.date | None,
     instruction: str | None,
+    version: int | None,
 ) -> Assignment:
     """Move an assignment to another week, change its due date or its personal instruction.
-    Moving without naming a new due date gives the new week's usual due date."""
+    Moving without naming a new due date gives the new week's usual due date. `version` is
+    the one the form was shown with; a stale one is refused (StaleChange)."""
     plan = assignment.plan
     _require_changeable(plan)
     if not 1 <= week <= WEEKS:
         raise PlanError(f"Choose a week from 1 to {WEEKS}.", "week")
+    _claim_version(db, assignment, version, "This homework")
     if week != assignment.week:
         if due_on is None or due_on == assignment.due_on:
             due_on = default_due(plan, week)
@@ -299,23 +330,26 @@ def update_assignment(
     return assignment
 
 
-def remove_assignment(db: Session, assignment: Assignment) -> None:
+def remove_assignment(db: Session, assignment: Assignment, version: int | None) -> None:
     """Take homework out of the plan. Anything the client wrote for it is kept."""
     _require_changeable(assignment.plan)
+    _claim_version(db, assignment, version, "This homework")
     if assignment.removed_at is None:
         assignment.removed_at = utcnow()
     db.flush()
 
 
-def restore_assignment(db: Session, assignment: Assignment) -> None:
+def restore_assignment(db: Session, assignment: Assignment, version: int | None) -> None:
     """Put removed homework back into the plan."""
     _require_changeable(assignment.plan)
+    _claim_version(db, assignment, version, "This homework")
     assignment.removed_at = None
     db.flush()
 
 
-def pause_plan(db: Session, plan: Plan, today: dt.date) -> None:
+def pause_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> None:
     """Stop the plan's clock (illness, holiday): weeks and due dates wait."""
+    _claim_version(db, plan, version, "The plan")
     if plan.status != PlanStatus.ACTIVE.value:
         raise PlanError("Only an active plan can be paused.")
     plan.status = PlanStatus.PAUSED.value
@@ -323,8 +357,9 @@ def pause_plan(db: Session, plan: Plan, today: dt.date) -> None:
     db.flush()
 
 
-def resume_plan(db: Session, plan: Plan, today: dt.date) -> int:
+def resume_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> int:
     """Restart the clock; open homework is due that many days later. Returns the days paused."""
+    _claim_version(db, plan, version, "The plan")
     if plan.status != PlanStatus.PAUSED.value or plan.paused_on is None:
         raise PlanError("Only a paused plan can be resumed.")
     days = max((today - plan.paused_on).days, 0)
@@ -339,12 +374,14 @@ def resume_plan(db: Session, plan: Plan, today: dt.date) -> int:
             sa.select(Assignment).where(Assignment.plan_id == plan.id, Assignment.id.not_in(done))
         ):
             assignment.due_on += dt.timedelta(days=days)
+            assignment.version += 1  # a form showing the old due date is now stale
     db.flush()
     return days
 
 
-def finish_plan(db: Session, plan: Plan) -> None:
+def finish_plan(db: Session, plan: Plan, version: int | None) -> None:
     """Close the plan (the work stays readable)."""
+    _claim_version(db, plan, version, "The plan")
     plan.status = PlanStatus.FINISHED.value
     plan.paused_on = None
     plan.finished_at = utcnow()
@@ -464,6 +501,32 @@ def save_draft(
     if not _claim(db, sub, base_version, {"answers": raw}):
         raise SaveConflict(sub)
     return sub
+
+
+def set_aside(
+    db: Session, sub: Submission, raw: dict[str, Any], client: User
+) -> SubmissionRevision:
+    """File answers that collided with a newer save as a revision, so that whichever version
+    the person then keeps, the other one is never lost."""
+    ws = worksheet(db, sub.assignment.worksheet_key, sub.worksheet_version)
+    revision = SubmissionRevision(
+        submission_id=sub.id,
+        version=sub.version,
+        status=sub.status,
+        reason="conflict",
+        answers=engine.sort_rows(ws, engine.normalise_raw(ws, raw)),
+        saved_by_id=client.id,
+    )
+    db.add(revision)
+    db.flush()
+    return revision
+
+
+def keep_set_aside(
+    db: Session, assignment: Assignment, client: User, revision: SubmissionRevision, base: int
+) -> Submission:
+    """Make set-aside answers the draft again; what was saved is filed as a revision."""
+    return save_draft(db, assignment, client, revision.answers, base, replacing=True)
 
 
 def submit(

@@ -25,7 +25,13 @@ from . import (
 )
 from . import db as database
 from . import worksheets as engine
-from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
+from .auth import (
+    invitation_lifetime,
+    require_fresh_sign_in,
+    require_role,
+    show_new_invitation,
+    signed_in_user,
+)
 from .db import utcnow
 from .errors import DomainError
 from .forms import (
@@ -51,6 +57,7 @@ from .models import (
     Plan,
     Role,
     SessionNote,
+    SessionNoteRevision,
     SubmissionStatus,
     User,
 )
@@ -287,22 +294,24 @@ def start_plan(client_id: int) -> Response | str | tuple[str, int]:
 
 @bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")
 def change_plan(client_id: int, change: str) -> Response:
-    """Pause, resume or finish the client's plan."""
+    """Pause, resume or finish the client's plan (as of the version the page showed)."""
     client = get_client_or_404(client_id)
     plan = _open_plan_or_404(client)
     db = database.session()
     today = local_today(signed_in_user())
+    version = _int_arg(request.form.get("version"))
     try:
         if change == "pause":
-            plans.pause_plan(db, plan, today)
+            plans.pause_plan(db, plan, today, version)
             flash("The plan is paused. Weeks and due dates wait until you resume it.", "info")
         elif change == "resume":
-            days = plans.resume_plan(db, plan, today)
+            days = plans.resume_plan(db, plan, today, version)
             flash(f"The plan is running again; open homework moved {days} day(s) later.", "info")
         else:
-            plans.finish_plan(db, plan)
+            plans.finish_plan(db, plan, version)
             flash("The plan is finished. Everything stays readable.", "info")
     except plans.PlanError as error:
+        db.rollback()  # nothing of a refused change is kept
         flash(error.message, "error")
     else:
         audit.record("change", "plan", plan.id, subject_id=client.id)
@@ -354,24 +363,38 @@ def edit_assignment(client_id: int, assignment_id: int) -> Response | str | tupl
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
     form = EditAssignmentForm(obj=assignment if request.method == "GET" else None)
-    if form.validate_on_submit():
+    stale = None
+    if request.method == "GET":
+        form.version.data = str(assignment.version)
+    elif form.validate_on_submit():
+        db = database.session()
         try:
             plans.update_assignment(
-                database.session(),
+                db,
                 assignment,
                 week=form.week.data or 0,
                 due_on=form.due_on.data,
                 instruction=form.instruction.data,
+                version=_int_arg(form.version.data),
             )
             audit.record("change", "assignment", assignment.id, subject_id=client.id)
+        except plans.StaleChange as error:
+            # The typing stays in the form; the page shows how the homework stands now, and
+            # saving again (with the current version) applies it deliberately.
+            stale = error.message
+            form.version.data = str(assignment.version)
         except plans.PlanError as error:
             getattr(form, error.field or "week").errors = [error.message]
         else:
             flash("Homework updated.", "success")
             return redirect(url_for("therapist.client_record", client_id=client.id))
-    status = 422 if request.method == "POST" else 200
+    status = (409 if stale else 422) if request.method == "POST" else 200
     return render_template(
-        "therapist/assignment_form.html", form=form, client=client, assignment=assignment
+        "therapist/assignment_form.html",
+        form=form,
+        client=client,
+        assignment=assignment,
+        stale=stale,
     ), status
 
 
@@ -380,15 +403,18 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
     """Take homework out of the plan (answers are kept) or put it back."""
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
+    db = database.session()
+    version = _int_arg(request.form.get("version"))
     try:
         if change == "remove":
-            plans.remove_assignment(database.session(), assignment)
+            plans.remove_assignment(db, assignment, version)
             flash("Homework taken out of the plan. Anything already written is kept.", "info")
         else:
-            plans.restore_assignment(database.session(), assignment)
+            plans.restore_assignment(db, assignment, version)
             flash("Homework put back into the plan.", "info")
         audit.record("change", "assignment", assignment.id, subject_id=client.id)
     except plans.PlanError as error:
+        db.rollback()
         flash(error.message, "error")
     return redirect(url_for("therapist.client_record", client_id=client.id))
 
@@ -623,8 +649,10 @@ def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
                 notes.sign(db, item, signed_in_user())
                 audit.record("sign", "session_note", item.id, subject_id=client.id)
         except notes.NoteConflict as conflict:
-            notice, status = conflict.message, 409
-            form.version.data = str(conflict.note.version)
+            # Both versions are kept: the typed one is filed now, and the therapist chooses.
+            revision = notes.set_aside(db, conflict.note, signed_in_user(), values, "conflict")
+            database.keep_changes()
+            return _note_conflict_page(client, conflict.note, revision)
         except DomainError as error:
             notice, status = error.message, 409
         else:
@@ -642,6 +670,66 @@ def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
         author=db.get(User, item.therapist_id) if item.therapist_id else None,
         mine=item.therapist_id == signed_in_user().id,
     ), status
+
+
+def _note_conflict_page(
+    client: User, item: SessionNote, revision: SessionNoteRevision
+) -> tuple[str, int]:
+    """The note as saved now and as just typed, side by side, with a choice."""
+    db = database.session()
+    author = db.get(User, item.therapist_id) if item.therapist_id else None
+    return render_template(
+        "therapist/note_conflict.html",
+        client=client,
+        note=item,
+        revision=revision,
+        saved=notes.fields_of(item),
+        typed=notes.revision_values(revision),
+        author=author,
+        form=ConfirmForm(),
+    ), 409
+
+
+@bp.post("/clients/<int:client_id>/notes/<int:note_id>/conflicts/<int:revision_id>")
+def resolve_note_conflict(
+    client_id: int, note_id: int, revision_id: int
+) -> Response | tuple[str, int]:
+    """Keep the note as just typed, or as saved elsewhere; the other stays on file."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    db = database.session()
+    revision = db.scalar(
+        sa.select(SessionNoteRevision).where(
+            SessionNoteRevision.id == revision_id,
+            SessionNoteRevision.note_id == item.id,
+            SessionNoteRevision.reason == "conflict",
+        )
+    )
+    if revision is None:
+        abort(404)
+    back = url_for("therapist.note", client_id=client.id, note_id=item.id)
+    if request.form.get("keep") != "mine":
+        flash("The saved note is kept. What you typed is kept on file.", "info")
+        return redirect(back)
+    try:
+        notes.keep_set_aside(
+            db, item, signed_in_user(), revision, _int_arg(request.form.get("version"))
+        )
+    except notes.NoteConflict as conflict:
+        return _note_conflict_page(client, conflict.note, revision)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    audit.record("change", "session_note", item.id, subject_id=client.id)
+    flash("Your text is kept. The other version is kept on file.", "success")
+    return redirect(back)
+
+
+def _int_arg(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 @bp.post("/clients/<int:client_id>/notes/<int:note_id>/addenda")
@@ -796,6 +884,7 @@ def client_fhir(client_id: int) -> Response:
 
 
 @bp.get("/clients/<int:client_id>/record.zip")
+@require_fresh_sign_in
 def client_bundle(client_id: int) -> Response:
     """Everything about one client in one ZIP, for handover or a copy of the record."""
     client = get_client_or_404(client_id)
@@ -812,6 +901,7 @@ def _caseload() -> list[User]:
 
 
 @bp.get("/exports/questionnaires.csv")
+@require_fresh_sign_in
 def caseload_questionnaires_csv() -> Response:
     """Every questionnaire of every client in the therapist's care."""
     clients = _caseload()
@@ -823,6 +913,7 @@ def caseload_questionnaires_csv() -> Response:
 
 
 @bp.get("/exports/homework.csv")
+@require_fresh_sign_in
 def caseload_homework_csv() -> Response:
     """Every homework sent by every client in the therapist's care."""
     clients = _caseload()

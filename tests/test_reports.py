@@ -605,9 +605,8 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
 
 
 def test_reportlab_fetches_nothing_even_if_markup_slipped_through(tmp_path):
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
-
     from reportlab import rl_config
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
 
     pdf.fonts()  # clinic.pdf configures ReportLab when it is imported
     assert not rl_config.trustedHosts and rl_config.trustedSchemes == []
@@ -615,3 +614,28 @@ def test_reportlab_fetches_nothing_even_if_markup_slipped_through(tmp_path):
         doc = SimpleDocTemplate(str(tmp_path / "x.pdf"))
         with pytest.raises(Exception, match="(?i)cannot open resource|trusted|not allowed"):
             doc.build([Paragraph(f'<img src="{src}" width="10" height="10"/>')])
+
+
+@pytest.mark.parametrize(
+    "who, url",
+    [
+        ("therapist", "/therapist/clients/{client}/record.zip"),
+        ("therapist", "/therapist/exports/questionnaires.csv"),
+        ("therapist", "/therapist/exports/homework.csv"),
+        ("client", "/me/my-record.zip"),
+    ],
+)
+def test_bulk_exports_need_a_recent_sign_in(app, record, who, url):
+    therapist, client, _ = record
+    person = therapist if who == "therapist" else client
+    web = browser(app, person)
+    url = url.format(client=client.id)
+    assert web.get(url).status_code == 200  # just signed in
+    with web.session_transaction() as s:
+        s["fresh_at"] -= 11 * 60
+    stale = web.get(url)
+    assert stale.status_code == 302
+    assert stale.headers["Location"].startswith("/account/confirm?next=")
+    confirm = web.post("/account/confirm", data={"password": PASSWORD, "next": url})
+    assert confirm.headers["Location"] == url
+    assert web.get(url).status_code == 200
