@@ -342,6 +342,22 @@ class TransferForm(FlaskForm):
     )
 
 
+class EraseForm(FlaskForm):
+    reason = TextAreaField(
+        "Why the record is erased",
+        description="Kept with the record of the erasure, e.g. 'client asked for erasure; "
+        "retention period over'. No clinical details.",
+        validators=[
+            DataRequired("Say why the record is erased."),
+            Length(min=10, max=500, message="Use 10 to 500 characters."),
+        ],
+    )
+    confirm_name = StringField(
+        "Type the client's name to confirm",
+        validators=[DataRequired("Type the client's name to confirm.")],
+    )
+
+
 class CodeForm(FlaskForm):
     code = StringField(
         "Code",

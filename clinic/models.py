@@ -625,3 +625,30 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+
+
+class Erasure(Base):
+    """A client's record exported and then erased by an admin. The row is made when the
+    export is downloaded (its SHA-256 kept, so the practice can show which file it archived)
+    and completed when the record is erased. It names no one: the client's former id links
+    it to the audit trail, whose events stay."""
+
+    __tablename__ = "erasure"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "erased_at IS NULL OR (reason IS NOT NULL AND erased_by_id IS NOT NULL)",
+            name="erased_has_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("practice.id", ondelete="CASCADE"), index=True
+    )
+    client_number: Mapped[int]  # the erased client's id (plain: the account is gone)
+    exported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    exported_by_id: Mapped[int]
+    export_sha256: Mapped[str] = mapped_column(sa.String(64))
+    erased_at: Mapped[datetime | None]
+    erased_by_id: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(sa.String(500))

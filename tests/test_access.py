@@ -62,6 +62,9 @@ ROUTES: dict[str, Access] = {
     "admin.settings": Access("admin"),
     "admin.audit_log": Access("admin"),
     "admin.transfer": Access("admin", scoped=True),
+    "admin.clients": Access("admin"),
+    "admin.erase_client": Access("admin", scoped=True),
+    "admin.erase_export": Access("admin", scoped=True),
     "admin.audit_export": Access("admin"),
     "therapist.notes_list": Access("therapist", scoped=True),
     "therapist.start_note": Access("therapist", scoped=True),
@@ -128,6 +131,8 @@ def test_every_route_is_classified():
 
 # Route arguments that differ by endpoint (the defaults are in `world`).
 OVERRIDES: dict[str, dict[str, object]] = {
+    "admin.erase_client": {"user_id": "client_id"},
+    "admin.erase_export": {"user_id": "client_id"},
     "therapist.new_invitation": {"client_id": "pending_client"},
     "therapist.revoke_invitation": {"client_id": "pending_client"},
     "therapist.change_plan": {"change": "pause"},
