@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
 from flask.testing import FlaskClient
 from seed import DOMAIN, PASSWORD, seed  # bench/seed.py, beside this file
 
 from clinic import create_app, plans, questionnaires
+from clinic.cli import alembic_config
 from clinic.models import Administration, Assignment, Plan, SessionNote, Submission, User
 
 TARGETS_MS = {
@@ -84,6 +86,7 @@ def run(url: str, runs: int) -> dict[str, Any]:
     )
     factory = app.extensions["clinic.db"]
     with app.app_context():
+        command.upgrade(alembic_config(), "head")  # a practice seeded by an older version
         db = factory()
         heavy = db.scalar(sa.select(User).where(User.email == f"heavy@{DOMAIN}"))
         if heavy is None:
