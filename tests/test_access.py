@@ -11,8 +11,8 @@ from functools import cache
 
 import pytest
 
-from clinic import accounts, create_app, notes, plans, questionnaires
-from clinic.models import Role
+from clinic import accounts, create_app, notes, notifications, plans, questionnaires
+from clinic.models import Notification, Role
 
 PERSONAS = [
     "anonymous",
@@ -41,6 +41,7 @@ ROUTES: dict[str, Access] = {
     "auth.sign_in": PUBLIC,
     "auth.sign_out": PUBLIC,
     "auth.accept_invitation": PUBLIC,
+    "auth.reminders_off": PUBLIC,
     "auth.change_password": Access("any"),
     "admin.people": Access("admin"),
     "admin.new_therapist": Access("admin"),
@@ -52,6 +53,8 @@ ROUTES: dict[str, Access] = {
     "admin.audit_log": Access("admin"),
     "admin.transfer": Access("admin", scoped=True),
     "admin.audit_export": Access("admin"),
+    "admin.outbox": Access("admin"),
+    "admin.retry_email": Access("admin", scoped=True),
     "therapist.notes_list": Access("therapist", scoped=True),
     "therapist.start_note": Access("therapist", scoped=True),
     "therapist.note": Access("therapist", scoped=True),
@@ -65,6 +68,8 @@ ROUTES: dict[str, Access] = {
     "therapist.client_record": Access("therapist", scoped=True),
     "therapist.new_invitation": Access("therapist", scoped=True),
     "therapist.revoke_invitation": Access("therapist", scoped=True),
+    "therapist.email_invitation": Access("therapist", scoped=True),
+    "therapist.client_reminders": Access("therapist", scoped=True),
     "therapist.start_plan": Access("therapist", scoped=True),
     "therapist.change_plan": Access("therapist", scoped=True),
     "therapist.new_assignment": Access("therapist", scoped=True),
@@ -82,6 +87,7 @@ ROUTES: dict[str, Access] = {
     "client.check_in": Access("client", scoped=True),
     "client.progress": Access("client"),
     "client.access_log": Access("client"),
+    "client.settings": Access("client"),
 }
 
 
@@ -108,6 +114,8 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "therapist.revoke_invitation": {"client_id": "pending_client"},
     "therapist.change_plan": {"change": "pause"},
     "therapist.change_assignment": {"change": "remove"},
+    "therapist.client_reminders": {"change": "off"},
+    "auth.reminders_off": {"token": "reminders_token"},
     "client.answered": {"administration_id": "completed_administration"},
 }
 
@@ -144,6 +152,16 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
             plan=plan,
         )
         db.commit()
+        reminders_token = notifications.unsubscribe_token(people["client"])
+    email = Notification(
+        practice_id=people["admin"].practice_id,
+        recipient_id=therapist.id,
+        kind="digest",
+        key="digest:test",
+        status="failed",
+    )
+    db.add(email)
+    db.commit()
     values = {
         "client_id": people["client"].id,
         "pending_client": pending_client.id,
@@ -156,6 +174,8 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         "code": "phq9",
         "user_id": pending_therapist.id,
         "token": invitation.token,
+        "reminders_token": reminders_token,
+        "notification_id": email.id,
         "filename": "app.css",
     }
     return people, values
