@@ -129,9 +129,6 @@ def settings() -> Response | str | tuple[str, int]:
     practice = signed_in_user().practice
     form = PracticeSettingsForm(obj=practice)
     form.time_zone.choices = options((z, z.replace("_", " ")) for z in time_zones())
-    if request.method == "GET":
-        for name in ("quiet_from_hour", "quiet_until_hour", "digest_hour"):
-            getattr(form, name).data = str(getattr(practice, name))
     if form.validate_on_submit():
         practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
         practice.clients_see_scores = bool(form.clients_see_scores.data)
@@ -139,9 +136,9 @@ def settings() -> Response | str | tuple[str, int]:
         offsets = notifications.parse_offsets(form.reminder_days.data or "")
         practice.reminder_days = notifications.format_offsets(offsets)
         practice.reminder_window_days = int(form.reminder_window_days.data or 0)
-        practice.quiet_from_hour = int(form.quiet_from_hour.data or 0)
-        practice.quiet_until_hour = int(form.quiet_until_hour.data or 0)
-        practice.digest_hour = int(form.digest_hour.data or 0)
+        practice.quiet_from_hour = form.quiet_from_hour.data
+        practice.quiet_until_hour = form.quiet_until_hour.data
+        practice.digest_hour = form.digest_hour.data
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     status = 422 if request.method == "POST" else 200

@@ -244,7 +244,7 @@ def time_zones() -> tuple[str, ...]:
     return ("UTC", *sorted(names))
 
 
-HOURS = options((str(h), f"{h:02d}:00") for h in range(24))
+HOURS = [SelectChoice(h, f"{h:02d}:00") for h in range(24)]
 
 
 def _reminder_days(form: Any, field: Any) -> None:
@@ -276,7 +276,6 @@ class PracticeSettingsForm(FlaskForm):
     time_zone = SelectField(
         "Practice time zone",
         description="Used for anyone who has not chosen a time zone of their own.",
-        validators=[InputRequired("Choose a time zone.")],
     )
     reminder_days = StringField(
         "Reminder days",
@@ -294,30 +293,28 @@ class PracticeSettingsForm(FlaskForm):
     reminder_window_days = IntegerField(
         "Stop reminding after this many days past the due date",
         description="0 to 60. After this, unfinished work is left for the next session.",
-        validators=[
-            InputRequired("Enter a number of days from 0 to 60."),
-            NumberRange(0, 60, "Enter a number of days from 0 to 60."),
-        ],
+        # Fields a form leaves out keep their saved value (the practice is the form's obj).
+        validators=[NumberRange(0, 60, "Enter a number of days from 0 to 60.")],
     )
     quiet_from_hour = SelectField(
         "Quiet hours start",
         choices=HOURS,
+        coerce=int,
         description="No reminder reaches a client from this hour (their own local time)…",
-        validators=[InputRequired("Choose an hour.")],
     )
     quiet_until_hour = SelectField(
         "Quiet hours end",
         choices=HOURS,
+        coerce=int,
         description="…until this hour. Choose the same hour twice for no quiet hours.",
-        validators=[InputRequired("Choose an hour.")],
     )
     digest_hour = SelectField(
         "Therapists' daily summary",
         choices=HOURS,
+        coerce=int,
         description=(
             "Each therapist gets one email a day at this local hour, if there is anything new."
         ),
-        validators=[InputRequired("Choose an hour.")],
     )
 
     def validate_reminder_window_days(self, field: Any) -> None:

@@ -420,28 +420,26 @@ def _reminder(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     items = reminder_items(db, client, day, schedule_of(client.practice))
     if not items:
         raise NotNeeded("everything has been done")
-    counts = Counter(i.kind for i in items)
+    groups = Counter((i.due_on, i.kind) for i in items)
     lines = ["Hello,", "", "This is a reminder from Bedrock, the app you use with your therapist."]
-    lines.append("")
-    lines.append("Waiting for you:")
-    for item in sorted(items, key=lambda i: (i.due_on, i.kind)):
+    lines += ["", "Waiting for you:"]
+    for (due_on, kind), n in sorted(groups.items()):
         what = {
-            "homework": "Homework",
-            "questionnaire": "A questionnaire",
-            "check_in": "Your weekly check-in",
-        }[item.kind]
-        lines.append(f"- {what} {_when(item.due_on, day)}")
+            "homework": ("Homework", f"{n} pieces of homework"),
+            "questionnaire": ("A questionnaire", f"{n} questionnaires"),
+            "check_in": ("Your weekly check-in", "Your weekly check-in"),
+        }[kind][0 if n == 1 else 1]
+        lines.append(f"- {what} {_when(due_on, day)}")
     lines += [
         "",
-        f"Sign in to see it: {mail.link('client.home')}",
+        f"Sign in to see {'it' if len(items) == 1 else 'them'}: {mail.link('client.home')}",
         "",
         "There is no need to reply to this email.",
         "",
         "If you would rather not get these reminders, you can turn them off here:",
         mail.link("auth.reminders_off", token=unsubscribe_token(client)),
     ]
-    total = sum(counts.values())
-    subject = "A reminder from Bedrock" if total == 1 else f"{total} reminders from Bedrock"
+    subject = "A reminder from Bedrock" if len(items) == 1 else "Reminders from Bedrock"
     message = _message(subject, client.email or "", lines)
     off = mail.link("auth.reminders_off", token=unsubscribe_token(client))
     # RFC 2369 and RFC 8058: mail programs offer their own one-click "unsubscribe".

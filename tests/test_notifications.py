@@ -17,6 +17,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -303,9 +304,9 @@ def test_questionnaires_and_the_check_in_are_reminded_too(app, db, inbox, make_u
     run(app, at(7, 12))
     [(_, message)] = received(inbox)
     text = body(message)
-    assert "A questionnaire due tomorrow" in text
+    assert "4 questionnaires due tomorrow" in text  # the baseline battery, in one line
     assert "Homework due tomorrow" in text
-    assert message["Subject"].endswith("reminders from Bedrock")
+    assert message["Subject"] == "Reminders from Bedrock"
     assert_nothing_private(message, "Casey")
 
 
@@ -688,3 +689,39 @@ def test_sign_in_still_works_for_people_in_the_emails(app, people, client):
     _, person, _ = people
     response = client.post("/sign-in", data={"email": person.email, "password": PASSWORD})
     assert response.status_code == 302
+
+
+# --- the demo practice ------------------------------------------------------------------------
+
+
+def test_the_demo_practice_sends_a_predictable_set(app, db, inbox):
+    """Built today, the demo sends each therapist a summary at midday; three days later, the
+    day before this week's homework is due, every client with work still open gets one
+    reminder (not Ellis, whose plan is paused, nor Client K, who has not accepted)."""
+    cli = app.test_cli_runner()
+    built = cli.invoke(args=["demo", "--password", PASSWORD])
+    assert built.exit_code == 0, built.output
+    midday = dt.datetime.combine(dt.date.today(), dt.time(12), ZoneInfo("Europe/London"))
+    first = cli.invoke(args=["send-notifications", "--now", midday.isoformat()])
+    assert first.exit_code == 0, first.output
+    got = received(inbox)
+    assert sorted((to[0], m["Subject"].split(" for ")[0]) for to, m in got) == [
+        ("maya.okafor@demo.bedrock.test", "Your Bedrock summary"),
+        ("sam.lindqvist@demo.bedrock.test", "Your Bedrock summary"),
+    ]
+    again = cli.invoke(args=["send-notifications", "--now", midday.isoformat()])
+    assert "sent 0" in again.output and received(inbox) == []
+    later = midday + dt.timedelta(days=3)
+    cli.invoke(args=["send-notifications", "--now", later.isoformat()])
+    got += (later_got := received(inbox))
+    assert sorted(to[0] for to, _ in later_got) == [
+        f"{name}@demo.bedrock.test"
+        for name in ("alex", "jordan", "maya.okafor", "priya", "rosa", "sam.lindqvist", "tomasz")
+    ]
+    reminders = [m for _, m in later_got if "reminder" in m["Subject"].lower()]
+    assert len(reminders) == 5
+    assert all("due tomorrow" in body(m) for m in reminders)
+    names = ["Jordan", "Alex", "Moreno", "Priya", "Tomasz", "Rosa", "Ellis", "Okafor", "Maya"]
+    names += ["Lindqvist", "Harbour"]
+    for _, message in got:
+        assert_nothing_private(message, *names)
