@@ -11,6 +11,7 @@ computer), and no name at all in the salutation, because display names are often
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import hashlib
 import secrets
 import smtplib
@@ -389,8 +390,13 @@ class NotNeeded(Exception):
     """The message has nothing left to say (done, acknowledged, switched off)."""
 
 
+# Lines may run to SMTP's own limit, so that a long link stays one line in the text and the
+# List-Unsubscribe header stays a plain <URL> (RFC 2369) instead of being encoded.
+MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def _message(subject: str, to: str, lines: list[str]) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = subject
     message["To"] = to
     message.set_content("\n".join(lines) + "\n")

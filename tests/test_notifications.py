@@ -49,6 +49,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.raw: list[bytes] = []
         self.reply = "250 OK"
         self.lock = threading.Lock()
 
@@ -58,6 +59,7 @@ class Inbox:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content)
         return self.reply
 
     def take(self) -> list[tuple[list[str], EmailMessage]]:
@@ -191,6 +193,9 @@ def test_the_links_in_a_reminder_work(app, db, inbox, people, client, sign_in):
     [(_, message)] = received(inbox)
     home, off = links(message)
     assert message["List-Unsubscribe"] == f"<{off}>"
+    # as written on the wire: a plain <URL> (RFC 2369), and the link whole on one line
+    assert f"List-Unsubscribe: <{off}>\r\n".encode() in inbox.raw[-1]
+    assert f"\r\n{off}\r\n".encode() in inbox.raw[-1]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     sign_in(person)
     page = client.get(path_of(home))
