@@ -532,6 +532,8 @@ def _plural(n: int, one: str, many: str) -> str:
 
 def _digest(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     therapist = row.recipient
+    if not therapist.is_active:
+        raise NotNeeded("the account is no longer active")
     counts = digest_for(db, therapist, now)
     if counts.empty:
         raise NotNeeded("nothing to report")
@@ -560,6 +562,8 @@ def _digest(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
 
 def _alert(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     therapist = row.recipient
+    if not therapist.is_active:
+        raise NotNeeded("the account is no longer active")
     alert = db.get(Alert, row.object_id) if row.object_id else None
     if alert is None or alert.acknowledged_at is not None:
         raise NotNeeded("the alert has been acknowledged")
@@ -589,8 +593,8 @@ def _invitation(db: Session, row: Notification, now: dt.datetime) -> EmailMessag
     invitation = db.get(Invitation, row.object_id) if row.object_id else None
     if invitation is None or row.secret is None or invitation.state(now) != "pending":
         raise NotNeeded("the link has been used, withdrawn or has expired")
-    if not person.email:
-        raise NotNeeded("there is no email address")
+    if not person.email or not person.active:
+        raise NotNeeded("there is no email address, or the account is deactivated")
     zone = zone_of(person)
     expires = invitation.expires_at.astimezone(zone)
     link = mail.link("auth.accept_invitation", token=row.secret)
@@ -732,6 +736,13 @@ def deliver(db: Session, mailer: mail.Mailer, now: dt.datetime, limit: int = 500
             db.rollback()
             _finish(db, row_id, claim, status="cancelled", last_error=str(reason)[:300])
             outcome.cancelled += 1
+            continue
+        except Exception as error:  # a fault of ours: report it, keep sending the others
+            current_app.logger.exception("could not write notification %s", row_id)
+            db.rollback()
+            text = f"Bedrock could not write this email ({type(error).__name__}); see the log."
+            _finish(db, row_id, claim, status="failed", last_error=text)
+            outcome.failed += 1
             continue
         message["Message-ID"] = _message_id(row)
         attempts = row.attempts

@@ -730,3 +730,27 @@ def test_the_demo_practice_sends_a_predictable_set(app, db, inbox):
     names += ["Lindqvist", "Harbour"]
     for _, message in got:
         assert_nothing_private(message, *names)
+
+
+def test_an_email_that_cannot_be_written_fails_visibly_and_the_rest_still_go(
+    app, db, inbox, people, make_user, monkeypatch
+):
+    therapist, _, _ = people
+    other = make_user(Role.CLIENT, therapist=therapist)
+    with app.app_context():
+        plan = plans.start_plan(db, other, therapist, DUE + dt.timedelta(days=30), 0)
+        plan.assignments[0].due_on = DUE
+        db.commit()
+    real = notifications.WRITERS["reminder"]
+
+    def broken_for_one(db_, row, now):  # type: ignore[no-untyped-def]
+        if row.recipient_id == other.id:
+            raise RuntimeError("a bug")
+        return real(db_, row, now)
+
+    monkeypatch.setitem(notifications.WRITERS, "reminder", broken_for_one)
+    outcome = run(app, at(3, 12))
+    assert (outcome.sent, outcome.failed) == (1, 1)
+    failed = db.scalars(REMINDERS.where(Notification.status == "failed")).one()
+    assert "could not write this email (RuntimeError)" in (failed.last_error or "")
+    assert len(received(inbox, "reminder")) == 1
