@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,7 +27,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 
 from clinic import db as database
-from clinic import notifications, plans
+from clinic import mail, notifications, plans
 from clinic.models import Alert, CheckIn, Notification, Plan, Role, Submission, User
 
 from .conftest import PASSWORD
@@ -754,3 +756,127 @@ def test_an_email_that_cannot_be_written_fails_visibly_and_the_rest_still_go(
     failed = db.scalars(REMINDERS.where(Notification.status == "failed")).one()
     assert "could not write this email (RuntimeError)" in (failed.last_error or "")
     assert len(received(inbox, "reminder")) == 1
+
+
+# --- the mail server connection ---------------------------------------------------------------
+
+
+def _self_signed(tmp_path: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_starttls_and_sign_in_to_the_mail_server(app, db, people, tmp_path, monkeypatch):
+    """The usual production set-up: STARTTLS on port 587, then AUTH, with the certificate
+    checked (here against a test certificate the client is told to trust)."""
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+
+    handler = Inbox()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        trusting = ssl.create_default_context(cafile=cert)
+        monkeypatch.setattr(mail.ssl, "create_default_context", lambda: trusting)
+        app.config.update(
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=controller.port,
+            SMTP_SECURITY="starttls",
+            SMTP_USER="bedrock",
+            SMTP_PASSWORD="s3cret",
+            SMTP_SENDER="bedrock@practice.example",
+            BASE_URL=BASE_URL,
+        )
+        assert run(app, at(3, 12)).sent == 1
+        assert logins == [(b"bedrock", b"s3cret")]
+        [(to, _)] = received(handler, "reminder")
+        assert to == [people[1].email]
+        # a wrong password is a refusal the admin sees, not a crash
+        app.config["SMTP_PASSWORD"] = "wrong"
+        run(app, at(4, 12))
+        row = db.scalars(REMINDERS.where(Notification.key.endswith("2026-03-04"))).one()
+        assert row.status == "failed" and "535" in (row.last_error or ""), row.last_error
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)
+
+
+def test_tls_from_the_start_on_port_465(app, db, people, tmp_path, monkeypatch):
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    handler = Inbox()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=_free_port(), ssl_context=server_tls
+    )
+    controller.start()
+    try:
+        original = ssl.create_default_context
+        trusting = ssl.create_default_context(cafile=cert)
+        monkeypatch.setattr(mail.ssl, "create_default_context", lambda: trusting)
+        app.config.update(
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=controller.port,
+            SMTP_SECURITY="ssl",
+            SMTP_SENDER="bedrock@practice.example",
+            BASE_URL=BASE_URL,
+        )
+        assert run(app, at(3, 12)).sent == 1
+        assert len(received(handler, "reminder")) == 1
+        # a certificate the client does not trust is refused: nothing is sent in clear
+        monkeypatch.setattr(mail.ssl, "create_default_context", original)
+        run(app, at(4, 12))
+        row = db.scalars(REMINDERS.where(Notification.key.endswith("2026-03-04"))).one()
+        assert row.status == "pending" and "CERTIFICATE_VERIFY_FAILED" in (row.last_error or "")
+        assert received(handler) == []
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)
