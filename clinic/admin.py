@@ -94,6 +94,21 @@ def new_invitation(user_id: int) -> Response | str:
     return show_new_invitation(person, issued, url_for("admin.people"), "Back to people")
 
 
+@bp.post("/people/<int:user_id>/invitation/email")
+def email_invitation(user_id: int) -> Response | str:
+    """Issue a fresh invitation (or password reset) link for a colleague and email it."""
+    person = get_staff_or_404(user_id)
+    if not mail.configured() or not person.active:
+        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
+        return redirect(url_for("admin.people"))
+    db = database.session()
+    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
+    notifications.queue_invitation(db, issued)
+    return show_new_invitation(
+        person, issued, url_for("admin.people"), "Back to people", emailed_to=person.email
+    )
+
+
 @bp.post("/people/<int:user_id>/invitation/revoke")
 def revoke_invitation(user_id: int) -> Response:
     """Withdraw a therapist's pending invitation link."""

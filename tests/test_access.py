@@ -47,6 +47,7 @@ ROUTES: dict[str, Access] = {
     "admin.new_therapist": Access("admin"),
     "admin.new_invitation": Access("admin", scoped=True),
     "admin.revoke_invitation": Access("admin", scoped=True),
+    "admin.email_invitation": Access("admin", scoped=True),
     "admin.deactivate": Access("admin", scoped=True),
     "admin.reactivate": Access("admin", scoped=True),
     "admin.settings": Access("admin"),

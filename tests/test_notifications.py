@@ -500,6 +500,46 @@ def test_the_therapist_emails_an_invitation(app, db, inbox, make_user, client, s
     assert (row.status, row.secret) == ("sent", None)
 
 
+def test_a_new_client_with_an_address_can_be_emailed_the_link_instead(
+    app, db, inbox, make_user, client, sign_in
+):
+    therapist = make_user(Role.THERAPIST)
+    sign_in(therapist)
+    page = client.post(
+        "/therapist/clients/new", data={"display_name": "Pat", "email": "pat@example.org"}
+    ).get_data(as_text=True)
+    assert "Email a link to pat@example.org instead" in page
+    person = db.scalars(sa.select(User).where(User.email == "pat@example.org")).one()
+    emailed = client.post(f"/therapist/clients/{person.id}/invitation/email")
+    assert "Bedrock is emailing this link to" in emailed.get_data(as_text=True)
+    run(app, dt.datetime.now(UTC))
+    [(to, message)] = received(inbox, "invitation")
+    assert to == ["pat@example.org"]
+    # only the newest link works: the one first shown on screen was replaced
+    first_link = re.search(r'value="(http[^"]+/invitation/[^"]+)"', page).group(1)  # type: ignore[union-attr]
+    client.post("/sign-out")
+    assert client.get(urlsplit(first_link).path).status_code == 410
+    assert client.get(path_of(links(message)[0])).status_code == 200
+
+
+def test_the_admin_emails_a_new_therapist_their_invitation(
+    app, db, inbox, make_user, client, sign_in
+):
+    admin = make_user(Role.ADMIN)
+    sign_in(admin)
+    client.post(
+        "/admin/therapists/new", data={"display_name": "Dr New", "email": "new.t@example.org"}
+    )
+    therapist = db.scalars(sa.select(User).where(User.email == "new.t@example.org")).one()
+    assert "Email the invitation" in client.get("/admin/").get_data(as_text=True)
+    page = client.post(f"/admin/people/{therapist.id}/invitation/email")
+    assert "Bedrock is emailing this link to" in page.get_data(as_text=True)
+    run(app, dt.datetime.now(UTC))
+    [(to, message)] = received(inbox, "invitation")
+    assert to == ["new.t@example.org"]
+    assert_nothing_private(message, "Dr New")
+
+
 # --- delivery: retries, failures, interruptions, two senders ---------------------------------
 
 
