@@ -25,12 +25,15 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clinic import db as database
 from clinic import mail, notifications, plans
 from clinic.models import Alert, CheckIn, Notification, Plan, Role, Submission, User
 
 from .conftest import PASSWORD
+from .test_fuzz import FUZZ, VALUES
 
 BASE_URL = "http://127.0.0.1:5181"
 REMINDERS = sa.select(Notification).where(Notification.kind == "reminder")
@@ -920,3 +923,54 @@ def test_tls_from_the_start_on_port_465(app, db, people, tmp_path, monkeypatch):
     finally:
         controller.stop()
         asyncio.set_event_loop(None)
+
+
+# --- arbitrary input to the settings forms --------------------------------------------------
+
+
+@pytest.fixture
+def settings_people(app, db, make_user):  # type: ignore[no-untyped-def]
+    admin = make_user(Role.ADMIN)
+    person = make_user(Role.CLIENT)
+    a, c = app.test_client(), app.test_client()
+    a.post("/sign-in", data={"email": admin.email, "password": PASSWORD})
+    c.post("/sign-in", data={"email": person.email, "password": PASSWORD})
+    return a, c, admin, person
+
+
+@FUZZ
+@given(
+    data=st.dictionaries(
+        st.sampled_from(
+            [
+                "crisis_contacts",
+                "clients_see_scores",
+                "time_zone",
+                "reminder_days",
+                "reminder_window_days",
+                "quiet_from_hour",
+                "quiet_until_hour",
+                "digest_hour",
+                "reminders",
+            ]
+        ),
+        VALUES,
+        max_size=9,
+    )
+)
+def test_settings_forms_take_any_input(settings_people, db, data):
+    """A field error or success, never a server error; what is stored is always usable."""
+    a, c, admin, person = settings_people
+    for http, url in ((a, "/admin/settings"), (c, "/me/settings")):
+        response = http.post(url, data=data)
+        assert response.status_code in (302, 422), response.status_code
+    db.expire_all()
+    practice = db.get(User, admin.id).practice
+    notifications.parse_offsets(practice.reminder_days)  # parses
+    assert 0 <= practice.reminder_window_days <= 60
+    for hour in (practice.quiet_from_hour, practice.quiet_until_hour, practice.digest_hour):
+        assert 0 <= hour <= 23
+    ZoneInfo(practice.time_zone)
+    zone = db.get(User, person.id).time_zone
+    assert zone is None or ZoneInfo(zone)
+    db.rollback()
