@@ -158,8 +158,9 @@ def _serializer() -> URLSafeSerializer:
 
 
 def unsubscribe_token(client: User) -> str:
-    """A signed token that turns one client's reminders off without signing in. It names the
-    session token's fingerprint too, so that it stops working if the account is reissued."""
+    """A signed token that turns one client's reminders off without signing in. It carries a
+    fingerprint of the account (id and creation time) besides the id, so that it can never
+    act on a different account that later gets the same id (e.g. a rebuilt demo)."""
     return _serializer().dumps([client.id, _fingerprint(client)])
 
 
