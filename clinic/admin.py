@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, audit, erasure, exports, mfa
+from . import accounts, audit, erasure, exports, mail, mfa, notifications
 from . import db as database
 from .auth import (
     invitation_lifetime,
@@ -26,8 +26,9 @@ from .forms import (
     PracticeSettingsForm,
     TransferForm,
     options,
+    time_zones,
 )
-from .models import Care, Role, User
+from .models import Care, Notification, Role, User
 from .timeutil import local_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -101,6 +102,21 @@ def new_invitation(user_id: int) -> Response | str:
     return show_new_invitation(person, issued, url_for("admin.people"), "Back to people")
 
 
+@bp.post("/people/<int:user_id>/invitation/email")
+def email_invitation(user_id: int) -> Response | str:
+    """Issue a fresh invitation (or password reset) link for a colleague and email it."""
+    person = get_staff_or_404(user_id)
+    if not mail.configured() or not person.active:
+        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
+        return redirect(url_for("admin.people"))
+    db = database.session()
+    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
+    notifications.queue_invitation(db, issued)
+    return show_new_invitation(
+        person, issued, url_for("admin.people"), "Back to people", emailed_to=person.email
+    )
+
+
 @bp.post("/people/<int:user_id>/invitation/revoke")
 def revoke_invitation(user_id: int) -> Response:
     """Withdraw a therapist's pending invitation link."""
@@ -152,19 +168,84 @@ def reset_two_step(user_id: int) -> Response:
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Response | str | tuple[str, int]:
     """Practice settings: crisis contacts shown to clients, whether clients see scores,
-    whether two-step sign-in is required of therapists and admins."""
+    whether two-step sign-in is required of therapists and admins, time zone, reminders."""
     practice = signed_in_user().practice
     form = PracticeSettingsForm(obj=practice)
+    form.time_zone.choices = options((z, z.replace("_", " ")) for z in time_zones())
     if form.validate_on_submit():
         practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
         practice.clients_see_scores = bool(form.clients_see_scores.data)
         if practice.mfa_required != bool(form.mfa_required.data):
             practice.mfa_required = bool(form.mfa_required.data)
             audit.record("change", "practice_mfa", practice.id)
+        practice.time_zone = form.time_zone.data or practice.time_zone
+        offsets = notifications.parse_offsets(form.reminder_days.data or "")
+        practice.reminder_days = notifications.format_offsets(offsets)
+        practice.reminder_window_days = int(form.reminder_window_days.data or 0)
+        practice.quiet_from_hour = form.quiet_from_hour.data
+        practice.quiet_until_hour = form.quiet_until_hour.data
+        practice.digest_hour = form.digest_hour.data
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/settings.html", form=form, practice=practice), status
+    return render_template(
+        "admin/settings.html", form=form, practice=practice, email_on=mail.configured()
+    ), status
+
+
+def get_notification_or_404(notification_id: int) -> Notification:
+    """An email of the signed-in admin's practice; anything else is 404."""
+    row = database.session().scalar(
+        sa.select(Notification).where(
+            Notification.id == notification_id,
+            Notification.practice_id == signed_in_user().practice_id,
+        )
+    )
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.get("/email")
+def outbox() -> str:
+    """Emails that are waiting, being retried or have failed, and the latest ones sent. Only
+    who, what kind and what happened: the messages themselves are not kept."""
+    admin = signed_in_user()
+    db = database.session()
+    base = (
+        sa.select(Notification, User)
+        .join(User, User.id == Notification.recipient_id)
+        .where(Notification.practice_id == admin.practice_id)
+    )
+    open_rows = db.execute(
+        base.where(Notification.status.in_(["pending", "sending", "failed"])).order_by(
+            Notification.status == "failed", Notification.next_attempt_at, Notification.id
+        )
+    ).all()
+    done_rows = db.execute(
+        base.where(Notification.status.not_in(["pending", "sending", "failed"]))
+        .order_by(Notification.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "admin/email.html",
+        open_rows=open_rows,
+        done_rows=done_rows,
+        kind_words=notifications.KIND_WORDS,
+        status_words=notifications.STATUS_WORDS,
+        email_on=mail.configured(),
+        max_attempts=notifications.MAX_ATTEMPTS,
+    )
+
+
+@bp.post("/email/<int:notification_id>/retry")
+def retry_email(notification_id: int) -> Response:
+    """Try a failed email again (e.g. after an address or the mail server was fixed)."""
+    row = get_notification_or_404(notification_id)
+    if row.status == "failed":
+        notifications.retry(database.session(), row)
+        flash("The email will be tried again the next time emails are sent.", "success")
+    return redirect(url_for("admin.outbox"))
 
 
 def _audit_filters() -> dict[str, Any]:

@@ -26,7 +26,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import accounts, audit, mfa, throttle
+from . import accounts, audit, mfa, notifications, throttle
 from . import db as database
 from .db import utcnow
 from .forms import (
@@ -40,6 +40,7 @@ from .forms import (
     SignInForm,
 )
 from .models import Role, User
+from .web import csrf
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -358,9 +359,15 @@ def invitation_lifetime() -> timedelta:
 
 
 def show_new_invitation(
-    person: User, issued: accounts.IssuedInvitation, back: str, back_label: str
+    person: User,
+    issued: accounts.IssuedInvitation,
+    back: str,
+    back_label: str,
+    *,
+    emailed_to: str | None = None,
 ) -> str:
-    """The page that shows a just-issued invitation link, once, for copying."""
+    """The page that shows a just-issued invitation link, once, for copying (and says where
+    it is being emailed, if it is)."""
     link = url_for("auth.accept_invitation", token=issued.token, _external=True)
     return render_template(
         "invitation_link.html",
@@ -369,6 +376,7 @@ def show_new_invitation(
         invitation=issued.invitation,
         back=back,
         back_label=back_label,
+        emailed_to=emailed_to,
     )
 
 
@@ -638,3 +646,25 @@ def change_password() -> BaseResponse | tuple[str, int] | str:
             return redirect(home_url(user))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/change_password.html", form=form), status
+
+
+@bp.route("/reminders/off/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token in the link is the proof; mail programs post without a form
+def reminders_off(token: str) -> BaseResponse | tuple[str, int] | str:
+    """Turn a client's email reminders off from the link in a reminder, without signing in.
+    GET only asks (mail scanners follow links); POST, including RFC 8058 one-click, does it."""
+    db = database.session()
+    client = notifications.client_for_token(db, token)
+    if client is None:
+        return render_template(
+            "auth/invitation_problem.html",
+            title="This link is not valid",
+            message="Check that you used the whole link from the email. You can also turn "
+            "reminders off on your Settings page after signing in.",
+        ), 404
+    if request.method == "POST":
+        if client.reminders_wanted:
+            client.reminders_wanted = False
+            audit.record("change", "reminders", client.id, subject_id=client.id, user=client)
+        return render_template("auth/reminders_off.html", done=True, token=token)
+    return render_template("auth/reminders_off.html", done=not client.reminders_wanted, token=token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -177,12 +178,43 @@ def export_reports(email: str, out: Path) -> None:
     click.echo(f"Wrote {written} files for {len(clients)} client(s) into {out}.")
 
 
+@click.command("send-notifications")
+@with_appcontext
+@click.option(
+    "--now",
+    "at",
+    default=None,
+    hidden=True,
+    help="Pretend it is this moment (ISO 8601 with a time zone); for tests and demos.",
+)
+def send_notifications(at: str | None) -> None:
+    """Plan and send due reminders, digests, alerts and invitations by email. Safe to run
+    every few minutes from cron or a systemd timer, and twice at once."""
+    from . import mail, notifications
+
+    if not mail.configured():
+        click.echo("Email is not set up (CLINIC_SMTP_HOST and CLINIC_SMTP_SENDER); nothing sent.")
+        return
+    try:
+        mail.base_url()
+        now = dt.datetime.fromisoformat(at) if at else None
+        if now is not None and now.tzinfo is None:
+            raise click.BadParameter(
+                "give a time zone, e.g. 2026-03-03T09:00+00:00", param_hint="--now"
+            )
+        outcome = notifications.run(database.session(), now)
+    except mail.MailError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(outcome.summary())
+
+
 def init_app(app: Flask) -> None:
     """Register the commands with `flask --app clinic`."""
     app.cli.add_command(export_reports)
     app.cli.add_command(db_cli)
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    app.cli.add_command(send_notifications)
     app.cli.add_command(encryption_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

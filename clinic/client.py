@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, audit, exports, measures, plans, questionnaires, reports
+from . import accounts, audit, exports, mail, measures, plans, questionnaires, reports
 from . import db as database
 from . import worksheets as engine
 from .auth import require_fresh_sign_in, require_role, signed_in_user
-from .forms import CheckInForm
+from .forms import CheckInForm, ClientSettingsForm, options, time_zones
 from .models import (
     Administration,
     Alert,
@@ -526,3 +526,27 @@ def record_bundle() -> Response:
     )
     audit.record("export", "record_bundle", subject_id=client.id)
     return exports.download(data, "my-bedrock-record.zip", "application/zip")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response | tuple[str, int]:
+    """The client's own settings: email reminders on or off, and their time zone."""
+    client = signed_in_user()
+    practice_zone = client.practice.time_zone
+    form = ClientSettingsForm(reminders=client.reminders_wanted, time_zone=client.time_zone or "")
+    form.time_zone.choices = options(
+        [("", f"The same as my practice ({practice_zone.replace('_', ' ')})")]
+        + [(z, z.replace("_", " ")) for z in time_zones()]
+    )
+    if form.validate_on_submit():
+        client.reminders_wanted = bool(form.reminders.data)
+        client.time_zone = form.time_zone.data or None
+        flash("Your settings are saved.", "success")
+        return redirect(url_for("client.settings"))
+    return render_template(
+        "client/settings.html",
+        form=form,
+        email_on=mail.configured(),
+        allowed=client.reminders_allowed,
+        has_email=bool(client.email),
+    ), (422 if request.method == "POST" else 200)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import accounts, alerts, measures, notes, plans, questionnaires
 from . import worksheets as engine
 from .library import Worksheet
-from .models import Plan, Practice, Role, User
+from .models import Notification, Plan, Practice, Role, User
 
 DEMO_PRACTICE = "Harbour Street Therapy (demo)"
 DEMO_DOMAIN = "demo.bedrock.test"  # .test is reserved (RFC 2606): no mail can ever go there
@@ -93,6 +93,12 @@ def build_demo(db: Session, password: str) -> DemoDetails:
         if week is not None:
             _plan_with_history(db, client, therapist, today, week, story)
     db.flush()
+    # The demo's answers are history: the alerts they raised are no news to email about.
+    db.execute(
+        sa.delete(Notification).where(
+            Notification.practice_id == practice.id, Notification.kind == "alert"
+        )
+    )
     return details
 
 

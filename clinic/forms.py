@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -233,6 +235,29 @@ class AcknowledgeForm(FlaskForm):
     )
 
 
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The named time zones a person can choose from (Region/City), plus UTC."""
+    names = {
+        z
+        for z in available_timezones()
+        if "/" in z and z.split("/")[0] not in ("Etc", "SystemV", "US", "posix", "right")
+    }
+    return ("UTC", *sorted(names))
+
+
+HOURS = [SelectChoice(h, f"{h:02d}:00") for h in range(24)]
+
+
+def _reminder_days(form: Any, field: Any) -> None:
+    from .notifications import parse_offsets  # notifications needs this module's options()
+
+    try:
+        parse_offsets(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
 class PracticeSettingsForm(FlaskForm):
     crisis_contacts = TextAreaField(
         "Crisis contacts shown to clients",
@@ -256,6 +281,76 @@ class PracticeSettingsForm(FlaskForm):
             "Anyone who has not set it up is asked to do so right after their password, and "
             "can do nothing else until they have."
         ),
+    )
+    time_zone = SelectField(
+        "Practice time zone",
+        description="Used for anyone who has not chosen a time zone of their own.",
+    )
+    reminder_days = StringField(
+        "Reminder days",
+        description=(
+            "When clients get an email about homework or a questionnaire they have not done "
+            "yet, counted from its due date: -1 is the day before, 0 the due day, 2 two days "
+            "after. Separate them with commas. Leave empty to send no reminders."
+        ),
+        validators=[
+            Optional(),
+            Length(max=40, message="Use at most 40 characters."),
+            _reminder_days,
+        ],
+    )
+    reminder_window_days = IntegerField(
+        "Stop reminding after this many days past the due date",
+        description="0 to 60. After this, unfinished work is left for the next session.",
+        # Fields a form leaves out keep their saved value (the practice is the form's obj).
+        validators=[NumberRange(0, 60, "Enter a number of days from 0 to 60.")],
+    )
+    quiet_from_hour = SelectField(
+        "Quiet hours start",
+        choices=HOURS,
+        coerce=int,
+        description="No reminder reaches a client from this hour (their own local time)…",
+    )
+    quiet_until_hour = SelectField(
+        "Quiet hours end",
+        choices=HOURS,
+        coerce=int,
+        description="…until this hour. Choose the same hour twice for no quiet hours.",
+    )
+    digest_hour = SelectField(
+        "Therapists' daily summary",
+        choices=HOURS,
+        coerce=int,
+        description=(
+            "Each therapist gets one email a day at this local hour, if there is anything new."
+        ),
+    )
+
+    def validate_reminder_window_days(self, field: Any) -> None:
+        from .notifications import parse_offsets
+
+        try:
+            days = parse_offsets(self.reminder_days.data or "")
+        except ValueError:
+            return
+        if field.data is not None and days and max(days) > field.data:
+            raise ValidationError(
+                f"A reminder {max(days)} days after the due date would never be sent: "
+                f"use at least {max(days)} here, or remove that reminder day."
+            )
+
+
+class ClientSettingsForm(FlaskForm):
+    reminders = BooleanField(
+        "Email me reminders",
+        description=(
+            "A short email when homework or a questionnaire is coming up or not done yet. "
+            "It never says what the homework is about."
+        ),
+    )
+    time_zone = SelectField(
+        "My time zone",
+        description="Dates, due days and the time reminders arrive follow this.",
     )
 
 

@@ -40,6 +40,18 @@ class Practice(Base):
     clients_see_scores: Mapped[bool] = mapped_column(default=True)
     # Therapists and admins must use a second step (an authenticator app) to sign in.
     mfa_required: Mapped[bool] = mapped_column(default=False)
+    # Reminders (clinic.notifications): days relative to the due date on which a client is
+    # reminded of unfinished work, e.g. "-1,0,2"; none after `reminder_window_days` past it.
+    reminder_days: Mapped[str] = mapped_column(
+        sa.String(40), default="-1,0,2", server_default="-1,0,2"
+    )
+    reminder_window_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    # No reminder reaches a client between these local hours (equal hours: no quiet hours).
+    quiet_from_hour: Mapped[int] = mapped_column(default=21, server_default="21")
+    quiet_until_hour: Mapped[int] = mapped_column(default=8, server_default="8")
+    # The therapists' daily summary goes out at this local hour. (The ranges are kept by the
+    # settings form: a CHECK here would make SQLite rebuild the practice table.)
+    digest_hour: Mapped[int] = mapped_column(default=7, server_default="7")
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 
@@ -64,6 +76,9 @@ class User(Base):
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # Email reminders reach a client only while both they and their therapist want them.
+    reminders_wanted: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    reminders_allowed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # What the session cookie carries instead of the id: rotating it ends every session of the
     # person, and a recycled id (e.g. after the demo is rebuilt) can never match an old cookie.
     session_token: Mapped[str] = mapped_column(
@@ -652,3 +667,48 @@ class Erasure(Base):
     erased_at: Mapped[datetime | None]
     erased_by_id: Mapped[int | None]
     reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+NOTIFICATION_KINDS = ("invitation", "reminder", "digest", "alert")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "expired")
+
+
+class Notification(Base):
+    """One email Bedrock means to send (the outbox). Planned once per dedupe key, claimed by
+    one sender at a time, and kept with its outcome. It holds no message text: the email is
+    written when it is sent, from what is true then, and never carries clinical content."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {NOTIFICATION_KINDS!r}", name="kind_known"),
+        sa.CheckConstraint(f"status IN {NOTIFICATION_STATUSES!r}", name="status_known"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_positive"),
+        sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
+        sa.Index("ix_notification_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_notification_practice_status", "practice_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(sa.ForeignKey("practice.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    # What makes this message unique, e.g. "reminder:12:2026-03-03" or "alert:40".
+    key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    object_id: Mapped[int | None]
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # After this moment the message is no longer worth sending (a reminder meant for a day).
+    expires_at: Mapped[datetime | None]
+    # A sender that stops halfway leaves its claim; another may take the row after this.
+    claimed_until: Mapped[datetime | None]
+    claim: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    # An invitation's one-time token, encrypted, kept only until the email has gone.
+    secret: Mapped[str | None] = mapped_column(ClinicalText)
+
+    recipient: Mapped[User] = relationship()

@@ -16,8 +16,10 @@ from . import (
     dashboard,
     exports,
     fhir,
+    mail,
     measures,
     notes,
+    notifications,
     plans,
     progress,
     questionnaires,
@@ -221,6 +223,7 @@ def client_record(client_id: int) -> str:
         state=lambda a: plans.homework_state(a, today),
         session_date=lambda n: plans.session_date(plan, n) if plan else None,
         form=ConfirmForm(),
+        email_on=mail.configured(),
     )
 
 
@@ -232,6 +235,39 @@ def new_invitation(client_id: int) -> Response | str:
     issued = accounts.issue_invitation(database.session(), client, therapist, invitation_lifetime())
     back = url_for("therapist.client_record", client_id=client.id)
     return show_new_invitation(client, issued, back, f"Back to {client.display_name}")
+
+
+@bp.post("/clients/<int:client_id>/invitation/email")
+def email_invitation(client_id: int) -> Response | str:
+    """Issue a fresh invitation (or password reset) link and email it to the client."""
+    client = get_client_or_404(client_id)
+    back = url_for("therapist.client_record", client_id=client.id)
+    if not mail.configured():
+        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
+        return redirect(back)
+    if not client.email:
+        flash(f"There is no email address for {client.display_name}.", "error")
+        return redirect(back)
+    db = database.session()
+    issued = accounts.issue_invitation(db, client, signed_in_user(), invitation_lifetime())
+    notifications.queue_invitation(db, issued)
+    audit.record("create", "invitation_email", issued.invitation.id, subject_id=client.id)
+    return show_new_invitation(
+        client, issued, back, f"Back to {client.display_name}", emailed_to=client.email
+    )
+
+
+@bp.post("/clients/<int:client_id>/reminders/<any(on, off):change>")
+def client_reminders(client_id: int, change: str) -> Response:
+    """Pause or resume email reminders for one client (the client's own choice still counts)."""
+    client = get_client_or_404(client_id)
+    client.reminders_allowed = change == "on"
+    audit.record("change", "reminders", client.id, subject_id=client.id)
+    if change == "on":
+        flash(f"Email reminders for {client.display_name} are on again.", "success")
+    else:
+        flash(f"Email reminders for {client.display_name} are paused.", "success")
+    return redirect(url_for("therapist.client_record", client_id=client.id) + "#reminders")
 
 
 @bp.post("/clients/<int:client_id>/invitation/revoke")

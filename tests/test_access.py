@@ -11,8 +11,8 @@ from functools import cache
 
 import pytest
 
-from clinic import accounts, create_app, notes, plans, questionnaires
-from clinic.models import Role
+from clinic import accounts, create_app, notes, notifications, plans, questionnaires
+from clinic.models import Notification, Role
 
 PERSONAS = [
     "anonymous",
@@ -43,6 +43,7 @@ ROUTES: dict[str, Access] = {
     "auth.sign_out": PUBLIC,
     "auth.accept_invitation": PUBLIC,
     "auth.sign_in_code": PUBLIC,
+    "auth.reminders_off": PUBLIC,
     "auth.change_password": Access("any"),
     "auth.confirm_identity": Access("any"),
     "auth.account": Access("any"),
@@ -57,6 +58,7 @@ ROUTES: dict[str, Access] = {
     "admin.new_therapist": Access("admin"),
     "admin.new_invitation": Access("admin", scoped=True),
     "admin.revoke_invitation": Access("admin", scoped=True),
+    "admin.email_invitation": Access("admin", scoped=True),
     "admin.deactivate": Access("admin", scoped=True),
     "admin.reactivate": Access("admin", scoped=True),
     "admin.settings": Access("admin"),
@@ -66,6 +68,8 @@ ROUTES: dict[str, Access] = {
     "admin.erase_client": Access("admin", scoped=True),
     "admin.erase_export": Access("admin", scoped=True),
     "admin.audit_export": Access("admin"),
+    "admin.outbox": Access("admin"),
+    "admin.retry_email": Access("admin", scoped=True),
     "therapist.notes_list": Access("therapist", scoped=True),
     "therapist.start_note": Access("therapist", scoped=True),
     "therapist.note": Access("therapist", scoped=True),
@@ -80,6 +84,8 @@ ROUTES: dict[str, Access] = {
     "therapist.client_record": Access("therapist", scoped=True),
     "therapist.new_invitation": Access("therapist", scoped=True),
     "therapist.revoke_invitation": Access("therapist", scoped=True),
+    "therapist.email_invitation": Access("therapist", scoped=True),
+    "therapist.client_reminders": Access("therapist", scoped=True),
     "therapist.start_plan": Access("therapist", scoped=True),
     "therapist.change_plan": Access("therapist", scoped=True),
     "therapist.new_assignment": Access("therapist", scoped=True),
@@ -109,6 +115,7 @@ ROUTES: dict[str, Access] = {
     "therapist.client_bundle": Access("therapist", scoped=True),
     "therapist.caseload_questionnaires_csv": Access("therapist"),
     "therapist.caseload_homework_csv": Access("therapist"),
+    "client.settings": Access("client"),
 }
 
 
@@ -137,6 +144,8 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "therapist.revoke_invitation": {"client_id": "pending_client"},
     "therapist.change_plan": {"change": "pause"},
     "therapist.change_assignment": {"change": "remove"},
+    "therapist.client_reminders": {"change": "off"},
+    "auth.reminders_off": {"token": "reminders_token"},
     "client.answered": {"administration_id": "completed_administration"},
     "therapist.resolve_note_conflict": {"revision_id": "note_revision_id"},
 }
@@ -177,6 +186,16 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
             plan=plan,
         )
         db.commit()
+        reminders_token = notifications.unsubscribe_token(people["client"])
+    email = Notification(
+        practice_id=people["admin"].practice_id,
+        recipient_id=therapist.id,
+        kind="digest",
+        key="digest:test",
+        status="failed",
+    )
+    db.add(email)
+    db.commit()
     values = {
         "client_id": people["client"].id,
         "pending_client": pending_client.id,
@@ -191,6 +210,8 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         "code": "phq9",
         "user_id": pending_therapist.id,
         "token": invitation.token,
+        "reminders_token": reminders_token,
+        "notification_id": email.id,
         "filename": "app.css",
     }
     return people, values

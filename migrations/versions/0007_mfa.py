@@ -1,7 +1,7 @@
 """two-step sign-in, recovery codes, note revisions, versions on plan changes
 
 Revision ID: 0007_mfa
-Revises: 0005_sign_in_throttle
+Revises: 0006_notifications
 Create Date: 2026-11-29 07:41:22.965153
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import clinic.db
 
 revision: str = "0007_mfa"
-down_revision: str | None = "0005_sign_in_throttle"
+down_revision: str | None = "0006_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
