@@ -75,3 +75,16 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
   });
   form.addEventListener("submit", () => { clearTimeout(timer); stopped = true; });
 });
+
+// The phone menu is a <details> element and works without this; Escape and a click elsewhere
+// close it too, as people expect of a menu.
+document.addEventListener("keydown", (event) => {
+  const menu = document.querySelector("details.menu[open]");
+  if (event.key !== "Escape" || !menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});
+document.addEventListener("click", (event) => {
+  const menu = document.querySelector("details.menu[open]");
+  if (menu && !menu.contains(event.target)) menu.open = false;
+});

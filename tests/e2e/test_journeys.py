@@ -45,15 +45,27 @@ def sign_in(page: Any, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def follow_main_link(page: Any, name: str) -> None:
+    """Use the main navigation as a person would: on a phone, open the Menu first."""
+    menu = page.locator("summary", has_text="Menu")
+    if menu.is_visible():
+        menu.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
 def admin_adds_therapist(j: Journey) -> None:
     site = j.browsing.site
     j.admin = page = j.browsing.person("admin")
     page.goto("/sign-in")
     j.check(page, "sign-in")
+    page.keyboard.press("Tab")  # the first stop is the way past the header
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
     sign_in(page, site.admin_email, site.admin_password)
     expect(page.get_by_role("heading", level=1)).to_have_text("People at Harbour Street Practice")
     j.check(page, "admin-people")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Add a therapist").click()
+    follow_main_link(page, "Add a therapist")
     j.check(page, "admin-new-therapist")
     page.get_by_label("Name", exact=False).first.fill("Theo Okafor")
     page.get_by_label("Email address").fill("theo@harbour.example")
@@ -61,7 +73,7 @@ def admin_adds_therapist(j: Journey) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Invitation link for Theo Okafor")
     j.check(page, "invitation-link")
     j.therapist_link = page.get_by_label("Invitation link").input_value()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
+    follow_main_link(page, "People")
     row = page.get_by_role("row").filter(has_text="Theo Okafor")
     expect(row).to_contain_text("Waiting for the invitation to be accepted")
 
@@ -121,6 +133,19 @@ def client_accepts_on_a_phone(j: Journey) -> None:
     )
     expect(page.get_by_text("Understand the origins · Week 2 of 12")).to_be_visible()
     j.check(page, "client-this-week")
+
+    # The phone menu by keyboard: Enter opens it, it shows where you are, Escape closes it.
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).to_be_hidden()
+    menu = page.locator("summary", has_text="Menu")
+    menu.focus()
+    page.keyboard.press("Enter")
+    expect(nav.get_by_role("link", name="This week")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name="Who has seen my record")).to_be_visible()
+    j.check(page, "client-menu-open")
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(menu).to_be_focused()
 
 
 def client_checks_in_with_the_keyboard(j: Journey) -> None:
@@ -190,7 +215,7 @@ def client_works_on_a_worksheet(j: Journey) -> None:
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="This week").click()
+    follow_main_link(page, "This week")
     page.get_by_role("link", name="Carry on Trigger log").click()
     moment = page.get_by_role("group", name="Moment 1")
     expect(moment.get_by_label("What happened")).to_have_value(
@@ -216,7 +241,7 @@ def client_works_on_a_worksheet(j: Journey) -> None:
 
 def therapist_sees_it_on_the_dashboard(j: Journey) -> None:
     page = j.therapist
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Caseload").click()
+    follow_main_link(page, "Caseload")
     alerts = page.get_by_role("region", name=re.compile("Open alerts"))
     expect(alerts).to_contain_text("Self-harm item answered")
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Sam Rivers"))
@@ -279,13 +304,13 @@ def therapist_writes_and_signs_a_note(j: Journey) -> None:
 
 def client_reads_the_feedback(j: Journey) -> None:
     page = j.client
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="What I have sent").click()
+    follow_main_link(page, "What I have sent")
     j.check(page, "client-history")
     page.get_by_role("link", name=re.compile("Week 2: Trigger log")).click()
     feedback = page.get_by_role("region", name="Your therapist's feedback")
     expect(feedback).to_contain_text("That is exactly the skill.")
     j.check(page, "client-feedback")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="My progress").click()
+    follow_main_link(page, "My progress")
     j.check(page, "client-progress")
 
 
