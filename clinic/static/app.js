@@ -1,6 +1,10 @@
 // Small progressive enhancements. Every page works without this file.
 "use strict";
 
+// A form came back with problems: take the person to the summary, which links to each one.
+const errorSummary = document.getElementById("error-summary");
+if (errorSummary) errorSummary.focus();
+
 // Copy an invitation link.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");

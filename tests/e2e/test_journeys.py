@@ -224,7 +224,11 @@ def client_works_on_a_worksheet(j: Journey) -> None:
     expect(moment.get_by_label("How strong the feeling was")).to_have_value("70")
 
     page.get_by_role("button", name="Send to my therapist").click()
-    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(
+        "Moment 1: What the facts today actually show · Please answer this before you submit."
+    )
     facts = page.get_by_role("group", name="Moment 1").get_by_label("What the facts today")
     expect(facts).to_have_attribute("aria-invalid", "true")
     error_id = facts.get_attribute("aria-describedby").split()[-1]
@@ -259,6 +263,15 @@ def therapist_reviews_and_rates(j: Journey) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Trigger log")
     expect(page.get_by_text("The call was from the garage about the car.")).to_be_visible()
     j.check(page, "review")
+    page.get_by_role("button", name="Save review").click()  # nothing chosen yet
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name=re.compile("^How much was done")).click()
+    done = page.get_by_role("group", name="How much was done")
+    expect(done).to_be_focused()
+    expect(done).to_have_accessible_description(re.compile("Choose how much of the homework"))
+    expect(done.get_by_label("None")).to_have_attribute("aria-invalid", "true")
+    j.check(page, "review-errors")
     page.get_by_role("group", name="How much was done").get_by_label("All").check()
     page.get_by_role("group", name="Quality of the work").get_by_label("3").check()
     page.get_by_label("Feedback for your client").fill(
