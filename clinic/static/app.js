@@ -5,6 +5,23 @@
 const errorSummary = document.getElementById("error-summary");
 if (errorSummary) errorSummary.focus();
 
+// On a phone, table rows are stacked; label each cell with its column's heading so that
+// "3" reads as "PHQ-9 3". Headings hidden from sight (like "Actions") add no label.
+document.querySelectorAll("table.table").forEach((table) => {
+  const headings = Array.from(table.querySelectorAll("thead th")).map((th) => {
+    const copy = th.cloneNode(true);
+    copy.querySelectorAll(".visually-hidden, [aria-hidden=true]").forEach((node) => node.remove());
+    return copy.textContent.trim();
+  });
+  table.querySelectorAll("tbody tr").forEach((row) => {
+    Array.from(row.children).forEach((cell, i) => {
+      if (cell.tagName === "TD" && headings[i] && !cell.hasAttribute("colspan")) {
+        cell.dataset.label = headings[i];
+      }
+    });
+  });
+});
+
 // Copy an invitation link.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");

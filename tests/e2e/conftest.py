@@ -36,8 +36,8 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 FAILING_IMPACTS = ("serious", "critical")
 ADMIN_EMAIL = "ada.admin@harbour.example"
 REPORT_KEY = pytest.StashKey[pytest.TestReport]()
-# Every page checked in this run: (path with ids replaced by <id>, viewport names).
-CHECKED: dict[str, set[str]] = {}
+# Every page checked in this run: its name in the test -> (path with ids as <id>, sizes).
+CHECKED: dict[str, tuple[str, set[str]]] = {}
 
 
 def why_skipped() -> str | None:
@@ -80,8 +80,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"NOTICE: the browser tests did not run: {reason}.")
     elif CHECKED:
         terminalreporter.write_sep("=", f"axe-core checked {len(CHECKED)} page(s)")
-        for path in sorted(CHECKED):
-            terminalreporter.write_line(f"  {path}  [{', '.join(sorted(CHECKED[path]))}]")
+        for name, (path, sizes) in CHECKED.items():
+            terminalreporter.write_line(f"  {name:<28} {path}  [{', '.join(sorted(sizes))}]")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -251,7 +251,7 @@ class Browsing:
                         f"[{size_name}] {violation['id']} ({violation['impact']}): "
                         f"{violation['help']} -> {targets}"
                     )
-            CHECKED.setdefault(_pattern(page.url, self.site.base_url), set()).add(
+            CHECKED.setdefault(name, (_pattern(page.url, self.site.base_url), set()))[1].add(
                 f"{size['width']}x{size['height']}"
             )
         page.set_viewport_size(original)

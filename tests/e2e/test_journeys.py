@@ -17,6 +17,7 @@ from .conftest import PHONE, Browsing
 
 PASSWORD_THERAPIST = "north light over quiet water"
 PASSWORD_CLIENT = "three green kettles singing"
+CRISIS_CONTACTS = "Harbour Street out-of-hours line: 0800 555 0199"
 
 
 def expect(target: Any) -> Any:
@@ -76,6 +77,12 @@ def admin_adds_therapist(j: Journey) -> None:
     follow_main_link(page, "People")
     row = page.get_by_role("row").filter(has_text="Theo Okafor")
     expect(row).to_contain_text("Waiting for the invitation to be accepted")
+
+    follow_main_link(page, "Settings")
+    j.check(page, "admin-settings")
+    page.get_by_label("Crisis contacts shown to clients").fill(CRISIS_CONTACTS)
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_have_text("Settings saved.")
 
 
 def therapist_accepts_invitation(j: Journey) -> None:
@@ -193,7 +200,8 @@ def client_answers_phq9(j: Journey) -> None:
         choice = "Several days" if n in (1, 2, 9) else "Not at all"
         item.get_by_label(choice).check()
     page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_role("heading", name="Please look after yourself")).to_be_visible()
+    safety = page.get_by_role("alert").filter(has_text="Please look after yourself")
+    expect(safety).to_contain_text(CRISIS_CONTACTS)
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
     j.check(page, "questionnaire-answered")
     page.get_by_role("link", name="Back to this week").click()
@@ -327,6 +335,47 @@ def client_reads_the_feedback(j: Journey) -> None:
     j.check(page, "client-progress")
 
 
+def everyone_visits_the_other_pages(j: Journey) -> None:
+    """The pages the journey above passes by, each checked by axe: settings, audit log and
+    handover for the admin; notes, homework and in-session forms for the therapist; the
+    access log and password pages for the client; a used link and a page that is not there."""
+    admin, therapist, client = j.admin, j.therapist, j.client
+    follow_main_link(admin, "Audit log")
+    expect(admin.get_by_role("table")).to_contain_text("Theo Okafor")
+    j.check(admin, "admin-audit-log")
+    follow_main_link(admin, "People")
+    admin.get_by_role("link", name="Hand over clients of Theo Okafor").click()
+    expect(admin.get_by_label("Client")).to_contain_text("Sam Rivers")
+    j.check(admin, "admin-transfer")
+
+    follow_main_link(therapist, "Caseload")
+    therapist.get_by_role("link", name="Sam Rivers", exact=True).click()
+    therapist.get_by_role("link", name="All notes").click()
+    expect(therapist.get_by_role("table")).to_contain_text("Signed")
+    j.check(therapist, "notes-list")
+    therapist.get_by_role("link", name="Sam Rivers").click()
+    therapist.get_by_role("link", name="Add homework to week 3").click()
+    j.check(therapist, "add-homework")
+    therapist.get_by_role("link", name="Cancel").click()
+    therapist.get_by_role("link", name="GAD-7").click()
+    expect(therapist.get_by_role("heading", level=1)).to_have_text("GAD-7 with Sam Rivers")
+    j.check(therapist, "in-session-questionnaire")
+    therapist.get_by_role("link", name="Password").click()
+    j.check(therapist, "change-password")
+
+    follow_main_link(client, "Who has seen my record")
+    expect(client.get_by_role("main")).to_contain_text("Theo Okafor")
+    j.check(client, "client-access-log")
+    client.goto("/me/homework/999999")
+    expect(client.get_by_role("heading", level=1)).to_have_text("Page not found")
+    j.check(client, "not-found")
+
+    stranger = j.browsing.person("stranger", PHONE)
+    stranger.goto(j.client_link)  # already used
+    expect(stranger.get_by_role("link", name="Go to sign in")).to_be_visible()
+    j.check(stranger, "used-invitation")
+
+
 # In order. When the session summary PDF lands (issue #6), add a step after signing the note:
 # click "Download session summary (PDF)" on the signed note and check the download.
 JOURNEY: list[Callable[[Journey], None]] = [
@@ -342,6 +391,7 @@ JOURNEY: list[Callable[[Journey], None]] = [
     therapist_acknowledges_the_alert,
     therapist_writes_and_signs_a_note,
     client_reads_the_feedback,
+    everyone_visits_the_other_pages,
 ]
 
 
