@@ -124,7 +124,7 @@ def therapist_adds_client_and_copies_invitation(j: Journey) -> None:
     page.get_by_label("Weekday of the sessions").select_option(label=start.strftime("%A"))
     page.get_by_role("button", name="Start the plan").click()
     expect(page.get_by_role("status")).to_contain_text("The plan has started")
-    expect(page.get_by_text("Week 2/12")).to_be_visible()
+    expect(page.get_by_text("Week 2/12 · Understand the origins")).to_be_visible()
 
 
 def client_accepts_on_a_phone(j: Journey) -> None:
