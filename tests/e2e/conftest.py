@@ -203,6 +203,7 @@ class Browsing:
         context = self.browser.new_context(
             base_url=self.site.base_url,
             viewport=viewport,
+            locale="en-GB",
             permissions=["clipboard-read", "clipboard-write"],
         )
         context.set_default_timeout(10_000)
