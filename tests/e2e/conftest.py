@@ -2,8 +2,8 @@
 Chromium driven by Playwright, and axe-core checking every page a journey visits.
 
 Nothing is downloaded here: Chromium comes from the system (`apt-get install chromium`) and
-axe-core from npm (`cd tests/e2e && npm install --no-save axe-core@4`). Where either is
-missing the tests are skipped, and the run ends with a NOTICE saying why."""
+axe-core from npm (`cd tests/e2e && npm install --no-package-lock`, see package.json). Where
+either is missing the tests are skipped, and the run ends with a NOTICE saying why."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def why_skipped() -> str | None:
         )
     if not AXE.is_file():
         return (
-            f"no axe-core at {AXE} (cd tests/e2e && npm install --no-save axe-core@4, "
+            f"no axe-core at {AXE} (cd tests/e2e && npm install --no-package-lock, "
             "or set CLINIC_E2E_AXE)"
         )
     return None
