@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     # Sessions end after this long without a request, and this long after signing in.
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
+    # Changing a password, email or two-step sign-in, and bulk exports, need a sign-in (or a
+    # "confirm it's you") within this many minutes.
+    "FRESH_SIGN_IN_MINUTES": 10,
+    # How long the code page waits after a correct password before starting again.
+    "MFA_PENDING_MINUTES": 5,
 }
 
 
@@ -56,6 +61,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CLINIC")
     if test_config is not None:
         app.config.from_mapping(test_config)
+
+    if app.config["SESSION_COOKIE_SECURE"]:
+        secure_cookie_names(app)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
@@ -93,6 +101,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(therapist.bp)
     app.register_blueprint(client.bp)
     return app
+
+
+def secure_cookie_names(app: Flask) -> None:
+    """Behind HTTPS the cookies carry the __Host- prefix: browsers then accept them only if
+    they are Secure, for Path=/ and without a Domain, so that no other host under the same
+    domain (and no plain-HTTP page) can set or overwrite them (RFC 6265bis 4.1.3.2)."""
+    app.config.update(
+        SESSION_COOKIE_NAME="__Host-session",
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
+        REMEMBER_COOKIE_NAME="__Host-remember_token",
+        REMEMBER_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_PATH="/",
+        REMEMBER_COOKIE_DOMAIN=None,
+    )
 
 
 def instance_secret(path: Path, generate: Callable[[], str]) -> str:

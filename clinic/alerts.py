@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import measures
+from . import measures, notifications
 from .db import utcnow
 from .errors import DomainError
 from .models import Administration, Alert, Care, CheckIn, User
@@ -60,6 +60,7 @@ def for_administration(
     ]
     db.add_all(alerts)
     db.flush()
+    notifications.alerts_raised(db, alerts)
     return alerts
 
 
@@ -75,6 +76,7 @@ def for_check_in(db: Session, check_in: CheckIn) -> list[Alert]:
     )
     db.add(alert)
     db.flush()
+    notifications.alerts_raised(db, [alert])
     return [alert]
 
 

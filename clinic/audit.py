@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import db as database
 from .models import AuditEvent, User
 
-ACTIONS = ("view", "create", "change", "sign", "export", "denied")
+ACTIONS = ("view", "create", "change", "sign", "export", "erase", "denied")
 
 # How events read in a client's own access log.
 ACTION_WORDS = {"view": "looked at", "export": "downloaded a copy of"}

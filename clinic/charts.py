@@ -152,6 +152,9 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
     baseline and points as the SVG)."""
     from reportlab.lib import colors
 
+    from . import pdf
+
+    pdf.fonts()
     d = Drawing(width, height)
     left, right, top, bottom = 30.0, 8.0, 18.0, 24.0
     inner_w, inner_h = width - left - right, height - top - bottom
@@ -167,7 +170,7 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
         span = max((max(dates) - min(dates)).days, 1)
         return left + inner_w * (when - min(dates)).days / span
 
-    d.add(String(left, height - 12, chart.title, fontName="Helvetica-Bold", fontSize=10))
+    d.add(String(left, height - 12, chart.title, fontName=pdf.BOLD, fontSize=10))
     for i, band in enumerate(chart.bands):
         low, high = y(max(band.low - 0.5, chart.y_min)), y(min(band.high + 0.5, chart.y_max))
         fill = colors.HexColor(BAND_FILLS[min(i, len(BAND_FILLS) - 1)])
@@ -212,4 +215,9 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
                     textAnchor="end",
                 )
             )
+    for (
+        shape
+    ) in d.contents:  # every label in the embedded Unicode font (band names may not be Latin)
+        if isinstance(shape, String) and shape.fontName != pdf.BOLD:
+            shape.fontName = pdf.BODY
     return d

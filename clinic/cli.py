@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, crypto, resource_dir
 from . import db as database
-from .models import Practice, Role
+from .models import Practice, Role, User
 
 db_cli = AppGroup("db", help="Create and migrate the database schema (Alembic).")
 
@@ -126,11 +127,94 @@ def demo(url: str, password: str | None) -> None:
         click.echo(f"  Invitation for {name} (not yet accepted): {url}/invitation/{token}")
 
 
+@click.command("export-reports")
+@click.option("--therapist", "email", required=True, help="The therapist's sign-in address.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into (made if missing).",
+)
+@with_appcontext
+def export_reports(email: str, out: Path) -> None:
+    """Write every active client's progress report and CSV files into a folder, for
+    end-of-month paperwork or an archive."""
+    from . import audit, exports, reports
+    from .timeutil import local_today
+
+    db = database.session()
+    therapist = db.scalar(
+        sa.select(User).where(
+            User.email == email.strip().lower(), User.role == Role.THERAPIST.value
+        )
+    )
+    if therapist is None:
+        raise click.ClickException(f"No therapist signs in as {email}.")
+    clients = [c for c in accounts.clients_in_care(db, therapist) if c.active]
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)  # health information: only the owner may read the folder
+    today = local_today(therapist)
+    written = 0
+    with click.progressbar(clients, label="Writing reports", show_pos=True) as bar:
+        for client in bar:
+            stem = out / f"bedrock-client-{client.id}"
+            data = reports.gather_progress_report(db, client, today)
+            files = {
+                f"{stem}-progress-{today:%Y-%m-%d}.pdf": reports.progress_report_pdf(data),
+                f"{stem}-questionnaires.csv": exports.csv_text(
+                    exports.QUESTIONNAIRE_HEADER, exports.questionnaire_rows(db, [client])
+                ).encode(),
+                f"{stem}-homework.csv": exports.csv_text(
+                    exports.HOMEWORK_HEADER, exports.homework_rows(db, [client])
+                ).encode(),
+            }
+            for name, content in files.items():
+                path = Path(name)
+                path.write_bytes(content)
+                path.chmod(0o600)
+                written += 1
+            audit.record("export", "progress_report", subject_id=client.id, user=therapist)
+    db.commit()
+    click.echo(f"Wrote {written} files for {len(clients)} client(s) into {out}.")
+
+
+@click.command("send-notifications")
+@with_appcontext
+@click.option(
+    "--now",
+    "at",
+    default=None,
+    hidden=True,
+    help="Pretend it is this moment (ISO 8601 with a time zone); for tests and demos.",
+)
+def send_notifications(at: str | None) -> None:
+    """Plan and send due reminders, digests, alerts and invitations by email. Safe to run
+    every few minutes from cron or a systemd timer, and twice at once."""
+    from . import mail, notifications
+
+    if not mail.configured():
+        click.echo("Email is not set up (CLINIC_SMTP_HOST and CLINIC_SMTP_SENDER); nothing sent.")
+        return
+    try:
+        mail.base_url()
+        now = dt.datetime.fromisoformat(at) if at else None
+        if now is not None and now.tzinfo is None:
+            raise click.BadParameter(
+                "give a time zone, e.g. 2026-03-03T09:00+00:00", param_hint="--now"
+            )
+        outcome = notifications.run(database.session(), now)
+    except mail.MailError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(outcome.summary())
+
+
 def init_app(app: Flask) -> None:
     """Register the commands with `flask --app clinic`."""
+    app.cli.add_command(export_reports)
     app.cli.add_command(db_cli)
     app.cli.add_command(create_admin)
     app.cli.add_command(demo)
+    app.cli.add_command(send_notifications)
     app.cli.add_command(encryption_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

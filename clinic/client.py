@@ -8,12 +8,21 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from . import accounts, audit, measures, plans, questionnaires
+from . import accounts, audit, exports, mail, measures, plans, questionnaires, reports
 from . import db as database
 from . import worksheets as engine
-from .auth import require_role, signed_in_user
-from .forms import CheckInForm
-from .models import Administration, Alert, Assignment, Plan, Role, Submission, SubmissionStatus
+from .auth import require_fresh_sign_in, require_role, signed_in_user
+from .forms import CheckInForm, ClientSettingsForm, options, time_zones
+from .models import (
+    Administration,
+    Alert,
+    Assignment,
+    Plan,
+    Role,
+    Submission,
+    SubmissionRevision,
+    SubmissionStatus,
+)
 from .progress import measure_charts
 from .timeutil import local_time, local_today
 
@@ -226,15 +235,10 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
     except plans.SaveConflict as conflict:
         current = conflict.submission
         db.refresh(current)
-        return _render(
-            ctx,
-            raw,
-            {},
-            status=409,
-            notice=conflict.message,
-            version=current.version,
-            replacing=True,
-        )
+        # Both versions are kept: the typed one is filed now, and the person chooses.
+        revision = plans.set_aside(db, current, raw, client)
+        database.keep_changes()
+        return _conflict_page(assignment, current, revision)
     except plans.PlanError as error:
         return _render(ctx, raw, {}, status=409, notice=error.message, version=base)
     if kind in ("add", "remove"):
@@ -246,6 +250,55 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
             focus_id=_row_focus(ws, raw, kind, rest),
         )
     return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
+
+
+def _conflict_page(
+    assignment: Assignment, current: Submission, revision: SubmissionRevision
+) -> tuple[str, int]:
+    """Both versions side by side: the one saved now and the one just typed."""
+    client = signed_in_user()
+    ws = plans.worksheet(database.session(), assignment.worksheet_key, current.worksheet_version)
+    return render_template(
+        "client/conflict.html",
+        assignment=assignment,
+        ws=ws,
+        current=current,
+        revision=revision,
+        saved_at=local_time(current.saved_at, client),
+        typed_at=local_time(revision.saved_at, client),
+    ), 409
+
+
+@bp.post("/homework/<int:assignment_id>/conflict/<int:revision_id>")
+def resolve_conflict(assignment_id: int, revision_id: int) -> Response | tuple[str, int]:
+    """Keep the answers just typed, or the ones saved elsewhere; the other stays on file."""
+    assignment = get_assignment_or_404(assignment_id)
+    sub = assignment.submission
+    db = database.session()
+    revision = db.scalar(
+        sa.select(SubmissionRevision).where(
+            SubmissionRevision.id == revision_id,
+            SubmissionRevision.submission_id == (sub.id if sub else None),
+            SubmissionRevision.reason == "conflict",
+        )
+    )
+    if sub is None or revision is None:
+        abort(404)
+    if request.form.get("keep") != "mine":
+        flash("The saved answers are kept. What you typed is kept as an earlier version.", "info")
+        return redirect(url_for("client.homework", assignment_id=assignment.id))
+    try:
+        plans.keep_set_aside(
+            db, assignment, signed_in_user(), revision, _int(request.form.get("version"))
+        )
+    except plans.SaveConflict as conflict:
+        db.refresh(conflict.submission)
+        return _conflict_page(assignment, conflict.submission, revision)
+    except plans.PlanError as error:
+        flash(error.message, "error")
+        return redirect(url_for("client.homework", assignment_id=assignment.id))
+    flash("Your answers are kept. The other version is kept as an earlier version.", "success")
+    return redirect(url_for("client.homework", assignment_id=assignment.id))
 
 
 @bp.post("/homework/<int:assignment_id>/autosave")
@@ -449,3 +502,52 @@ def access_log() -> str:
     client = signed_in_user()
     lines = audit.access_log(database.session(), client)
     return render_template("client/access_log.html", lines=lines, zone_of=local_time, client=client)
+
+
+@bp.get("/progress-report.pdf")
+def progress_report_pdf() -> Response:
+    """The client's own progress report (no therapist notes; scores only if the practice
+    shows them)."""
+    client = signed_in_user()
+    db = database.session()
+    data = reports.gather_progress_report(db, client, local_today(client), for_client=True)
+    audit.record("export", "progress_report", subject_id=client.id)
+    return exports.download(
+        reports.progress_report_pdf(data), "my-progress-report.pdf", "application/pdf"
+    )
+
+
+@bp.get("/my-record.zip")
+@require_fresh_sign_in
+def record_bundle() -> Response:
+    """A copy of the client's own record: progress report, CSV files and FHIR bundle."""
+    client = signed_in_user()
+    data = exports.record_bundle(
+        database.session(), client, local_today(client), database.utcnow(), for_client=True
+    )
+    audit.record("export", "record_bundle", subject_id=client.id)
+    return exports.download(data, "my-bedrock-record.zip", "application/zip")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response | tuple[str, int]:
+    """The client's own settings: email reminders on or off, and their time zone."""
+    client = signed_in_user()
+    practice_zone = client.practice.time_zone
+    form = ClientSettingsForm(reminders=client.reminders_wanted, time_zone=client.time_zone or "")
+    form.time_zone.choices = options(
+        [("", f"The same as my practice ({practice_zone.replace('_', ' ')})")]
+        + [(z, z.replace("_", " ")) for z in time_zones()]
+    )
+    if form.validate_on_submit():
+        client.reminders_wanted = bool(form.reminders.data)
+        client.time_zone = form.time_zone.data or None
+        flash("Your settings are saved.", "success")
+        return redirect(url_for("client.settings"))
+    return render_template(
+        "client/settings.html",
+        form=form,
+        email_on=mail.configured(),
+        allowed=client.reminders_allowed,
+        has_email=bool(client.email),
+    ), (422 if request.method == "POST" else 200)

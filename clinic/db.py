@@ -107,8 +107,11 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any) 
             # A request that changes things takes the write lock when its transaction starts,
             # not halfway through: with several workers a deferred transaction that reads and
             # then writes can fail at once with "database is locked" instead of waiting its
-            # turn (busy_timeout). Reads (GET) stay deferred so that they never queue.
-            writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+            # turn (busy_timeout). Reads (GET) stay deferred so that they never queue. Commands
+            # ask for the same with session.connection(execution_options={"clinic_write": True}).
+            writing = (
+                has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+            ) or bool(conn.get_execution_options().get("clinic_write"))
             conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine

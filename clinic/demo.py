@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import accounts, alerts, measures, notes, plans, questionnaires
 from . import worksheets as engine
 from .library import Worksheet
-from .models import Plan, Practice, Role, User
+from .models import Notification, Plan, Practice, Role, User
 
 DEMO_PRACTICE = "Harbour Street Therapy (demo)"
 DEMO_DOMAIN = "demo.bedrock.test"  # .test is reserved (RFC 2606): no mail can ever go there
@@ -93,6 +93,12 @@ def build_demo(db: Session, password: str) -> DemoDetails:
         if week is not None:
             _plan_with_history(db, client, therapist, today, week, story)
     db.flush()
+    # The demo's answers are history: the alerts they raised are no news to email about.
+    db.execute(
+        sa.delete(Notification).where(
+            Notification.practice_id == practice.id, Notification.kind == "alert"
+        )
+    )
     return details
 
 
@@ -129,7 +135,7 @@ def _plan_with_history(
     if week > 1:
         _session_notes(db, client, therapist, plan, week)
     if story == "paused":
-        plans.pause_plan(db, plan, today - dt.timedelta(days=3))
+        plans.pause_plan(db, plan, today - dt.timedelta(days=3), plan.version)
 
 
 # Starting totals and the change per week of each demo story: most clients improve, one
@@ -184,13 +190,17 @@ def _measures_history(
 
 
 def _session_notes(db: Session, client: User, therapist: User, plan: Plan, week: int) -> None:
-    """A signed note for last week's session and an event note, as a therapist would have."""
-    last = plans.session_date(plan, week - 1)
-    note = notes.start_note(db, client, therapist, last)
-    note.assessment = "Engaged well. Mistrust still strongest around late replies; less checking."
-    note.plan = "Continue the program; review the next ladder step next session."
-    note.homework_set = "This week's worksheet as planned."
-    notes.sign(db, note, therapist)
+    """Signed notes for the last two sessions and an event note, as a therapist would have."""
+    for back in (2, 1):
+        if week - back < 1:
+            continue
+        note = notes.start_note(db, client, therapist, plans.session_date(plan, week - back))
+        note.assessment = (
+            "Engaged well. Mistrust still strongest around late replies; less checking."
+        )
+        note.plan = "Continue the program; review the next ladder step next session."
+        note.homework_set = "This week's worksheet as planned."
+        notes.sign(db, note, therapist)
     notes.add_event(
         db, client, therapist, plans.session_date(plan, max(1, week - 2)), "Started a new job"
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -153,6 +155,8 @@ class EditAssignmentForm(FlaskForm):
         description="A note for this client only, shown with the homework.",
         validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
     )
+    # The version the form was shown with: a stale edit is refused (plans.StaleChange).
+    version = HiddenField()
 
 
 class AssignmentForm(EditAssignmentForm):
@@ -231,6 +235,29 @@ class AcknowledgeForm(FlaskForm):
     )
 
 
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The named time zones a person can choose from (Region/City), plus UTC."""
+    names = {
+        z
+        for z in available_timezones()
+        if "/" in z and z.split("/")[0] not in ("Etc", "SystemV", "US", "posix", "right")
+    }
+    return ("UTC", *sorted(names))
+
+
+HOURS = [SelectChoice(h, f"{h:02d}:00") for h in range(24)]
+
+
+def _reminder_days(form: Any, field: Any) -> None:
+    from .notifications import parse_offsets  # notifications needs this module's options()
+
+    try:
+        parse_offsets(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
 class PracticeSettingsForm(FlaskForm):
     crisis_contacts = TextAreaField(
         "Crisis contacts shown to clients",
@@ -247,6 +274,83 @@ class PracticeSettingsForm(FlaskForm):
     clients_see_scores = BooleanField(
         "Clients can see their own questionnaire scores",
         description="Scores are shown in plain words with what the range means.",
+    )
+    mfa_required = BooleanField(
+        "Therapists and admins must use two-step sign-in",
+        description=(
+            "Anyone who has not set it up is asked to do so right after their password, and "
+            "can do nothing else until they have."
+        ),
+    )
+    time_zone = SelectField(
+        "Practice time zone",
+        description="Used for anyone who has not chosen a time zone of their own.",
+    )
+    reminder_days = StringField(
+        "Reminder days",
+        description=(
+            "When clients get an email about homework or a questionnaire they have not done "
+            "yet, counted from its due date: -1 is the day before, 0 the due day, 2 two days "
+            "after. Separate them with commas. Leave empty to send no reminders."
+        ),
+        validators=[
+            Optional(),
+            Length(max=40, message="Use at most 40 characters."),
+            _reminder_days,
+        ],
+    )
+    reminder_window_days = IntegerField(
+        "Stop reminding after this many days past the due date",
+        description="0 to 60. After this, unfinished work is left for the next session.",
+        # Fields a form leaves out keep their saved value (the practice is the form's obj).
+        validators=[NumberRange(0, 60, "Enter a number of days from 0 to 60.")],
+    )
+    quiet_from_hour = SelectField(
+        "Quiet hours start",
+        choices=HOURS,
+        coerce=int,
+        description="No reminder reaches a client from this hour (their own local time)…",
+    )
+    quiet_until_hour = SelectField(
+        "Quiet hours end",
+        choices=HOURS,
+        coerce=int,
+        description="…until this hour. Choose the same hour twice for no quiet hours.",
+    )
+    digest_hour = SelectField(
+        "Therapists' daily summary",
+        choices=HOURS,
+        coerce=int,
+        description=(
+            "Each therapist gets one email a day at this local hour, if there is anything new."
+        ),
+    )
+
+    def validate_reminder_window_days(self, field: Any) -> None:
+        from .notifications import parse_offsets
+
+        try:
+            days = parse_offsets(self.reminder_days.data or "")
+        except ValueError:
+            return
+        if field.data is not None and days and max(days) > field.data:
+            raise ValidationError(
+                f"A reminder {max(days)} days after the due date would never be sent: "
+                f"use at least {max(days)} here, or remove that reminder day."
+            )
+
+
+class ClientSettingsForm(FlaskForm):
+    reminders = BooleanField(
+        "Email me reminders",
+        description=(
+            "A short email when homework or a questionnaire is coming up or not done yet. "
+            "It never says what the homework is about."
+        ),
+    )
+    time_zone = SelectField(
+        "My time zone",
+        description="Dates, due days and the time reminders arrive follow this.",
     )
 
 
@@ -330,4 +434,62 @@ class TransferForm(FlaskForm):
         "Reason",
         description="Kept with the record of the handover, e.g. 'therapist on leave'.",
         validators=[DataRequired("Give a reason for the handover."), Length(max=200)],
+    )
+
+
+class EraseForm(FlaskForm):
+    reason = TextAreaField(
+        "Why the record is erased",
+        description="Kept with the record of the erasure, e.g. 'client asked for erasure; "
+        "retention period over'. No clinical details.",
+        validators=[
+            DataRequired("Say why the record is erased."),
+            Length(min=10, max=500, message="Use 10 to 500 characters."),
+        ],
+    )
+    confirm_name = StringField(
+        "Type the client's name to confirm",
+        validators=[DataRequired("Type the client's name to confirm.")],
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        validators=[DataRequired("Enter the code from your app."), Length(max=40)],
+    )
+
+
+class SetupCodeForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        description="Type the 6-digit code the app shows for Bedrock.",
+        validators=[DataRequired("Enter the code from your app."), Length(max=40)],
+    )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    code = StringField(
+        "Code from your authenticator app",
+        description="Or one of your recovery codes.",
+        validators=[Optional(), Length(max=40)],
+    )
+    next = HiddenField()
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        "New email address",
+        description="You will sign in with this address from now on.",
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired("Enter the new email address."),
+            Email("Enter a valid email address."),
+            Length(max=254),
+        ],
+    )
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
     )

@@ -81,6 +81,8 @@ class Worksheet:
     sections: tuple[Section, ...]
     sha256: str
     body: dict[str, Any] = field(compare=False, repr=False)
+    # The answers a session summary quotes, as (section, field) pairs.
+    key_fields: tuple[tuple[str, str], ...] = ()
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
@@ -286,6 +288,13 @@ def parse_worksheet(body: dict[str, Any], where: str) -> Worksheet:
     keys = [s.key for s in sections]
     if len(set(keys)) != len(keys):
         raise r.fail(f"section keys repeat: {keys}")
+    key_fields = []
+    for entry in r.get("key_fields", list, []):
+        section_key, _, field_key = str(entry).partition(".")
+        section = next((s for s in sections if s.key == section_key), None)
+        if section is None or field_key not in {f.key for f in section.fields}:
+            raise r.fail(f"key_fields names {entry!r}, which is not a 'section.field' here")
+        key_fields.append((section_key, field_key))
     worksheet = Worksheet(
         key=key,
         version=version,
@@ -296,6 +305,7 @@ def parse_worksheet(body: dict[str, Any], where: str) -> Worksheet:
         sections=sections,
         body=body,
         sha256=digest(body),
+        key_fields=tuple(key_fields),
     )
     r.done()
     _check_derived(worksheet, where)

@@ -38,6 +38,20 @@ class Practice(Base):
     # the app ships no phone number of its own (numbers differ by country and service).
     crisis_contacts: Mapped[str | None] = mapped_column(sa.Text)
     clients_see_scores: Mapped[bool] = mapped_column(default=True)
+    # Therapists and admins must use a second step (an authenticator app) to sign in.
+    mfa_required: Mapped[bool] = mapped_column(default=False)
+    # Reminders (clinic.notifications): days relative to the due date on which a client is
+    # reminded of unfinished work, e.g. "-1,0,2"; none after `reminder_window_days` past it.
+    reminder_days: Mapped[str] = mapped_column(
+        sa.String(40), default="-1,0,2", server_default="-1,0,2"
+    )
+    reminder_window_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    # No reminder reaches a client between these local hours (equal hours: no quiet hours).
+    quiet_from_hour: Mapped[int] = mapped_column(default=21, server_default="21")
+    quiet_until_hour: Mapped[int] = mapped_column(default=8, server_default="8")
+    # The therapists' daily summary goes out at this local hour. (The ranges are kept by the
+    # settings form: a CHECK here would make SQLite rebuild the practice table.)
+    digest_hour: Mapped[int] = mapped_column(default=7, server_default="7")
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 
@@ -62,11 +76,21 @@ class User(Base):
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # Email reminders reach a client only while both they and their therapist want them.
+    reminders_wanted: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    reminders_allowed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # What the session cookie carries instead of the id: rotating it ends every session of the
     # person, and a recycled id (e.g. after the demo is rebuilt) can never match an old cookie.
     session_token: Mapped[str] = mapped_column(
         sa.String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
     )
+
+    # Two-step sign-in (TOTP, RFC 6238). The secret is encrypted like clinical text; it is
+    # switched on only once the person has typed a first code (totp_enabled_at). The last
+    # accepted time step stops a code from being used twice.
+    totp_secret: Mapped[str | None] = mapped_column(ClinicalText)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     practice: Mapped[Practice] = relationship(back_populates="users")
 
@@ -91,9 +115,29 @@ class User(Base):
         self.session_token = secrets.token_urlsafe(32)
 
     @property
+    def mfa_enabled(self) -> bool:
+        """Whether signing in needs a code from an authenticator app."""
+        return self.totp_enabled_at is not None and self.totp_secret is not None
+
+    @property
     def has_accepted(self) -> bool:
         """Whether the person has chosen a password (accepted their invitation)."""
         return self.password_hash is not None
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator app (a lost phone). Only a salted
+    hash is kept; the codes are shown once, when they are made."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class Care(Base):
@@ -215,6 +259,9 @@ class Plan(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default=PlanStatus.ACTIVE.value)
     paused_on: Mapped[date | None]
     paused_days: Mapped[int] = mapped_column(default=0)
+    # Optimistic lock for the therapist's changes (pause, resume, finish): a stale form is
+    # refused instead of being applied twice.
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
@@ -237,6 +284,8 @@ class Assignment(Base):
     due_on: Mapped[date]
     instruction: Mapped[str | None] = mapped_column(ClinicalText)
     position: Mapped[int] = mapped_column(default=0)
+    # Optimistic lock for the therapist's edits (move, due date, instruction, remove, restore).
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None]
 
@@ -491,6 +540,25 @@ class Addendum(Base):
     note: Mapped[SessionNote] = relationship(back_populates="addenda")
 
 
+class SessionNoteRevision(Base):
+    """A draft's text set aside when two saves collided: the version not kept is filed here,
+    so choosing one never loses the other."""
+
+    __tablename__ = "session_note_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("session_note.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    # The note's fields as they were typed or saved (dates as ISO text).
+    fields: Mapped[dict[str, Any]] = mapped_column(ClinicalJSON)
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    saved_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
 class EventNote(Base):
     """A dated life event the therapist notes (a move, a loss); shown as a marker on charts."""
 
@@ -572,3 +640,75 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
+
+
+class Erasure(Base):
+    """A client's record exported and then erased by an admin. The row is made when the
+    export is downloaded (its SHA-256 kept, so the practice can show which file it archived)
+    and completed when the record is erased. It names no one: the client's former id links
+    it to the audit trail, whose events stay."""
+
+    __tablename__ = "erasure"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "erased_at IS NULL OR (reason IS NOT NULL AND erased_by_id IS NOT NULL)",
+            name="erased_has_reason",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("practice.id", ondelete="CASCADE"), index=True
+    )
+    client_number: Mapped[int]  # the erased client's id (plain: the account is gone)
+    exported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    exported_by_id: Mapped[int]
+    export_sha256: Mapped[str] = mapped_column(sa.String(64))
+    erased_at: Mapped[datetime | None]
+    erased_by_id: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+NOTIFICATION_KINDS = ("invitation", "reminder", "digest", "alert")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "expired")
+
+
+class Notification(Base):
+    """One email Bedrock means to send (the outbox). Planned once per dedupe key, claimed by
+    one sender at a time, and kept with its outcome. It holds no message text: the email is
+    written when it is sent, from what is true then, and never carries clinical content."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {NOTIFICATION_KINDS!r}", name="kind_known"),
+        sa.CheckConstraint(f"status IN {NOTIFICATION_STATUSES!r}", name="status_known"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_positive"),
+        sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
+        sa.Index("ix_notification_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_notification_practice_status", "practice_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(sa.ForeignKey("practice.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    # What makes this message unique, e.g. "reminder:12:2026-03-03" or "alert:40".
+    key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    object_id: Mapped[int | None]
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # After this moment the message is no longer worth sending (a reminder meant for a day).
+    expires_at: Mapped[datetime | None]
+    # A sender that stops halfway leaves its claim; another may take the row after this.
+    claimed_until: Mapped[datetime | None]
+    claim: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    # An invitation's one-time token, encrypted, kept only until the email has gone.
+    secret: Mapped[str | None] = mapped_column(ClinicalText)
+
+    recipient: Mapped[User] = relationship()

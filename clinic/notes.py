@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from . import measures, plans, questionnaires
 from .db import utcnow
 from .errors import DomainError
-from .models import Addendum, EventNote, SessionNote, User
+from .models import (
+    Addendum,
+    Assignment,
+    EventNote,
+    Plan,
+    SessionNote,
+    SessionNoteRevision,
+    User,
+)
 
 NOTE_FIELDS = ("data", "assessment", "plan", "homework_reviewed", "homework_set")
 LIMITS = {
@@ -79,25 +87,36 @@ def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[st
         )
     if len(lines) == 1:
         lines.append("- No questionnaires answered yet.")
-    since = _previous_session(db, client, session_date)
-    plan = plans.open_plan(db, client)
+    since, due = homework_window(db, client, plans.open_plan(db, client), session_date)
     homework = [f"Homework since the last session{f' ({since:%d %b %Y})' if since else ''}:"]
-    if plan is not None:
-        for a in plan.assignments:
-            if a.removed_at is not None:
-                continue
-            sub = a.submission
-            sent = sub.submitted_at.date() if sub and sub.submitted_at else None
-            due_in_window = (since is None or a.due_on > since) and a.due_on <= session_date
-            sent_in_window = sent is not None and (since is None or sent > since)
-            if not (due_in_window or sent_in_window):
-                continue
-            title = plans.worksheet(db, a.worksheet_key).title
-            state = plans.THERAPIST_STATE_WORDS[plans.homework_state(a, session_date)]
-            homework.append(f"- Week {a.week} · {title}: {state}")
+    for a in due:
+        title = plans.worksheet(db, a.worksheet_key).title
+        state = plans.THERAPIST_STATE_WORDS[plans.homework_state(a, session_date)]
+        homework.append(f"- Week {a.week} · {title}: {state}")
     if len(homework) == 1:
         homework.append("- None due or sent.")
     return "\n".join(lines), "\n".join(homework)
+
+
+def homework_window(
+    db: Session, client: User, plan: Plan | None, session_date: dt.date
+) -> tuple[dt.date | None, list[Assignment]]:
+    """The previous session's date, and the homework due or sent between it and this
+    session (what a session reviews)."""
+    since = _previous_session(db, client, session_date)
+    due = []
+    for a in plan.assignments if plan is not None else []:
+        if a.removed_at is not None:
+            continue
+        sub = a.submission
+        sent = sub.submitted_at.date() if sub and sub.submitted_at else None
+        due_in_window = (since is None or a.due_on > since) and a.due_on <= session_date
+        sent_in_window = (
+            sent is not None and (since is None or sent > since) and sent <= session_date
+        )
+        if due_in_window or sent_in_window:
+            due.append(a)
+    return since, due
 
 
 def start_note(db: Session, client: User, therapist: User, session_date: dt.date) -> SessionNote:
@@ -161,6 +180,50 @@ def save(
         raise NoteConflict(note)
     db.refresh(note)
     return note
+
+
+EDITABLE = (*NOTE_FIELDS, "session_date", "duration_minutes", "attendance", "format")
+
+
+def fields_of(note: SessionNote) -> dict[str, Any]:
+    """A draft's editable fields, as saved now."""
+    return {name: getattr(note, name) for name in EDITABLE}
+
+
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    out = {name: values.get(name) for name in EDITABLE}
+    if isinstance(out["session_date"], dt.date):
+        out["session_date"] = out["session_date"].isoformat()
+    return out
+
+
+def revision_values(revision: SessionNoteRevision) -> dict[str, Any]:
+    """A revision's fields as save() takes them."""
+    values = dict(revision.fields)
+    values["session_date"] = dt.date.fromisoformat(values["session_date"])
+    return values
+
+
+def set_aside(
+    db: Session, note: SessionNote, therapist: User, values: dict[str, Any], reason: str
+) -> SessionNoteRevision:
+    """File a version of a draft that is not (or no longer) the saved one, so that choosing
+    between two colliding saves never loses the other."""
+    revision = SessionNoteRevision(
+        note_id=note.id, reason=reason, fields=_storable(values), saved_by_id=therapist.id
+    )
+    db.add(revision)
+    db.flush()
+    return revision
+
+
+def keep_set_aside(
+    db: Session, note: SessionNote, therapist: User, revision: SessionNoteRevision, base: int
+) -> SessionNote:
+    """Make a set-aside version the draft again; the version saved now is filed in its place."""
+    if note.version == base and note.status == "draft":
+        set_aside(db, note, therapist, fields_of(note), "replaced")
+    return save(db, note, therapist, base, revision_values(revision))
 
 
 def sign(db: Session, note: SessionNote, therapist: User) -> SessionNote:

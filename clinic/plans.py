@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import worksheets as engine
 from .db import utcnow
@@ -47,6 +48,18 @@ class SaveConflict(PlanError):
             "opened this page. What you typed is below and has not been saved yet."
         )
         self.submission = submission
+
+
+class StaleChange(PlanError):
+    """The plan or homework changed (another tab, a colleague's click) since the page that
+    asked for this change was shown; nothing was changed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} was changed somewhere else (another tab or a double click) after this page "
+            "was opened, so nothing was changed. Here is how it stands now; make the change "
+            "again if it is still needed."
+        )
 
 
 class Locked(PlanError):
@@ -172,6 +185,27 @@ def open_plan(db: Session, client: User) -> Plan | None:
     )
 
 
+def preload_homework(db: Session, plan: Plan | None) -> None:
+    """Load a plan's homework and every submission in two queries, for pages and reports
+    that read them all (instead of one query per assignment)."""
+    if plan is not None:
+        db.scalars(
+            sa.select(Assignment)
+            .where(Assignment.plan_id == plan.id)
+            .options(selectinload(Assignment.submission))
+        ).all()
+
+
+def latest_plan(db: Session, client: User) -> Plan | None:
+    """The client's most recent plan, finished or not."""
+    return db.scalar(
+        sa.select(Plan)
+        .where(Plan.client_id == client.id)
+        .order_by(Plan.created_at.desc(), Plan.id.desc())
+        .limit(1)
+    )
+
+
 def start_plan(
     db: Session,
     client: User,
@@ -213,6 +247,22 @@ def start_plan(
             )
     db.flush()
     return plan
+
+
+def _claim_version(db: Session, row: Plan | Assignment, expected: int | None, what: str) -> None:
+    """Compare-and-set on the row's version: the change goes ahead only if nobody changed the
+    row since the form showed `expected` (two requests racing cannot both pass)."""
+    model = type(row)
+    result = db.execute(
+        sa.update(model)
+        .where(model.id == row.id, model.version == (expected if expected is not None else -1))
+        .values(version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        db.refresh(row)
+        raise StaleChange(what)
+    set_committed_value(row, "version", (expected or 0) + 1)
 
 
 def _require_changeable(plan: Plan) -> None:
@@ -259,13 +309,16 @@ def update_assignment(
     week: int,
     due_on: dt.date | None,
     instruction: str | None,
+    version: int | None,
 ) -> Assignment:
     """Move an assignment to another week, change its due date or its personal instruction.
-    Moving without naming a new due date gives the new week's usual due date."""
+    Moving without naming a new due date gives the new week's usual due date. `version` is
+    the one the form was shown with; a stale one is refused (StaleChange)."""
     plan = assignment.plan
     _require_changeable(plan)
     if not 1 <= week <= WEEKS:
         raise PlanError(f"Choose a week from 1 to {WEEKS}.", "week")
+    _claim_version(db, assignment, version, "This homework")
     if week != assignment.week:
         if due_on is None or due_on == assignment.due_on:
             due_on = default_due(plan, week)
@@ -277,23 +330,26 @@ def update_assignment(
     return assignment
 
 
-def remove_assignment(db: Session, assignment: Assignment) -> None:
+def remove_assignment(db: Session, assignment: Assignment, version: int | None) -> None:
     """Take homework out of the plan. Anything the client wrote for it is kept."""
     _require_changeable(assignment.plan)
+    _claim_version(db, assignment, version, "This homework")
     if assignment.removed_at is None:
         assignment.removed_at = utcnow()
     db.flush()
 
 
-def restore_assignment(db: Session, assignment: Assignment) -> None:
+def restore_assignment(db: Session, assignment: Assignment, version: int | None) -> None:
     """Put removed homework back into the plan."""
     _require_changeable(assignment.plan)
+    _claim_version(db, assignment, version, "This homework")
     assignment.removed_at = None
     db.flush()
 
 
-def pause_plan(db: Session, plan: Plan, today: dt.date) -> None:
+def pause_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> None:
     """Stop the plan's clock (illness, holiday): weeks and due dates wait."""
+    _claim_version(db, plan, version, "The plan")
     if plan.status != PlanStatus.ACTIVE.value:
         raise PlanError("Only an active plan can be paused.")
     plan.status = PlanStatus.PAUSED.value
@@ -301,8 +357,9 @@ def pause_plan(db: Session, plan: Plan, today: dt.date) -> None:
     db.flush()
 
 
-def resume_plan(db: Session, plan: Plan, today: dt.date) -> int:
+def resume_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> int:
     """Restart the clock; open homework is due that many days later. Returns the days paused."""
+    _claim_version(db, plan, version, "The plan")
     if plan.status != PlanStatus.PAUSED.value or plan.paused_on is None:
         raise PlanError("Only a paused plan can be resumed.")
     days = max((today - plan.paused_on).days, 0)
@@ -317,12 +374,14 @@ def resume_plan(db: Session, plan: Plan, today: dt.date) -> int:
             sa.select(Assignment).where(Assignment.plan_id == plan.id, Assignment.id.not_in(done))
         ):
             assignment.due_on += dt.timedelta(days=days)
+            assignment.version += 1  # a form showing the old due date is now stale
     db.flush()
     return days
 
 
-def finish_plan(db: Session, plan: Plan) -> None:
+def finish_plan(db: Session, plan: Plan, version: int | None) -> None:
     """Close the plan (the work stays readable)."""
+    _claim_version(db, plan, version, "The plan")
     plan.status = PlanStatus.FINISHED.value
     plan.paused_on = None
     plan.finished_at = utcnow()
@@ -430,6 +489,8 @@ def save_draft(
             db.expire(assignment)
             raise SaveConflict(assignment.submission) from None  # type: ignore[arg-type]
         db.flush()
+        # Readers later in this transaction (a report, the demo's notes) see it at once.
+        set_committed_value(assignment, "submission", sub)
         return sub
     if sub.status != SubmissionStatus.DRAFT.value:
         raise Locked("These answers have already been sent to your therapist.")
@@ -440,6 +501,32 @@ def save_draft(
     if not _claim(db, sub, base_version, {"answers": raw}):
         raise SaveConflict(sub)
     return sub
+
+
+def set_aside(
+    db: Session, sub: Submission, raw: dict[str, Any], client: User
+) -> SubmissionRevision:
+    """File answers that collided with a newer save as a revision, so that whichever version
+    the person then keeps, the other one is never lost."""
+    ws = worksheet(db, sub.assignment.worksheet_key, sub.worksheet_version)
+    revision = SubmissionRevision(
+        submission_id=sub.id,
+        version=sub.version,
+        status=sub.status,
+        reason="conflict",
+        answers=engine.sort_rows(ws, engine.normalise_raw(ws, raw)),
+        saved_by_id=client.id,
+    )
+    db.add(revision)
+    db.flush()
+    return revision
+
+
+def keep_set_aside(
+    db: Session, assignment: Assignment, client: User, revision: SubmissionRevision, base: int
+) -> Submission:
+    """Make set-aside answers the draft again; what was saved is filed as a revision."""
+    return save_draft(db, assignment, client, revision.answers, base, replacing=True)
 
 
 def submit(

@@ -82,7 +82,7 @@ def measure_charts(
             )
             for day, p in zip(local, points, strict=True)
         ]
-        words = _client_words(inst, summary) if for_client else _therapist_words(summary)
+        words = client_words(inst, summary) if for_client else therapist_words(summary)
         views.append(
             ChartView(
                 code,
@@ -106,7 +106,7 @@ def _text_summary(inst: measures.Instrument, s: questionnaires.Summary, n: int) 
     )
 
 
-def _therapist_words(s: questionnaires.Summary) -> str:
+def therapist_words(s: questionnaires.Summary) -> str:
     if s.latest is s.baseline:
         return f"Baseline {s.baseline.value} ({s.band}). One score so far."
     if s.rc is None:
@@ -131,7 +131,7 @@ CATEGORY_WORDS = {
 }
 
 
-def _client_words(inst: measures.Instrument, s: questionnaires.Summary) -> str:
+def client_words(inst: measures.Instrument, s: questionnaires.Summary) -> str:
     direction = "higher" if inst.higher_is_better else "lower"
     start = f"Your latest score was {s.latest.value}, which is in the “{s.band}” range."
     if s.latest is s.baseline:

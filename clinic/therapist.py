@@ -14,15 +14,26 @@ from . import (
     alerts,
     audit,
     dashboard,
+    exports,
+    fhir,
+    mail,
     measures,
     notes,
+    notifications,
     plans,
     progress,
     questionnaires,
+    reports,
 )
 from . import db as database
 from . import worksheets as engine
-from .auth import invitation_lifetime, require_role, show_new_invitation, signed_in_user
+from .auth import (
+    invitation_lifetime,
+    require_fresh_sign_in,
+    require_role,
+    show_new_invitation,
+    signed_in_user,
+)
 from .db import utcnow
 from .errors import DomainError
 from .forms import (
@@ -48,6 +59,7 @@ from .models import (
     Plan,
     Role,
     SessionNote,
+    SessionNoteRevision,
     SubmissionStatus,
     User,
 )
@@ -205,11 +217,13 @@ def client_record(client_id: int) -> str:
         invitation_state=invitation.state(utcnow()) if invitation else None,
         plan=plan,
         where=plans.position(plan, today) if plan else None,
+        today=today,
         weeks=weeks,
         titles={key: ws.title for key, ws in library().worksheets.items()},
         state=lambda a: plans.homework_state(a, today),
         session_date=lambda n: plans.session_date(plan, n) if plan else None,
         form=ConfirmForm(),
+        email_on=mail.configured(),
     )
 
 
@@ -221,6 +235,39 @@ def new_invitation(client_id: int) -> Response | str:
     issued = accounts.issue_invitation(database.session(), client, therapist, invitation_lifetime())
     back = url_for("therapist.client_record", client_id=client.id)
     return show_new_invitation(client, issued, back, f"Back to {client.display_name}")
+
+
+@bp.post("/clients/<int:client_id>/invitation/email")
+def email_invitation(client_id: int) -> Response | str:
+    """Issue a fresh invitation (or password reset) link and email it to the client."""
+    client = get_client_or_404(client_id)
+    back = url_for("therapist.client_record", client_id=client.id)
+    if not mail.configured():
+        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
+        return redirect(back)
+    if not client.email:
+        flash(f"There is no email address for {client.display_name}.", "error")
+        return redirect(back)
+    db = database.session()
+    issued = accounts.issue_invitation(db, client, signed_in_user(), invitation_lifetime())
+    notifications.queue_invitation(db, issued)
+    audit.record("create", "invitation_email", issued.invitation.id, subject_id=client.id)
+    return show_new_invitation(
+        client, issued, back, f"Back to {client.display_name}", emailed_to=client.email
+    )
+
+
+@bp.post("/clients/<int:client_id>/reminders/<any(on, off):change>")
+def client_reminders(client_id: int, change: str) -> Response:
+    """Pause or resume email reminders for one client (the client's own choice still counts)."""
+    client = get_client_or_404(client_id)
+    client.reminders_allowed = change == "on"
+    audit.record("change", "reminders", client.id, subject_id=client.id)
+    if change == "on":
+        flash(f"Email reminders for {client.display_name} are on again.", "success")
+    else:
+        flash(f"Email reminders for {client.display_name} are paused.", "success")
+    return redirect(url_for("therapist.client_record", client_id=client.id) + "#reminders")
 
 
 @bp.post("/clients/<int:client_id>/invitation/revoke")
@@ -283,22 +330,24 @@ def start_plan(client_id: int) -> Response | str | tuple[str, int]:
 
 @bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")
 def change_plan(client_id: int, change: str) -> Response:
-    """Pause, resume or finish the client's plan."""
+    """Pause, resume or finish the client's plan (as of the version the page showed)."""
     client = get_client_or_404(client_id)
     plan = _open_plan_or_404(client)
     db = database.session()
     today = local_today(signed_in_user())
+    version = _int_arg(request.form.get("version"))
     try:
         if change == "pause":
-            plans.pause_plan(db, plan, today)
+            plans.pause_plan(db, plan, today, version)
             flash("The plan is paused. Weeks and due dates wait until you resume it.", "info")
         elif change == "resume":
-            days = plans.resume_plan(db, plan, today)
+            days = plans.resume_plan(db, plan, today, version)
             flash(f"The plan is running again; open homework moved {days} day(s) later.", "info")
         else:
-            plans.finish_plan(db, plan)
+            plans.finish_plan(db, plan, version)
             flash("The plan is finished. Everything stays readable.", "info")
     except plans.PlanError as error:
+        db.rollback()  # nothing of a refused change is kept
         flash(error.message, "error")
     else:
         audit.record("change", "plan", plan.id, subject_id=client.id)
@@ -350,24 +399,38 @@ def edit_assignment(client_id: int, assignment_id: int) -> Response | str | tupl
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
     form = EditAssignmentForm(obj=assignment if request.method == "GET" else None)
-    if form.validate_on_submit():
+    stale = None
+    if request.method == "GET":
+        form.version.data = str(assignment.version)
+    elif form.validate_on_submit():
+        db = database.session()
         try:
             plans.update_assignment(
-                database.session(),
+                db,
                 assignment,
                 week=form.week.data or 0,
                 due_on=form.due_on.data,
                 instruction=form.instruction.data,
+                version=_int_arg(form.version.data),
             )
             audit.record("change", "assignment", assignment.id, subject_id=client.id)
+        except plans.StaleChange as error:
+            # The typing stays in the form; the page shows how the homework stands now, and
+            # saving again (with the current version) applies it deliberately.
+            stale = error.message
+            form.version.data = str(assignment.version)
         except plans.PlanError as error:
             getattr(form, error.field or "week").errors = [error.message]
         else:
             flash("Homework updated.", "success")
             return redirect(url_for("therapist.client_record", client_id=client.id))
-    status = 422 if request.method == "POST" else 200
+    status = (409 if stale else 422) if request.method == "POST" else 200
     return render_template(
-        "therapist/assignment_form.html", form=form, client=client, assignment=assignment
+        "therapist/assignment_form.html",
+        form=form,
+        client=client,
+        assignment=assignment,
+        stale=stale,
     ), status
 
 
@@ -376,15 +439,18 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
     """Take homework out of the plan (answers are kept) or put it back."""
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
+    db = database.session()
+    version = _int_arg(request.form.get("version"))
     try:
         if change == "remove":
-            plans.remove_assignment(database.session(), assignment)
+            plans.remove_assignment(db, assignment, version)
             flash("Homework taken out of the plan. Anything already written is kept.", "info")
         else:
-            plans.restore_assignment(database.session(), assignment)
+            plans.restore_assignment(db, assignment, version)
             flash("Homework put back into the plan.", "info")
         audit.record("change", "assignment", assignment.id, subject_id=client.id)
     except plans.PlanError as error:
+        db.rollback()
         flash(error.message, "error")
     return redirect(url_for("therapist.client_record", client_id=client.id))
 
@@ -619,8 +685,10 @@ def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
                 notes.sign(db, item, signed_in_user())
                 audit.record("sign", "session_note", item.id, subject_id=client.id)
         except notes.NoteConflict as conflict:
-            notice, status = conflict.message, 409
-            form.version.data = str(conflict.note.version)
+            # Both versions are kept: the typed one is filed now, and the therapist chooses.
+            revision = notes.set_aside(db, conflict.note, signed_in_user(), values, "conflict")
+            database.keep_changes()
+            return _note_conflict_page(client, conflict.note, revision)
         except DomainError as error:
             notice, status = error.message, 409
         else:
@@ -638,6 +706,66 @@ def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
         author=db.get(User, item.therapist_id) if item.therapist_id else None,
         mine=item.therapist_id == signed_in_user().id,
     ), status
+
+
+def _note_conflict_page(
+    client: User, item: SessionNote, revision: SessionNoteRevision
+) -> tuple[str, int]:
+    """The note as saved now and as just typed, side by side, with a choice."""
+    db = database.session()
+    author = db.get(User, item.therapist_id) if item.therapist_id else None
+    return render_template(
+        "therapist/note_conflict.html",
+        client=client,
+        note=item,
+        revision=revision,
+        saved=notes.fields_of(item),
+        typed=notes.revision_values(revision),
+        author=author,
+        form=ConfirmForm(),
+    ), 409
+
+
+@bp.post("/clients/<int:client_id>/notes/<int:note_id>/conflicts/<int:revision_id>")
+def resolve_note_conflict(
+    client_id: int, note_id: int, revision_id: int
+) -> Response | tuple[str, int]:
+    """Keep the note as just typed, or as saved elsewhere; the other stays on file."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    db = database.session()
+    revision = db.scalar(
+        sa.select(SessionNoteRevision).where(
+            SessionNoteRevision.id == revision_id,
+            SessionNoteRevision.note_id == item.id,
+            SessionNoteRevision.reason == "conflict",
+        )
+    )
+    if revision is None:
+        abort(404)
+    back = url_for("therapist.note", client_id=client.id, note_id=item.id)
+    if request.form.get("keep") != "mine":
+        flash("The saved note is kept. What you typed is kept on file.", "info")
+        return redirect(back)
+    try:
+        notes.keep_set_aside(
+            db, item, signed_in_user(), revision, _int_arg(request.form.get("version"))
+        )
+    except notes.NoteConflict as conflict:
+        return _note_conflict_page(client, conflict.note, revision)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    audit.record("change", "session_note", item.id, subject_id=client.id)
+    flash("Your text is kept. The other version is kept on file.", "success")
+    return redirect(back)
+
+
+def _int_arg(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 @bp.post("/clients/<int:client_id>/notes/<int:note_id>/addenda")
@@ -689,3 +817,142 @@ def _date_arg(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+# --- reports and exports ----------------------------------------------------------------------
+
+
+def _file_stem(client: User) -> str:
+    """Download names carry the record number, never the client's name."""
+    return f"bedrock-client-{client.id}"
+
+
+@bp.get("/clients/<int:client_id>/notes/<int:note_id>/summary.pdf")
+def note_summary_pdf(client_id: int, note_id: int) -> Response:
+    """The session-summary PDF of one session note."""
+    client = get_client_or_404(client_id)
+    item = get_note_or_404(client, note_id)
+    db = database.session()
+    data = reports.gather_session_summary(db, client, item.session_date, item)
+    audit.record("export", "session_summary", item.id, subject_id=client.id)
+    return exports.download(
+        reports.session_summary_pdf(data),
+        f"{_file_stem(client)}-session-{item.session_date:%Y-%m-%d}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/clients/<int:client_id>/session-summary.pdf")
+def session_summary_pdf(client_id: int) -> Response:
+    """The session-summary PDF for a date (with that day's note, if there is one)."""
+    client = get_client_or_404(client_id)
+    day = _date_arg(request.args.get("date"))
+    if day is None:
+        flash("Choose the session date for the summary.", "error")
+        return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
+    therapist = signed_in_user()
+    db = database.session()
+    item = next(
+        (
+            n
+            for n in notes.notes_of(db, client)
+            if n.session_date == day and (n.status == "signed" or n.therapist_id == therapist.id)
+        ),
+        None,
+    )
+    data = reports.gather_session_summary(db, client, day, item)
+    audit.record("export", "session_summary", item.id if item else None, subject_id=client.id)
+    return exports.download(
+        reports.session_summary_pdf(data),
+        f"{_file_stem(client)}-session-{day:%Y-%m-%d}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/clients/<int:client_id>/progress-report.pdf")
+def progress_report_pdf(client_id: int) -> Response:
+    """The progress report for the whole plan, or for the dates chosen."""
+    client = get_client_or_404(client_id)
+    start = _date_arg(request.args.get("from"))
+    end = _date_arg(request.args.get("to"))
+    if start and end and start > end:
+        flash("The report's start date must be on or before its end date.", "error")
+        return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
+    db = database.session()
+    data = reports.gather_progress_report(
+        db, client, local_today(signed_in_user()), start=start, end=end
+    )
+    audit.record("export", "progress_report", subject_id=client.id)
+    return exports.download(
+        reports.progress_report_pdf(data),
+        f"{_file_stem(client)}-progress-{data.start:%Y-%m-%d}-to-{data.end:%Y-%m-%d}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/clients/<int:client_id>/questionnaires.csv")
+def client_questionnaires_csv(client_id: int) -> Response:
+    client = get_client_or_404(client_id)
+    audit.record("export", "questionnaires_csv", subject_id=client.id)
+    rows = exports.questionnaire_rows(database.session(), [client])
+    return exports.csv_response(
+        f"{_file_stem(client)}-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows
+    )
+
+
+@bp.get("/clients/<int:client_id>/homework.csv")
+def client_homework_csv(client_id: int) -> Response:
+    client = get_client_or_404(client_id)
+    audit.record("export", "homework_csv", subject_id=client.id)
+    rows = exports.homework_rows(database.session(), [client])
+    return exports.csv_response(f"{_file_stem(client)}-homework.csv", exports.HOMEWORK_HEADER, rows)
+
+
+@bp.get("/clients/<int:client_id>/fhir.json")
+def client_fhir(client_id: int) -> Response:
+    client = get_client_or_404(client_id)
+    audit.record("export", "fhir_bundle", subject_id=client.id)
+    return exports.download(
+        fhir.client_bundle_json(database.session(), client, utcnow()),
+        f"{_file_stem(client)}-fhir.json",
+        "application/fhir+json",
+    )
+
+
+@bp.get("/clients/<int:client_id>/record.zip")
+@require_fresh_sign_in
+def client_bundle(client_id: int) -> Response:
+    """Everything about one client in one ZIP, for handover or a copy of the record."""
+    client = get_client_or_404(client_id)
+    db = database.session()
+    data = exports.record_bundle(
+        db, client, local_today(signed_in_user()), utcnow(), for_client=False
+    )
+    audit.record("export", "record_bundle", subject_id=client.id)
+    return exports.download(data, f"{_file_stem(client)}-record.zip", "application/zip")
+
+
+def _caseload() -> list[User]:
+    return accounts.clients_in_care(database.session(), signed_in_user())
+
+
+@bp.get("/exports/questionnaires.csv")
+@require_fresh_sign_in
+def caseload_questionnaires_csv() -> Response:
+    """Every questionnaire of every client in the therapist's care."""
+    clients = _caseload()
+    audit.record("export", "caseload_questionnaires_csv")
+    rows = exports.questionnaire_rows(database.session(), clients)
+    return exports.csv_response(
+        "bedrock-caseload-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows
+    )
+
+
+@bp.get("/exports/homework.csv")
+@require_fresh_sign_in
+def caseload_homework_csv() -> Response:
+    """Every homework sent by every client in the therapist's care."""
+    clients = _caseload()
+    audit.record("export", "caseload_homework_csv")
+    rows = exports.homework_rows(database.session(), clients)
+    return exports.csv_response("bedrock-caseload-homework.csv", exports.HOMEWORK_HEADER, rows)

@@ -11,7 +11,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from . import plans
+from . import mail, plans
 from .timeutil import local_time
 
 csrf = CSRFProtect()
@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["isodate"] = format_isodate
     app.jinja_env.globals["client_state_words"] = plans.CLIENT_STATE_WORDS
     app.jinja_env.globals["therapist_state_words"] = plans.THERAPIST_STATE_WORDS
+    app.jinja_env.globals["email_on"] = mail.configured
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

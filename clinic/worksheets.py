@@ -409,3 +409,29 @@ def _ladder(rows: list[dict[str, Any]]) -> list[Figure]:
             )
         )
     return figures
+
+
+def key_answers(ws: Worksheet, answers: Raw, limit: int = 400) -> list[tuple[str, str]]:
+    """The answers a summary quotes (the worksheet's key_fields), as (label, text) pairs in
+    row order; long text is shortened with an ellipsis, choices show their labels."""
+    answers = normalise_raw(ws, answers) if answers else blank_raw(ws)
+    quoted: list[tuple[str, str]] = []
+    for section in ws.sections:
+        keys = [f for s, f in ws.key_fields if s == section.key]
+        if not keys:
+            continue
+        rows = answers[section.key] if section.repeat else [answers[section.key]]
+        rows = [r for r in rows if not _is_empty_row(r)]
+        for i, row in enumerate(rows, start=1):
+            for key in keys:
+                f = section.field(key)
+                value = str(row.get(key) or "").strip()
+                if not value:
+                    continue
+                if f.type == "choice":
+                    value = f.choice_label(value)
+                if len(value) > limit:
+                    value = value[: limit - 1].rstrip() + "…"
+                label = f"{section.row_label} {i}: {f.label}" if section.repeat else f.label
+                quoted.append((label, value))
+    return quoted

@@ -37,15 +37,30 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    # Batch mode lets ALTERs work on SQLite, which rebuilds tables to change them.
+    # Batch mode lets ALTERs work on SQLite, which rebuilds tables to change them: it copies a
+    # table, drops the old one and renames the copy. With foreign keys enforced, dropping the
+    # old table would delete (ON DELETE CASCADE) every row that refers to it, so enforcement
+    # is off while migrating and the result is checked before it is switched on again. The
+    # pragma only works outside a transaction, hence the driver connection.
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -11,8 +11,8 @@ from functools import cache
 
 import pytest
 
-from clinic import accounts, create_app, notes, plans, questionnaires
-from clinic.models import Role
+from clinic import accounts, create_app, notes, notifications, plans, questionnaires
+from clinic.models import Notification, Role
 
 PERSONAS = [
     "anonymous",
@@ -27,7 +27,8 @@ PERSONAS = [
 
 @dataclass(frozen=True)
 class Access:
-    """Who may use a route: `role` (None = public); `scoped` routes name a record that only
+    """Who may use a route: `role` (None = public, "any" = anyone signed in, "staff" =
+    therapists and admins); `scoped` routes name a record that only
     the persona of that role who owns it (not the 'other_' one) may reach."""
 
     role: str | None
@@ -41,21 +42,39 @@ ROUTES: dict[str, Access] = {
     "auth.sign_in": PUBLIC,
     "auth.sign_out": PUBLIC,
     "auth.accept_invitation": PUBLIC,
+    "auth.sign_in_code": PUBLIC,
+    "auth.reminders_off": PUBLIC,
     "auth.change_password": Access("any"),
+    "auth.confirm_identity": Access("any"),
+    "auth.account": Access("any"),
+    "auth.change_email": Access("any"),
+    "auth.two_step": Access("staff"),
+    "auth.two_step_start": Access("staff"),
+    "auth.two_step_confirm": Access("staff"),
+    "auth.two_step_recovery_codes": Access("staff"),
+    "auth.two_step_off": Access("staff"),
+    "admin.reset_two_step": Access("admin", scoped=True),
     "admin.people": Access("admin"),
     "admin.new_therapist": Access("admin"),
     "admin.new_invitation": Access("admin", scoped=True),
     "admin.revoke_invitation": Access("admin", scoped=True),
+    "admin.email_invitation": Access("admin", scoped=True),
     "admin.deactivate": Access("admin", scoped=True),
     "admin.reactivate": Access("admin", scoped=True),
     "admin.settings": Access("admin"),
     "admin.audit_log": Access("admin"),
     "admin.transfer": Access("admin", scoped=True),
+    "admin.clients": Access("admin"),
+    "admin.erase_client": Access("admin", scoped=True),
+    "admin.erase_export": Access("admin", scoped=True),
     "admin.audit_export": Access("admin"),
+    "admin.outbox": Access("admin"),
+    "admin.retry_email": Access("admin", scoped=True),
     "therapist.notes_list": Access("therapist", scoped=True),
     "therapist.start_note": Access("therapist", scoped=True),
     "therapist.note": Access("therapist", scoped=True),
     "therapist.add_addendum": Access("therapist", scoped=True),
+    "therapist.resolve_note_conflict": Access("therapist", scoped=True),
     "therapist.add_event": Access("therapist", scoped=True),
     "therapist.caseload": Access("therapist"),
     "therapist.send_questionnaire": Access("therapist", scoped=True),
@@ -65,6 +84,8 @@ ROUTES: dict[str, Access] = {
     "therapist.client_record": Access("therapist", scoped=True),
     "therapist.new_invitation": Access("therapist", scoped=True),
     "therapist.revoke_invitation": Access("therapist", scoped=True),
+    "therapist.email_invitation": Access("therapist", scoped=True),
+    "therapist.client_reminders": Access("therapist", scoped=True),
     "therapist.start_plan": Access("therapist", scoped=True),
     "therapist.change_plan": Access("therapist", scoped=True),
     "therapist.new_assignment": Access("therapist", scoped=True),
@@ -76,12 +97,25 @@ ROUTES: dict[str, Access] = {
     "client.homework": Access("client", scoped=True),
     "client.save_homework": Access("client", scoped=True),
     "client.autosave": Access("client", scoped=True),
+    "client.resolve_conflict": Access("client", scoped=True),
     "client.scheduled_questionnaire": Access("client", scoped=True),
     "client.requested_questionnaire": Access("client", scoped=True),
     "client.answered": Access("client", scoped=True),
     "client.check_in": Access("client", scoped=True),
     "client.progress": Access("client"),
     "client.access_log": Access("client"),
+    "client.progress_report_pdf": Access("client"),
+    "client.record_bundle": Access("client"),
+    "therapist.note_summary_pdf": Access("therapist", scoped=True),
+    "therapist.session_summary_pdf": Access("therapist", scoped=True),
+    "therapist.progress_report_pdf": Access("therapist", scoped=True),
+    "therapist.client_questionnaires_csv": Access("therapist", scoped=True),
+    "therapist.client_homework_csv": Access("therapist", scoped=True),
+    "therapist.client_fhir": Access("therapist", scoped=True),
+    "therapist.client_bundle": Access("therapist", scoped=True),
+    "therapist.caseload_questionnaires_csv": Access("therapist"),
+    "therapist.caseload_homework_csv": Access("therapist"),
+    "client.settings": Access("client"),
 }
 
 
@@ -104,11 +138,16 @@ def test_every_route_is_classified():
 
 # Route arguments that differ by endpoint (the defaults are in `world`).
 OVERRIDES: dict[str, dict[str, object]] = {
+    "admin.erase_client": {"user_id": "client_id"},
+    "admin.erase_export": {"user_id": "client_id"},
     "therapist.new_invitation": {"client_id": "pending_client"},
     "therapist.revoke_invitation": {"client_id": "pending_client"},
     "therapist.change_plan": {"change": "pause"},
     "therapist.change_assignment": {"change": "remove"},
+    "therapist.client_reminders": {"change": "off"},
+    "auth.reminders_off": {"token": "reminders_token"},
     "client.answered": {"administration_id": "completed_administration"},
+    "therapist.resolve_note_conflict": {"revision_id": "note_revision_id"},
 }
 
 
@@ -135,6 +174,9 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         assignment_id = plan.assignments[0].id
         requested = questionnaires.request(db, people["client"], therapist, "gad7")
         note = notes.start_note(db, people["client"], therapist, dt.date.today())
+        draft = plans.save_draft(db, plan.assignments[0], people["client"], {}, 0)
+        revision = plans.set_aside(db, draft, {}, people["client"])
+        note_revision = notes.set_aside(db, note, therapist, notes.fields_of(note), "conflict")
         completed, raised = questionnaires.complete(
             db,
             people["client"],
@@ -144,6 +186,16 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
             plan=plan,
         )
         db.commit()
+        reminders_token = notifications.unsubscribe_token(people["client"])
+    email = Notification(
+        practice_id=people["admin"].practice_id,
+        recipient_id=therapist.id,
+        kind="digest",
+        key="digest:test",
+        status="failed",
+    )
+    db.add(email)
+    db.commit()
     values = {
         "client_id": people["client"].id,
         "pending_client": pending_client.id,
@@ -152,10 +204,14 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         "completed_administration": completed.id,
         "alert_id": raised[0].id,
         "note_id": note.id,
+        "revision_id": revision.id,
+        "note_revision_id": note_revision.id,
         "week": 1,
         "code": "phq9",
         "user_id": pending_therapist.id,
         "token": invitation.token,
+        "reminders_token": reminders_token,
+        "notification_id": email.id,
         "filename": "app.css",
     }
     return people, values
@@ -169,6 +225,8 @@ def _expected(access: Access, persona: str) -> str:
     if access.role == "any":
         return "allowed"
     role = persona.removeprefix("other_")
+    if access.role == "staff":
+        return "allowed" if role in ("therapist", "admin") else "not found"
     if role != access.role:
         return "not found"
     if access.scoped and persona.startswith("other_"):
@@ -205,4 +263,8 @@ def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
     else:
         assert response.status_code < 500
         assert response.status_code not in (401, 403, 404) or endpoint == "auth.accept_invitation"
-        assert not location.startswith("/sign-in") or endpoint in ("auth.sign_out", "auth.index")
+        assert not location.startswith("/sign-in") or endpoint in (
+            "auth.sign_out",
+            "auth.index",
+            "auth.sign_in_code",  # with no password step pending it starts over
+        )

@@ -44,7 +44,19 @@ def test_authenticated_pages_and_downloads_are_not_cached(client, make_user, sig
     static.close()
 
 
-POST_ROUTES = sorted({(e, r.rule) for e, m, r in _rules() if m == "POST"})
+# The one-click unsubscribe link of reminder emails is posted by mail programs (RFC 8058),
+# which cannot send a form token: the signed token in its URL is the proof instead.
+CSRF_EXEMPT = {"auth.reminders_off"}
+POST_ROUTES = sorted({(e, r.rule) for e, m, r in _rules() if m == "POST" and e not in CSRF_EXEMPT})
+
+
+def test_the_csrf_exempt_unsubscribe_link_needs_a_genuine_signed_token(app, make_user, db):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client_user = make_user(Role.CLIENT)
+    response = app.test_client().post("/reminders/off/WzEsImFiYyJd.forged")
+    assert response.status_code == 404
+    db.expire_all()
+    assert db.get(type(client_user), client_user.id).reminders_wanted is True
 
 
 @pytest.mark.parametrize(("endpoint", "rule"), POST_ROUTES)
@@ -57,6 +69,7 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make_user,
         .replace("<int:assignment_id>", "1")
         .replace("<int:user_id>", "1")
         .replace("<int:note_id>", "1")
+        .replace("<int:revision_id>", "1")
         .replace("<int:alert_id>", "1")
         .replace("<int:administration_id>", "1")
         .replace("<int:week>", "1")
@@ -64,6 +77,8 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make_user,
         .replace("<token>", "x")
         .replace("<any(pause, resume, finish):change>", "pause")
         .replace("<any(remove, restore):change>", "remove")
+        .replace("<any(on, off):change>", "off")
+        .replace("<int:notification_id>", "1")
     )
     response = c.post(url, data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400, url

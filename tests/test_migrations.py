@@ -87,3 +87,44 @@ def test_the_app_never_calls_create_all():
 
     for path in Path(clinic.__file__).parent.rglob("*.py"):
         assert "create_all" not in path.read_text(encoding="utf-8"), path
+
+
+def test_upgrading_a_database_in_use_keeps_every_row(empty_database_url):
+    """Later migrations rebuild tables on SQLite (batch mode); the rows that refer to them
+    must survive (with foreign keys enforced, dropping the old table would cascade)."""
+    app = create_app({"DATABASE_URL": empty_database_url, "SECRET_KEY": "x" * 32})
+    with app.app_context():
+        cfg = alembic_config()
+        command.upgrade(cfg, "0005_sign_in_throttle")
+        engine = make_engine(empty_database_url)
+        tables = ("practice", "user_account", "care", "plan", "assignment")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO practice (id, name, is_demo, time_zone, created_at, "
+                "clients_see_scores) VALUES (1, 'P', false, 'UTC', CURRENT_TIMESTAMP, true)"
+            )
+            for uid, role, email in ((1, "therapist", "t@example.org"), (2, "client", None)):
+                conn.exec_driver_sql(
+                    "INSERT INTO user_account (id, practice_id, role, email, display_name, "
+                    "active, created_at, session_token) VALUES "
+                    f"({uid}, 1, '{role}', {repr(email) if email else 'NULL'}, 'Person {uid}', "
+                    f"true, CURRENT_TIMESTAMP, 'token-{uid}')"
+                )
+            conn.exec_driver_sql(
+                "INSERT INTO care (id, therapist_id, client_id, started_at) "
+                "VALUES (1, 1, 2, CURRENT_TIMESTAMP)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO plan (id, client_id, program_key, program_version, first_session, "
+                "session_weekday, status, paused_days, created_at) VALUES "
+                "(1, 2, 'trust12', 1, '2026-01-05', 0, 'active', 0, CURRENT_TIMESTAMP)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO assignment (id, plan_id, week, worksheet_key, due_on, position, "
+                "created_at) VALUES (1, 1, 1, 'trust_history', '2026-01-11', 0, CURRENT_TIMESTAMP)"
+            )
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in tables}
+        engine.dispose()
+    assert counts == {"practice": 1, "user_account": 2, "care": 1, "plan": 1, "assignment": 1}

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from clinic import plans, questionnaires
-from clinic.models import Addendum, Role, SessionNote
+from clinic.models import Addendum, Role, SessionNote, SessionNoteRevision
 
 from .conftest import PASSWORD
 from .test_auth import page_text
@@ -154,12 +154,44 @@ def test_two_tabs_editing_a_draft_note_do_not_overwrite_each_other(app, db, sess
     response = t.post(url, data=opened | {"assessment": "tab B", "action": "save"})
     assert response.status_code == 409
     assert "saved somewhere else" in page_text(response)
-    assert (
-        BeautifulSoup(response.data, "html.parser").find(id="assessment").get_text().strip()
-        == "tab B"
-    )
+    page = BeautifulSoup(response.data, "html.parser")
+    saved = page.find("section", attrs={"aria-labelledby": "theirs-heading"})
+    typed = page.find("section", attrs={"aria-labelledby": "mine-heading"})
+    assert "Saved version" in saved.get_text() and "tab A" in saved.get_text()
+    assert therapist.display_name in saved.get_text()
+    assert "What you just typed" in typed.get_text() and "tab B" in typed.get_text()
     db.expire_all()
     assert db.scalars(sa.select(SessionNote)).one().assessment == "tab A"
+    filed = db.scalars(sa.select(SessionNoteRevision)).one()
+    assert filed.reason == "conflict" and filed.fields["assessment"] == "tab B"
+    form = typed.find("form")
+    kept = t.post(
+        form["action"],
+        data={"keep": "mine", "version": form.find("input", attrs={"name": "version"})["value"]},
+    )
+    assert kept.status_code == 302
+    db.expire_all()
+    assert db.scalars(sa.select(SessionNote)).one().assessment == "tab B"
+    revisions = db.scalars(sa.select(SessionNoteRevision).order_by(SessionNoteRevision.id)).all()
+    assert [(r.reason, r.fields["assessment"]) for r in revisions] == [
+        ("conflict", "tab B"),
+        ("replaced", "tab A"),
+    ]
+
+
+def test_keeping_the_saved_note_leaves_it_and_keeps_the_typed_text_on_file(app, db, session):
+    therapist, client, t = session
+    url = t.post(f"/therapist/clients/{client.id}/notes").headers["Location"]
+    opened = note_data(t.get(url))
+    t.post(url, data=opened | {"assessment": "tab A", "action": "save"})
+    response = t.post(url, data=opened | {"assessment": "tab B", "action": "save"})
+    saved = BeautifulSoup(response.data, "html.parser").find(
+        "section", attrs={"aria-labelledby": "theirs-heading"}
+    )
+    assert t.post(saved.find("form")["action"], data={"keep": "theirs"}).status_code == 302
+    db.expire_all()
+    assert db.scalars(sa.select(SessionNote)).one().assessment == "tab A"
+    assert db.scalars(sa.select(SessionNoteRevision)).one().fields["assessment"] == "tab B"
 
 
 def test_another_therapist_cannot_read_or_sign_the_note(app, db, make_user, session):

@@ -54,3 +54,21 @@ def test_unicode_forms_of_the_same_password_match():
     # NFC "é" and NFD "e + combining acute" are the same password to a person.
     user = accounts.User(password_hash=accounts.hash_password("caf\u00e9 au lait du matin"))
     assert accounts.check_password(user, "cafe\u0301 au lait du matin")
+
+
+def test_hashes_use_owasps_argon2id_profile_and_older_ones_are_upgraded_at_sign_in(
+    monkeypatch, make_user
+):
+    from argon2 import PasswordHasher
+
+    # The real hasher (the test suite otherwise uses the cheapest settings).
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(**accounts.HASH_PARAMETERS))
+    assert accounts.hash_password("a calm harbour at dawn").startswith(
+        "$argon2id$v=19$m=19456,t=2,p=1$"
+    )
+    user = make_user(password=None)
+    user.password_hash = PasswordHasher().hash("a calm harbour at dawn")  # 64 MiB, t=3
+    assert accounts.check_password(user, "a calm harbour at dawn")
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert accounts.check_password(user, "a calm harbour at dawn")
+    assert not accounts.check_password(user, "a calm harbour at dusk")

@@ -147,7 +147,7 @@ def test_therapist_tailors_one_clients_plan_without_touching_the_program(app, db
     ladder = assignment(db, plan, "trust_ladder")
     t.post(
         f"/therapist/clients/{client.id}/assignments/{ladder.id}",
-        data={"week": "6", "due_on": ladder.due_on.isoformat()},
+        data={"week": "6", "due_on": ladder.due_on.isoformat(), "version": str(ladder.version)},
     )
     plan = plan_of(db, client)
     ladder = assignment(db, plan, "trust_ladder")
@@ -155,7 +155,7 @@ def test_therapist_tailors_one_clients_plan_without_touching_the_program(app, db
     # Change only the due date.
     t.post(
         f"/therapist/clients/{client.id}/assignments/{ladder.id}",
-        data={"week": "6", "due_on": "2026-04-10"},
+        data={"week": "6", "due_on": "2026-04-10", "version": str(ladder.version)},
     )
     assert plan_of(db, client) and db.get(Assignment, ladder.id).due_on == dt.date(2026, 4, 10)
     # The shared program is unchanged.
@@ -185,7 +185,9 @@ def test_removing_homework_keeps_what_was_written_and_refuses_new_writes(app, db
     url = f"/me/homework/{a.id}"
     c.post(url, data=valid_formdata(THOUGHT) | {"action": "save", "version": "0"})
     saved = db.scalars(sa.select(Submission)).one()
-    response = t.post(f"/therapist/clients/{client.id}/assignments/{a.id}/remove")
+    response = t.post(
+        f"/therapist/clients/{client.id}/assignments/{a.id}/remove", data={"version": "1"}
+    )
     assert response.status_code == 302
     before = (saved.version, dict(saved.answers))
     response = c.post(
@@ -202,7 +204,7 @@ def test_removing_homework_keeps_what_was_written_and_refuses_new_writes(app, db
     assert (kept.version, kept.answers) == before and kept.status == "draft"
     record = page_text(t.get(f"/therapist/clients/{client.id}"))
     assert "Removed (answers kept)" in record
-    t.post(f"/therapist/clients/{client.id}/assignments/{a.id}/restore")
+    t.post(f"/therapist/clients/{client.id}/assignments/{a.id}/restore", data={"version": "2"})
     assert (
         c.post(
             url, data=valid_formdata(THOUGHT) | {"action": "submit", "version": str(saved.version)}
@@ -223,14 +225,14 @@ def test_pausing_stops_the_clock_and_resuming_moves_only_open_homework(app, db, 
         data=valid_formdata(LIBRARY.worksheets["trust_history"])
         | {"action": "submit", "version": "0"},
     )
-    t.post(f"/therapist/clients/{client.id}/plan/pause")
+    t.post(f"/therapist/clients/{client.id}/plan/pause", data={"version": "1"})
     plan = plan_of(db, client)
     assert plan.status == "paused" and "paused" in page_text(c.get("/me/"))
     # Ten days later the therapist resumes.
     plan.paused_on = today - dt.timedelta(days=10)
     db.commit()
     due_before = {a.id: a.due_on for a in plan.assignments}
-    t.post(f"/therapist/clients/{client.id}/plan/resume")
+    t.post(f"/therapist/clients/{client.id}/plan/resume", data={"version": "2"})
     plan = plan_of(db, client)
     assert plan.status == "active" and plan.paused_days == 10
     for a in plan.assignments:
@@ -348,29 +350,90 @@ def test_two_tabs_do_not_silently_overwrite_each_other(app, db, thought):
     )
     assert response.status_code == 409
     page = soup(response)
-    assert "changed somewhere else" in page.get_text()
-    assert (
-        page.find(attrs={"name": "entries-0-situation"}).get_text().strip() == "tab B text"
-    )  # kept on screen
+    # Both versions side by side, labelled, with when each was saved or typed.
+    saved = page.find("section", attrs={"aria-labelledby": "theirs-heading"})
+    typed = page.find("section", attrs={"aria-labelledby": "mine-heading"})
+    assert "Saved version" in saved.get_text() and "tab A text" in saved.get_text()
+    assert "What you just typed" in typed.get_text() and "tab B text" in typed.get_text()
+    assert "another tab or device" in saved.get_text()
     db.expire_all()
-    assert (
-        db.scalars(sa.select(Submission)).one().answers["entries"][0]["situation"] == "tab A text"
+    sub = db.scalars(sa.select(Submission)).one()
+    assert sub.answers["entries"][0]["situation"] == "tab A text"
+    # What was typed is already on file, before any choice.
+    assert [r.reason for r in sub.revisions] == ["conflict"]
+    assert sub.revisions[0].answers["entries"][0]["situation"] == "tab B text"
+    return_to = typed.find("form")["action"]
+    keep_mine = c.post(
+        return_to,
+        data={"keep": "mine", "version": typed.find("input", attrs={"name": "version"})["value"]},
     )
-    # Saving again (having seen the conflict) keeps B and files A's version as a revision.
-    again = c.post(
-        url,
-        data={
-            "entries-0-situation": "tab B text",
-            "action": "save",
-            "version": version_of(response),
-            "replacing": "1",
-        },
-    )
-    assert again.status_code == 302
+    assert keep_mine.status_code == 302
     db.expire_all()
     sub = db.scalars(sa.select(Submission)).one()
     assert sub.answers["entries"][0]["situation"] == "tab B text"
-    assert [r.answers["entries"][0]["situation"] for r in sub.revisions] == ["tab A text"]
+    # Tab A's version is filed as a revision: nothing is lost.
+    assert {r.reason: r.answers["entries"][0]["situation"] for r in sub.revisions} == {
+        "conflict": "tab B text",
+        "replaced": "tab A text",
+    }
+
+
+def test_keeping_the_saved_version_leaves_it_and_files_the_typed_one(app, db, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A text", "action": "save", "version": version})
+    page = soup(
+        c.post(
+            url, data={"entries-0-situation": "tab B text", "action": "save", "version": version}
+        )
+    )
+    saved = page.find("section", attrs={"aria-labelledby": "theirs-heading"})
+    response = c.post(saved.find("form")["action"], data={"keep": "theirs", "version": "0"})
+    assert response.status_code == 302
+    assert "tab A text" in page_text(c.get(url))
+    db.expire_all()
+    sub = db.scalars(sa.select(Submission)).one()
+    assert sub.answers["entries"][0]["situation"] == "tab A text"
+    assert [r.answers["entries"][0]["situation"] for r in sub.revisions] == ["tab B text"]
+
+
+def test_keeping_mine_from_a_stale_conflict_page_asks_again(app, db, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A text", "action": "save", "version": version})
+    page = soup(
+        c.post(
+            url, data={"entries-0-situation": "tab B text", "action": "save", "version": version}
+        )
+    )
+    mine = page.find("section", attrs={"aria-labelledby": "mine-heading"}).find("form")
+    stale = mine.find("input", attrs={"name": "version"})["value"]
+    # A third save lands while the conflict page is open.
+    c.post(url, data={"entries-0-situation": "tab C text", "action": "save", "version": stale})
+    again = c.post(mine["action"], data={"keep": "mine", "version": stale})
+    assert again.status_code == 409 and "tab C text" in page_text(again)
+    db.expire_all()
+    assert db.scalars(sa.select(Submission)).one().answers["entries"][0]["situation"] == (
+        "tab C text"
+    )
+
+
+def test_a_conflict_revision_of_someone_else_is_not_found(app, db, make_user, people, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A text", "action": "save", "version": version})
+    page = soup(
+        c.post(
+            url, data={"entries-0-situation": "tab B text", "action": "save", "version": version}
+        )
+    )
+    action = page.find("section", attrs={"aria-labelledby": "mine-heading"}).find("form")["action"]
+    other = make_user(Role.CLIENT, therapist=people[0])
+    o = browser(app, other)
+    assert o.post(action, data={"keep": "mine", "version": "3"}).status_code == 404
 
 
 def test_corrections_after_submission_are_revisions_until_review(app, db, people, thought):
@@ -576,6 +639,94 @@ def test_a_client_is_run_through_all_twelve_weeks(app, db, people):
     assert record.count("Reviewed") >= 15 and "Overdue" not in record
     home = page_text(c.get("/me/"))
     assert "Week 12 of 12" in home and "Still open" not in home
-    response = t.post(f"/therapist/clients/{client.id}/plan/finish")
+    response = t.post(
+        f"/therapist/clients/{client.id}/plan/finish",
+        data={"version": str(plan_of(db, client).version)},
+    )
     assert response.status_code == 302
     assert "Your plan has finished" in page_text(c.get("/me/"))
+
+
+# --- versions on the therapist's plan changes -----------------------------------------------
+
+
+def _buttons(page, label: str):  # type: ignore[no-untyped-def]
+    """The forms of the POST buttons with this label on a page."""
+    return [b.find_parent("form") for b in soup(page).find_all("button") if b.get_text() == label]
+
+
+def test_a_second_click_on_a_stale_remove_button_changes_nothing(app, db, people):
+    t = start(app, people, dt.date.today(), dt.date.today().weekday())
+    client = people[1]
+    record = t.get(f"/therapist/clients/{client.id}")
+    remove = _buttons(record, "Remove")[0]
+    version = remove.find("input", attrs={"name": "version"})["value"]
+    first = t.post(remove["action"], data={"version": version})
+    assert first.status_code == 302
+    a_id = int(remove["action"].split("/")[-2])
+    # Put back in another tab, then the old page's Remove is pressed again.
+    put_back = _buttons(t.get(f"/therapist/clients/{client.id}"), "Put back")[0]
+    t.post(
+        put_back["action"],
+        data={"version": put_back.find("input", attrs={"name": "version"})["value"]},
+    )
+    again = t.post(remove["action"], data={"version": version}, follow_redirects=True)
+    assert "changed somewhere else" in page_text(again) and "nothing was changed" in page_text(
+        again
+    )
+    db.expire_all()
+    assert db.get(Assignment, a_id).removed_at is None  # the later "put back" stands
+    assert db.get(Assignment, a_id).version == 3
+
+
+def test_a_stale_pause_or_resume_is_refused_and_not_applied_twice(app, db, people):
+    today = dt.date.today()
+    t = start(app, people, today, today.weekday())
+    client = people[1]
+    pause = _buttons(t.get(f"/therapist/clients/{client.id}"), "Pause plan")[0]
+    stale = pause.find("input", attrs={"name": "version"})["value"]
+    assert t.post(pause["action"], data={"version": stale}).status_code == 302
+    resume = _buttons(t.get(f"/therapist/clients/{client.id}"), "Resume plan")[0]
+    plan = plan_of(db, client)
+    plan.paused_on = today - dt.timedelta(days=4)
+    db.commit()
+    resume_version = resume.find("input", attrs={"name": "version"})["value"]
+    assert t.post(resume["action"], data={"version": resume_version}).status_code == 302
+    due = {a.id: a.due_on for a in plan_of(db, client).assignments}
+    # The same resume again (back button, double click): refused, due dates move only once.
+    again = t.post(resume["action"], data={"version": resume_version}, follow_redirects=True)
+    assert "The plan was changed somewhere else" in page_text(again)
+    plan = plan_of(db, client)
+    assert plan.paused_days == 4 and {a.id: a.due_on for a in plan.assignments} == due
+    # The old page's Pause is refused as well: the plan keeps running.
+    t.post(pause["action"], data={"version": stale})
+    assert plan_of(db, client).status == "active"
+
+
+def test_a_stale_homework_edit_shows_the_current_state_and_keeps_the_typing(app, db, people):
+    t = start(app, people, dt.date(2026, 3, 2), 1)
+    client = people[1]
+    ladder = assignment(db, plan_of(db, client), "trust_ladder")
+    url = f"/therapist/clients/{client.id}/assignments/{ladder.id}"
+    tab_a, tab_b = t.get(url), t.get(url)
+    assert version_of(tab_a) == version_of(tab_b) == "1"
+    t.post(url, data={"week": "6", "instruction": "From tab A", "version": version_of(tab_a)})
+    response = t.post(
+        url, data={"week": "7", "instruction": "From tab B", "version": version_of(tab_b)}
+    )
+    assert response.status_code == 409
+    page = soup(response)
+    notice = page.find(id="stale").get_text(" ", strip=True)
+    assert "changed somewhere else" in notice and "week 6" in notice and "From tab A" in notice
+    assert page.find(id="instruction").get_text().strip() == "From tab B"  # typing kept
+    assert page.find(id="week")["value"] == "7"
+    db.expire_all()
+    kept = db.get(Assignment, ladder.id)
+    assert (kept.week, kept.instruction) == (6, "From tab A")
+    # Saving again from the refreshed form applies tab B deliberately.
+    again = t.post(
+        url, data={"week": "7", "instruction": "From tab B", "version": version_of(response)}
+    )
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Assignment, ladder.id).week == 7

@@ -1,0 +1,95 @@
+"""Erasing a client's record: the admin downloads the whole record first, then erases it
+with a reason. Both steps are audited; the erasure itself is kept (without the client's name
+or any clinical content) so the practice can account for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from .db import utcnow
+from .errors import DomainError
+from .models import Erasure, Role, User
+
+# How long after the export the erasure may follow: long enough to check the file, short
+# enough that the export is the record as it was erased.
+EXPORT_VALID = dt.timedelta(hours=24)
+REASON_MIN = 10
+
+
+class ErasureError(DomainError):
+    """A rule about erasing a record was broken."""
+
+
+def exported(db: Session, client: User, admin: User, data: bytes) -> Erasure:
+    """Note that the admin downloaded this client's record (the first step)."""
+    row = Erasure(
+        practice_id=client.practice_id,
+        client_number=client.id,
+        exported_by_id=admin.id,
+        export_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def pending_export(
+    db: Session, client: User, admin: User, now: dt.datetime | None = None
+) -> Erasure | None:
+    """The admin's latest export of this record that an erasure may follow."""
+    now = now or utcnow()
+    return db.scalar(
+        sa.select(Erasure)
+        .where(
+            Erasure.client_number == client.id,
+            Erasure.practice_id == client.practice_id,
+            Erasure.exported_by_id == admin.id,
+            Erasure.erased_at.is_(None),
+            Erasure.exported_at > now - EXPORT_VALID,
+        )
+        .order_by(Erasure.exported_at.desc(), Erasure.id.desc())
+        .limit(1)
+    )
+
+
+def erase(db: Session, client: User, admin: User, reason: str, confirm_name: str) -> Erasure:
+    """Delete the client's account and everything in their record (plans, homework, answers,
+    questionnaires, check-ins, alerts, notes, invitations); keep the audit trail."""
+    if client.role != Role.CLIENT.value or client.practice_id != admin.practice_id:
+        raise ErasureError("Only a client of your own practice can be erased.")
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN:
+        raise ErasureError(
+            f"Say why the record is erased (at least {REASON_MIN} characters), for the practice's records.",
+            "reason",
+        )
+    if confirm_name.strip() != client.display_name.strip():
+        raise ErasureError("Type the client's name exactly as shown to confirm.", "confirm_name")
+    row = pending_export(db, client, admin)
+    if row is None:
+        raise ErasureError(
+            "Download the record first (within the last 24 hours); the erasure follows the export."
+        )
+    number, admin_id = client.id, admin.id
+    db.expunge(client)
+    # The database's ON DELETE CASCADE removes every row of the record in one statement.
+    db.execute(sa.delete(User).where(User.id == number))
+    db.expire_all()
+    row.reason, row.erased_by_id, row.erased_at = reason, admin_id, utcnow()
+    db.flush()
+    return row
+
+
+def erasures_of(db: Session, practice_id: int) -> list[Erasure]:
+    """The practice's completed erasures, newest first."""
+    return list(
+        db.scalars(
+            sa.select(Erasure)
+            .where(Erasure.practice_id == practice_id, Erasure.erased_at.is_not(None))
+            .order_by(Erasure.erased_at.desc())
+        )
+    )
