@@ -1,9 +1,10 @@
 """The main journeys, walked in a real browser by visible labels and roles: an admin adds a
 therapist; the therapist adds a client; the client, on a phone, does a week's work; the
-therapist sees it, reviews it, acts on the alert and signs the session note.
+therapist sees it, reviews it, acts on the alert, signs the session note and downloads the
+session summary PDF.
 
 Each step is a function of the shared Journey, run in order by one test, so a step can be added
-where a feature lands (the session summary PDF after signing a note, for instance)."""
+where a feature lands."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def admin_adds_therapist(j: Journey) -> None:
     j.check(page, "admin-settings")
     page.get_by_label("Crisis contacts shown to clients").fill(CRISIS_CONTACTS)
     page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_role("status")).to_have_text("Settings saved.")
+    expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
 
 
 def therapist_accepts_invitation(j: Journey) -> None:
@@ -331,6 +332,22 @@ def therapist_writes_and_signs_a_note(j: Journey) -> None:
     j.check(page, "note-signed")
 
 
+def therapist_downloads_the_session_summary(j: Journey) -> None:
+    """The signed note's session summary arrives as a PDF that names the client and session."""
+    from pypdf import PdfReader
+
+    page = j.therapist
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download session summary (PDF)").click()
+    download = waiting.value
+    assert download.suggested_filename.endswith(".pdf")
+    path = j.browsing.shots.parent / download.suggested_filename
+    download.save_as(path)
+    text = "\n".join(p.extract_text() for p in PdfReader(path).pages)
+    assert "Sam Rivers" in text
+    assert "Continue the trigger log; review safety plan." in text
+
+
 def client_reads_the_feedback(j: Journey) -> None:
     page = j.client
     follow_main_link(page, "What I have sent")
@@ -351,6 +368,8 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     follow_main_link(admin, "Audit log")
     expect(admin.get_by_role("table")).to_contain_text("Theo Okafor")
     j.check(admin, "admin-audit-log")
+    follow_main_link(admin, "Email")
+    j.check(admin, "admin-email")
     follow_main_link(admin, "People")
     admin.get_by_role("link", name="Hand over clients of Theo Okafor").click()
     expect(admin.get_by_label("Client")).to_contain_text("Sam Rivers")
@@ -368,12 +387,16 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     therapist.get_by_role("link", name="GAD-7").click()
     expect(therapist.get_by_role("heading", level=1)).to_have_text("GAD-7 with Sam Rivers")
     j.check(therapist, "in-session-questionnaire")
-    therapist.get_by_role("link", name="Password").click()
-    j.check(therapist, "change-password")
+    therapist.get_by_role("link", name="Account").click()
+    j.check(therapist, "account")
+    therapist.get_by_role("link", name="Change password").click()
+    j.check(therapist, "change-password")  # or first "confirm it's you", whichever is asked
 
     follow_main_link(client, "Who has seen my record")
     expect(client.get_by_role("main")).to_contain_text("Theo Okafor")
     j.check(client, "client-access-log")
+    follow_main_link(client, "Settings")
+    j.check(client, "client-settings")
     client.goto("/me/homework/999999")
     expect(client.get_by_role("heading", level=1)).to_have_text("Page not found")
     j.check(client, "not-found")
@@ -384,8 +407,7 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     j.check(stranger, "used-invitation")
 
 
-# In order. When the session summary PDF lands (issue #6), add a step after signing the note:
-# click "Download session summary (PDF)" on the signed note and check the download.
+# In order; add a step where a feature lands.
 JOURNEY: list[Callable[[Journey], None]] = [
     admin_adds_therapist,
     therapist_accepts_invitation,
@@ -398,6 +420,7 @@ JOURNEY: list[Callable[[Journey], None]] = [
     therapist_reviews_and_rates,
     therapist_acknowledges_the_alert,
     therapist_writes_and_signs_a_note,
+    therapist_downloads_the_session_summary,
     client_reads_the_feedback,
     everyone_visits_the_other_pages,
 ]
