@@ -157,6 +157,7 @@ def _render(
             form=form,
             raw=engine.normalise_raw(ws, raw),
             errors=errors,
+            error_places=engine.error_places(ws, errors),
             section_errors={s.key: errors.get(s.key, []) for s in ws.sections},
             figures=engine.derived_figures(ws, raw),
             version=version if version is not None else (sub.version if sub else 0),

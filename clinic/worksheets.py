@@ -262,6 +262,25 @@ def clean(ws: Worksheet, raw: Raw) -> Raw:
     return out
 
 
+def error_places(ws: Worksheet, errors: Errors) -> dict[str, str]:
+    """Where each problem is, in the words on the page ('Moment 1: What I felt'), keyed like
+    the errors, for the summary at the top of the form."""
+    places: dict[str, str] = {}
+    for s in ws.sections:
+        if s.key in errors:
+            places[s.key] = s.title
+        for f in s.fields:
+            if not s.repeat:
+                if f"{s.key}-{f.key}" in errors:
+                    places[f"{s.key}-{f.key}"] = f.label
+                continue
+            for key in errors:
+                index = key.removeprefix(f"{s.key}-").removesuffix(f"-{f.key}")
+                if key.startswith(f"{s.key}-") and key.endswith(f"-{f.key}") and index.isdigit():
+                    places[key] = f"{s.row_label} {int(index) + 1}: {f.label}"
+    return places
+
+
 def apply_errors(form: FlaskForm, errors: Errors) -> None:
     """Attach errors from check() to the form's fields so the template shows them in place."""
     for field_id, messages in errors.items():

@@ -144,6 +144,12 @@ def test_every_bound_gives_a_message_next_to_the_field_and_keeps_the_typing(
                 page = soup(response)
                 name = locate(page, s, f, "", name)
                 assert "Please answer this" in error_for(page, name), f"{key}.{f.key} required"
+                # the summary at the top says where: "Moment 1: What I felt · Please answer..."
+                link = page.select_one(f'#error-summary a[href="#{name}"]')
+                assert link is not None and f.label in link.get_text(), f"{key}.{f.key} summary"
+                if s.repeat:  # the row as numbered on the page (a ladder re-sorts its rows)
+                    row = int(name.split("-")[1]) + 1
+                    assert link.get_text().startswith(f"{s.row_label} {row}: {f.label} · ")
                 version = version_of(page)
                 checked += 1
     assert checked > 0
@@ -166,6 +172,7 @@ def test_row_counts_are_enforced_with_a_message_by_the_section(client, homework,
     assert response.status_code == 422
     page = soup(response)
     assert f"at least {section.min_rows}" in error_for(page, section.key)
+    assert section.title in page.select_one(f'#error-summary a[href="#{section.key}"]').get_text()
     version = version_of(page)
     too_many = valid_formdata(ws, rows=section.max_rows + 1)
     response = client.post(url, data=too_many | {"action": "submit", "version": version})

@@ -1,6 +1,27 @@
 // Small progressive enhancements. Every page works without this file.
 "use strict";
 
+// A form came back with problems: take the person to the summary, which links to each one.
+const errorSummary = document.getElementById("error-summary");
+if (errorSummary) errorSummary.focus();
+
+// On a phone, table rows are stacked; label each cell with its column's heading so that
+// "3" reads as "PHQ-9 3". Headings hidden from sight (like "Actions") add no label.
+document.querySelectorAll("table.table").forEach((table) => {
+  const headings = Array.from(table.querySelectorAll("thead th")).map((th) => {
+    const copy = th.cloneNode(true);
+    copy.querySelectorAll(".visually-hidden, [aria-hidden=true]").forEach((node) => node.remove());
+    return copy.textContent.trim();
+  });
+  table.querySelectorAll("tbody tr").forEach((row) => {
+    Array.from(row.children).forEach((cell, i) => {
+      if (cell.tagName === "TD" && headings[i] && !cell.hasAttribute("colspan")) {
+        cell.dataset.label = headings[i];
+      }
+    });
+  });
+});
+
 // Copy an invitation link.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
@@ -74,4 +95,17 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
     timer = setTimeout(save, 2500);
   });
   form.addEventListener("submit", () => { clearTimeout(timer); stopped = true; });
+});
+
+// The phone menu is a <details> element and works without this; Escape and a click elsewhere
+// close it too, as people expect of a menu.
+document.addEventListener("keydown", (event) => {
+  const menu = document.querySelector("details.menu[open]");
+  if (event.key !== "Escape" || !menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});
+document.addEventListener("click", (event) => {
+  const menu = document.querySelector("details.menu[open]");
+  if (menu && !menu.contains(event.target)) menu.open = false;
 });

@@ -1,0 +1,432 @@
+"""The main journeys, walked in a real browser by visible labels and roles: an admin adds a
+therapist; the therapist adds a client; the client, on a phone, does a week's work; the
+therapist sees it, reviews it, acts on the alert, signs the session note and downloads the
+session summary PDF.
+
+Each step is a function of the shared Journey, run in order by one test, so a step can be added
+where a feature lands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .conftest import PHONE, Browsing
+
+PASSWORD_THERAPIST = "north light over quiet water"
+PASSWORD_CLIENT = "three green kettles singing"
+CRISIS_CONTACTS = "Harbour Street out-of-hours line: 0800 555 0199"
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=10_000)  # a shared CI machine can be slow
+    return playwright_expect(target)
+
+
+@dataclass
+class Journey:
+    browsing: Browsing
+    admin: Any = None
+    therapist: Any = None
+    client: Any = None
+    therapist_link: str = ""
+    client_link: str = ""
+
+    def check(self, page: Any, name: str) -> None:
+        self.browsing.check(page, name)
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def follow_main_link(page: Any, name: str) -> None:
+    """Use the main navigation as a person would: on a phone, open the Menu first."""
+    menu = page.locator("summary", has_text="Menu")
+    if menu.is_visible():
+        menu.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def admin_adds_therapist(j: Journey) -> None:
+    site = j.browsing.site
+    j.admin = page = j.browsing.person("admin")
+    page.goto("/sign-in")
+    j.check(page, "sign-in")
+    page.keyboard.press("Tab")  # the first stop is the way past the header
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+    sign_in(page, site.admin_email, site.admin_password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("People at Harbour Street Practice")
+    j.check(page, "admin-people")
+    follow_main_link(page, "Add a therapist")
+    j.check(page, "admin-new-therapist")
+    page.get_by_label("Name", exact=False).first.fill("Theo Okafor")
+    page.get_by_label("Email address").fill("theo@harbour.example")
+    page.get_by_role("button", name="Add therapist").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invitation link for Theo Okafor")
+    j.check(page, "invitation-link")
+    j.therapist_link = page.get_by_label("Invitation link").input_value()
+    follow_main_link(page, "People")
+    row = page.get_by_role("row").filter(has_text="Theo Okafor")
+    expect(row).to_contain_text("Waiting for the invitation to be accepted")
+
+    follow_main_link(page, "Settings")
+    j.check(page, "admin-settings")
+    page.get_by_label("Crisis contacts shown to clients").fill(CRISIS_CONTACTS)
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
+
+
+def therapist_accepts_invitation(j: Journey) -> None:
+    j.therapist = page = j.browsing.person("therapist")
+    page.goto(j.therapist_link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Theo Okafor")
+    j.check(page, "accept-invitation")
+    page.get_by_label("Choose a password").fill(PASSWORD_THERAPIST)
+    page.get_by_label("Type the password again").fill(PASSWORD_THERAPIST)
+    page.get_by_role("button", name="Set up my account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your caseload")
+    j.check(page, "caseload-empty")
+
+
+def therapist_adds_client_and_copies_invitation(j: Journey) -> None:
+    page = j.therapist
+    page.get_by_role("link", name="Add a client").first.click()
+    j.check(page, "new-client")
+    page.get_by_label("Name or pseudonym").fill("Sam Rivers")
+    page.get_by_role("button", name="Add client").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invitation link for Sam Rivers")
+    link = page.get_by_label("Invitation link")
+    j.client_link = link.input_value()
+    assert re.fullmatch(rf"{re.escape(j.browsing.site.base_url)}/invitation/\S+", j.client_link)
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_role("status").filter(has_text="Link copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == j.client_link
+
+    # The plan started eight days ago, so the client is in week 2 with last week's baseline
+    # questionnaires still open and the weekly check-in due.
+    page.get_by_role("link", name="Caseload").first.click()
+    page.get_by_role("link", name="Sam Rivers", exact=True).click()
+    j.check(page, "client-record-new")
+    page.get_by_role("link", name="Start the 12-week plan").click()
+    j.check(page, "start-plan")
+    first = page.get_by_label("First session")
+    start = dt.date.fromisoformat(first.input_value()) - dt.timedelta(days=8)
+    first.fill(start.isoformat())
+    page.get_by_label("Weekday of the sessions").select_option(label=start.strftime("%A"))
+    page.get_by_role("button", name="Start the plan").click()
+    expect(page.get_by_role("status")).to_contain_text("The plan has started")
+    expect(page.get_by_text("Week 2/12 · Understand the origins")).to_be_visible()
+
+
+def client_accepts_on_a_phone(j: Journey) -> None:
+    j.client = page = j.browsing.person("client", PHONE)
+    page.goto(j.client_link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Sam Rivers")
+    page.get_by_label("Email address").fill("sam@rivers.example")
+    page.get_by_label("Choose a password").fill(PASSWORD_CLIENT)
+    page.get_by_label("Type the password again").fill(PASSWORD_CLIENT)
+    page.get_by_role("button", name="Set up my account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Triggers: past echoes in present situations"
+    )
+    expect(page.get_by_text("Understand the origins · Week 2 of 12")).to_be_visible()
+    j.check(page, "client-this-week")
+
+    # The phone menu by keyboard: Enter opens it, it shows where you are, Escape closes it.
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).to_be_hidden()
+    menu = page.locator("summary", has_text="Menu")
+    menu.focus()
+    page.keyboard.press("Enter")
+    expect(nav.get_by_role("link", name="This week")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name="Who has seen my record")).to_be_visible()
+    j.check(page, "client-menu-open")
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(menu).to_be_focused()
+
+
+def client_checks_in_with_the_keyboard(j: Journey) -> None:
+    """The check-in done with the keyboard alone: Tab to a group, arrows to choose, Enter."""
+    page = j.client
+    page.get_by_role("link", name="Check in for week 2").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Week 2 check-in")
+    j.check(page, "check-in")
+    trust = page.get_by_role("group", name=re.compile("able have I felt to trust"))
+    trust.get_by_label("0", exact=True).focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    expect(trust.get_by_label("6", exact=True)).to_be_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    distress = page.get_by_role("group", name=re.compile("How distressed"))
+    expect(distress.get_by_label("3", exact=True)).to_be_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Anything your therapist should know?")).to_be_focused()
+    page.keyboard.type("Work was busy, but I felt steadier.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send my check-in")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for checking in")
+    j.check(page, "check-in-done")
+    page.get_by_role("link", name="Back to this week").click()
+
+
+def client_answers_phq9(j: Journey) -> None:
+    """The PHQ-9 from last week's baseline; an answer to item 9 shows the crisis contacts."""
+    page = j.client
+    page.get_by_role("link", name="Answer PHQ-9").click()
+    j.check(page, "questionnaire")
+    page.get_by_role("button", name="Send my answers").click()  # nothing chosen yet
+    summary = page.get_by_role("alert").filter(has_text="Please answer every question")
+    expect(summary).to_be_visible()
+    j.check(page, "questionnaire-errors")
+    groups = page.get_by_role("group")
+    for n in range(1, 10):
+        item = groups.filter(has=page.locator("legend", has_text=re.compile(rf"^{n}\.")))
+        choice = "Several days" if n in (1, 2, 9) else "Not at all"
+        item.get_by_label(choice).check()
+    page.get_by_role("button", name="Send my answers").click()
+    safety = page.get_by_role("alert").filter(has_text="Please look after yourself")
+    expect(safety).to_contain_text(CRISIS_CONTACTS)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    j.check(page, "questionnaire-answered")
+    page.get_by_role("link", name="Back to this week").click()
+
+
+def client_works_on_a_worksheet(j: Journey) -> None:
+    """Start the trigger log; the draft is kept (saved as typed, and with the button) when the
+    client leaves and comes back; a missing answer is pointed out; then it is sent."""
+    page = j.client
+    page.get_by_role("link", name="Start Trigger log").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Trigger log")
+    j.check(page, "worksheet")
+    moment = page.get_by_role("group", name="Moment 1")
+    moment.get_by_label("Date").fill(dt.date.today().isoformat())
+    moment.get_by_label("What happened").fill("My partner went quiet after a phone call.")
+    moment.get_by_label("Who was involved").fill("J.")
+    # The draft saves itself a few seconds after the typing stops; leaving loses nothing.
+    expect(page.get_by_role("status").filter(has_text="Saved a moment ago")).to_be_visible()
+    follow_main_link(page, "This week")
+    page.get_by_role("link", name="Carry on Trigger log").click()
+    moment = page.get_by_role("group", name="Moment 1")
+    expect(moment.get_by_label("What happened")).to_have_value(
+        "My partner went quiet after a phone call."
+    )
+    # And with the button, for anyone who wants to be sure.
+    moment.get_by_label("What I felt").fill("anxious")
+    moment.get_by_label("How strong the feeling was").fill("70")
+    moment.get_by_label("What it reminded me of").fill("When my ex went cold before leaving.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+    follow_main_link(page, "This week")
+    page.get_by_role("link", name="Carry on Trigger log").click()
+    moment = page.get_by_role("group", name="Moment 1")
+    expect(moment.get_by_label("How strong the feeling was")).to_have_value("70")
+    expect(moment.get_by_label("Who was involved")).to_have_value("J.")
+
+    page.get_by_role("button", name="Send to my therapist").click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(
+        "Moment 1: What the facts today actually show · Please answer this before you submit."
+    )
+    facts = page.get_by_role("group", name="Moment 1").get_by_label("What the facts today")
+    expect(facts).to_have_attribute("aria-invalid", "true")
+    error_id = facts.get_attribute("aria-describedby").split()[-1]
+    expect(page.locator(f"#{error_id}")).to_contain_text("Error:")
+    expect(page.get_by_role("group", name="Moment 1").get_by_label("What I felt")).to_have_value(
+        "anxious"
+    )
+    j.check(page, "worksheet-errors")
+    facts.fill("The call was from the garage about the car. It was not about me.")
+    page.get_by_role("button", name="Send to my therapist").click()
+    expect(page.get_by_role("status").filter(has_text="with your therapist now")).to_be_visible()
+    j.check(page, "worksheet-sent")
+
+
+def therapist_sees_it_on_the_dashboard(j: Journey) -> None:
+    page = j.therapist
+    follow_main_link(page, "Caseload")
+    alerts = page.get_by_role("region", name=re.compile("Open alerts"))
+    expect(alerts).to_contain_text("Self-harm item answered")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Sam Rivers"))
+    expect(row).to_contain_text("1 to review")
+    expect(row.get_by_role("cell").first).to_have_text("2/12")
+    j.check(page, "caseload")
+
+
+def therapist_reviews_and_rates(j: Journey) -> None:
+    page = j.therapist
+    page.get_by_role("link", name="Sam Rivers", exact=True).click()
+    j.check(page, "client-record")
+    week2 = page.locator("#week-2")
+    week2.get_by_role("link", name="Review").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Trigger log")
+    expect(page.get_by_text("The call was from the garage about the car.")).to_be_visible()
+    j.check(page, "review")
+    page.get_by_role("button", name="Save review").click()  # nothing chosen yet
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name=re.compile("^How much was done")).click()
+    done = page.get_by_role("group", name="How much was done")
+    expect(done).to_be_focused()
+    expect(done).to_have_accessible_description(re.compile("Choose how much of the homework"))
+    expect(done.get_by_label("None")).to_have_attribute("aria-invalid", "true")
+    j.check(page, "review-errors")
+    page.get_by_role("group", name="How much was done").get_by_label("All").check()
+    page.get_by_role("group", name="Quality of the work").get_by_label("3").check()
+    page.get_by_label("Feedback for your client").fill(
+        "You caught the echo and checked the facts. That is exactly the skill."
+    )
+    page.get_by_role("button", name="Save review").click()
+    expect(page.locator("#week-2")).to_contain_text("Reviewed")
+
+
+def therapist_acknowledges_the_alert(j: Journey) -> None:
+    page = j.therapist
+    page.get_by_role("link", name="Acknowledge Self-harm item answered alert").click()
+    j.check(page, "alert")
+    page.get_by_role("button", name="Acknowledge alert").click()  # without a note first
+    expect(page.get_by_role("alert")).to_contain_text("Write what you did or decided.")
+    page.get_by_label("What you did or decided").fill("Phoned Sam; safety plan reviewed.")
+    page.get_by_role("button", name="Acknowledge alert").click()
+    expect(page.get_by_role("link", name=re.compile("Acknowledge Self-harm"))).to_have_count(0)
+
+
+def therapist_writes_and_signs_a_note(j: Journey) -> None:
+    page = j.therapist
+    page.get_by_role("button", name="Start today's note").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Session note · Sam Rivers")
+    j.check(page, "note-draft")
+    page.get_by_label("Duration (minutes)").fill("50")
+    page.get_by_role("group", name="Attendance").get_by_label("Attended").check()
+    page.get_by_role("group", name="Format").get_by_label("In person").check()
+    page.get_by_label("Assessment").fill("Engaged; mistrust eased when the facts were checked.")
+    page.get_by_label("Plan", exact=True).fill("Continue the trigger log; review safety plan.")
+    questions: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.get_by_role("button", name="Save and sign").click()
+    expect(page.get_by_text("Signed", exact=True)).to_be_visible()
+    assert questions and questions[0].startswith("Sign this note?")
+    j.check(page, "note-signed")
+
+
+def therapist_downloads_the_session_summary(j: Journey) -> None:
+    """The signed note's session summary arrives as a PDF that names the client and session."""
+    from pypdf import PdfReader
+
+    page = j.therapist
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download session summary (PDF)").click()
+    download = waiting.value
+    assert download.suggested_filename.endswith(".pdf")
+    path = j.browsing.shots.parent / download.suggested_filename
+    download.save_as(path)
+    text = "\n".join(p.extract_text() for p in PdfReader(path).pages)
+    assert "Sam Rivers" in text
+    assert "Continue the trigger log; review safety plan." in text
+
+
+def client_reads_the_feedback(j: Journey) -> None:
+    page = j.client
+    follow_main_link(page, "What I have sent")
+    j.check(page, "client-history")
+    page.get_by_role("link", name=re.compile("Week 2: Trigger log")).click()
+    feedback = page.get_by_role("region", name="Your therapist's feedback")
+    expect(feedback).to_contain_text("That is exactly the skill.")
+    j.check(page, "client-feedback")
+    follow_main_link(page, "My progress")
+    j.check(page, "client-progress")
+
+
+def everyone_visits_the_other_pages(j: Journey) -> None:
+    """The pages the journey above passes by, each checked by axe: settings, audit log and
+    handover for the admin; notes, homework and in-session forms for the therapist; the
+    access log and password pages for the client; a used link and a page that is not there."""
+    admin, therapist, client = j.admin, j.therapist, j.client
+    follow_main_link(admin, "Audit log")
+    expect(admin.get_by_role("table")).to_contain_text("Theo Okafor")
+    j.check(admin, "admin-audit-log")
+    follow_main_link(admin, "Email")
+    j.check(admin, "admin-email")
+    follow_main_link(admin, "People")
+    admin.get_by_role("link", name="Hand over clients of Theo Okafor").click()
+    expect(admin.get_by_label("Client")).to_contain_text("Sam Rivers")
+    j.check(admin, "admin-transfer")
+
+    follow_main_link(therapist, "Caseload")
+    therapist.get_by_role("link", name="Sam Rivers", exact=True).click()
+    therapist.get_by_role("link", name="All notes").click()
+    expect(therapist.get_by_role("table")).to_contain_text("Signed")
+    j.check(therapist, "notes-list")
+    therapist.get_by_role("link", name="Sam Rivers").click()
+    therapist.get_by_role("link", name="Add homework to week 3").click()
+    j.check(therapist, "add-homework")
+    therapist.get_by_role("link", name="Cancel").click()
+    therapist.get_by_role("link", name="GAD-7").click()
+    expect(therapist.get_by_role("heading", level=1)).to_have_text("GAD-7 with Sam Rivers")
+    j.check(therapist, "in-session-questionnaire")
+    therapist.get_by_role("link", name="Account").click()
+    j.check(therapist, "account")
+    therapist.get_by_role("link", name="Change password").click()
+    j.check(therapist, "change-password")  # or first "confirm it's you", whichever is asked
+
+    follow_main_link(client, "Who has seen my record")
+    expect(client.get_by_role("main")).to_contain_text("Theo Okafor")
+    j.check(client, "client-access-log")
+    follow_main_link(client, "Settings")
+    j.check(client, "client-settings")
+    client.goto("/me/homework/999999")
+    expect(client.get_by_role("heading", level=1)).to_have_text("Page not found")
+    j.check(client, "not-found")
+
+    stranger = j.browsing.person("stranger", PHONE)
+    stranger.goto(j.client_link)  # already used
+    expect(stranger.get_by_role("link", name="Go to sign in")).to_be_visible()
+    j.check(stranger, "used-invitation")
+
+
+# In order; add a step where a feature lands.
+JOURNEY: list[Callable[[Journey], None]] = [
+    admin_adds_therapist,
+    therapist_accepts_invitation,
+    therapist_adds_client_and_copies_invitation,
+    client_accepts_on_a_phone,
+    client_checks_in_with_the_keyboard,
+    client_answers_phq9,
+    client_works_on_a_worksheet,
+    therapist_sees_it_on_the_dashboard,
+    therapist_reviews_and_rates,
+    therapist_acknowledges_the_alert,
+    therapist_writes_and_signs_a_note,
+    therapist_downloads_the_session_summary,
+    client_reads_the_feedback,
+    everyone_visits_the_other_pages,
+]
+
+
+def test_a_week_of_work_from_invitation_to_signed_note(browsing: Browsing) -> None:
+    journey = Journey(browsing)
+    for step in JOURNEY:
+        step(journey)
