@@ -57,7 +57,9 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
-                    raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+                    raise RuntimeError(
+                        f"the migration left rows without their parent: {broken[:5]}"
+                    )
     finally:
         if sqlite:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")

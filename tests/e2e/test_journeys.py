@@ -358,6 +358,14 @@ def client_reads_the_feedback(j: Journey) -> None:
     j.check(page, "client-feedback")
     follow_main_link(page, "My progress")
     j.check(page, "client-progress")
+    from pypdf import PdfReader
+
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="My progress report (PDF)").click()
+    path = j.browsing.shots.parent / waiting.value.suggested_filename
+    waiting.value.save_as(path)
+    text = "\n".join(p.extract_text() for p in PdfReader(path).pages)
+    assert "My progress report" in text and "Sam Rivers" in text
 
 
 def everyone_visits_the_other_pages(j: Journey) -> None:
@@ -401,10 +409,33 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     expect(client.get_by_role("heading", level=1)).to_have_text("Page not found")
     j.check(client, "not-found")
 
+    follow_main_link(admin, "Clients")
+    expect(admin.get_by_role("table")).to_contain_text("Sam Rivers")
+    j.check(admin, "admin-clients")
+
     stranger = j.browsing.person("stranger", PHONE)
     stranger.goto(j.client_link)  # already used
     expect(stranger.get_by_role("link", name="Go to sign in")).to_be_visible()
     j.check(stranger, "used-invitation")
+
+
+def admin_exports_and_erases_the_record(j: Journey) -> None:
+    """At the end of care: the admin downloads the whole record, then erases it."""
+    admin = j.admin
+    follow_main_link(admin, "Clients")
+    admin.get_by_role("link", name="Export and erase the record of Sam Rivers").click()
+    j.check(admin, "admin-erase")
+    with admin.expect_download() as waiting:
+        admin.get_by_role("link", name="Download the record (ZIP)").click()
+    assert waiting.value.suggested_filename.endswith("-record.zip")
+    admin.reload()
+    expect(admin.get_by_role("status")).to_contain_text("Downloaded")
+    admin.get_by_label("Why the record is erased").fill("Care ended; the client asked for erasure.")
+    admin.get_by_label("Type the client's name to confirm").fill("Sam Rivers")
+    admin.get_by_role("button", name="Erase the record").click()
+    expect(admin.get_by_role("main")).to_contain_text("Care ended; the client asked for erasure.")
+    expect(admin.get_by_role("table")).not_to_contain_text("Sam Rivers")
+    j.check(admin, "admin-clients-after-erasure")
 
 
 # In order; add a step where a feature lands.
@@ -423,6 +454,7 @@ JOURNEY: list[Callable[[Journey], None]] = [
     therapist_downloads_the_session_summary,
     client_reads_the_feedback,
     everyone_visits_the_other_pages,
+    admin_exports_and_erases_the_record,
 ]
 
 
