@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
@@ -17,11 +17,24 @@ from . import accounts, crypto, resource_dir
 from . import db as database
 from .models import Practice, Role, User
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 db_cli = AppGroup("db", help="Create and migrate the database schema (Alembic).")
+
+
+def migrations() -> ModuleType:
+    """Alembic's commands, imported when a command needs them: web workers never load
+    Alembic (and its template engine), which keeps each worker smaller."""
+    from alembic import command
+
+    return command
 
 
 def alembic_config() -> Config:
     """Alembic configuration pointing at migrations/ and at the app's database."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resource_dir("migrations")))
     # The URL is read by migrations/env.py from the app config; % is escaped for configparser.
@@ -33,20 +46,20 @@ def alembic_config() -> Config:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema (to the newest revision by default)."""
-    command.upgrade(alembic_config(), revision)
+    migrations().upgrade(alembic_config(), revision)
 
 
 @db_cli.command("downgrade")
 @click.argument("revision", default="-1")
 def db_downgrade(revision: str) -> None:
     """Downgrade the schema by one revision, or to REVISION ('base' empties it)."""
-    command.downgrade(alembic_config(), revision)
+    migrations().downgrade(alembic_config(), revision)
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Show the schema's current revision."""
-    command.current(alembic_config(), verbose=True)
+    migrations().current(alembic_config(), verbose=True)
 
 
 @db_cli.command("revision")
@@ -54,7 +67,7 @@ def db_current() -> None:
 @click.option("--autogenerate/--empty", default=True, help="Compare the models with the schema.")
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write a new migration script (for developers)."""
-    command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+    migrations().revision(alembic_config(), message=message, autogenerate=autogenerate)
 
 
 @click.command("create-admin")
@@ -113,7 +126,7 @@ def demo(url: str, password: str | None) -> None:
     """Build (or rebuild) the demo practice and print how to sign in."""
     from .demo import build_demo
 
-    command.upgrade(alembic_config(), "head")
+    migrations().upgrade(alembic_config(), "head")
     db = database.session()
     if password is not None and (problem := accounts.password_problem(password)):
         raise click.ClickException(problem)
