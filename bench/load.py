@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,22 +32,19 @@ from clinic.models import Administration, SubmissionRevision
 HERE = Path(__file__).resolve().parent
 
 
-def _rows(url: str, since: float) -> dict[str, int]:
+def _rows(url: str) -> dict[str, int]:
+    """How many questionnaires are answered and worksheet versions stored: counted before and
+    after the run, the difference is what the run stored."""
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 32})
-    start = datetime.fromtimestamp(since, UTC)
     with app.app_context():
         db = app.extensions["clinic.db"]()
         counts = {
             "questionnaires": db.scalar(
                 sa.select(sa.func.count())
                 .select_from(Administration)
-                .where(Administration.completed_at >= start, Administration.slot == "ad_hoc")
+                .where(Administration.completed_at.is_not(None))
             ),
-            "worksheets": db.scalar(
-                sa.select(sa.func.count())
-                .select_from(SubmissionRevision)
-                .where(SubmissionRevision.saved_at >= start)
-            ),
+            "worksheets": db.scalar(sa.select(sa.func.count()).select_from(SubmissionRevision)),
         }
         db.close()
         app.extensions["clinic.db"].kw["bind"].dispose()
@@ -89,7 +85,7 @@ def main() -> None:
         "LOAD_THERAPISTS": str(args.therapists),
         "LOAD_CLIENTS_PER_THERAPIST": str(args.clients_per_therapist),
     }
-    started = time.time()
+    before = _rows(args.database_url)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -141,7 +137,8 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     accepted = json.loads((out / "accepted.json").read_text())
-    stored = _rows(args.database_url, started)
+    after = _rows(args.database_url)
+    stored = {k: after[k] - before[k] for k in after}
     statuses: dict[str, int] = {}
     for line in (out / "access.log").read_text().splitlines():
         parts = line.split('"')

@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import secrets
 import threading
 from html import unescape
 
@@ -26,6 +27,9 @@ THERAPISTS = int(os.environ.get("LOAD_THERAPISTS", "40"))
 CLIENTS_PER_THERAPIST = int(os.environ.get("LOAD_CLIENTS_PER_THERAPIST", "30"))
 COUNTS_FILE = os.environ.get("LOAD_COUNTS", "load-counts.json")
 
+# Every send in this run differs from every earlier one (an unchanged resend is, rightly,
+# not stored again, and would look like a lost write).
+RUN = secrets.token_hex(4)
 _lock = threading.Lock()
 accepted = {"questionnaires": 0, "worksheets": 0, "server_errors": 0}
 _therapists = itertools.count(1)
@@ -163,15 +167,20 @@ class Client(Person):
     def answer_questionnaires(self) -> None:
         page = self.client.get("/me/", name="this week")
         self.check(page)
-        for administration in sorted(set(re.findall(r"/me/questionnaires/(\d+)\"", page.text)))[:1]:
-            form = self.client.get(f"/me/questionnaires/{administration}", name="questionnaire")
-            data = {f"item-{i}": str(random.randint(0, 2)) for i in range(1, 10)} | {"item-9": "0"}
+        # Questionnaires the therapist sent, and the ones the plan schedules this week.
+        found = re.findall(r'href="(/me/questionnaires/(?:\d+|week/\d+/\w+))"', page.text)
+        for path in sorted(set(found))[:1]:
+            form = self.client.get(path, name="questionnaire")
+            self.check(form)
+            items = sorted(set(re.findall(r'name="(item-[\w-]+)" value="(\d+)"', form.text)))
+            if not items:
+                continue
+            data: dict[str, str] = {}
+            for name, value in sorted(items, key=lambda nv: (nv[0], int(nv[1]))):
+                data.setdefault(name, value)  # the lowest answer: no alert is raised
             data["csrf_token"] = _csrf(form.text)
             response = self.client.post(
-                f"/me/questionnaires/{administration}",
-                data=data,
-                name="answer questionnaire",
-                allow_redirects=False,
+                path, data=data, name="answer questionnaire", allow_redirects=False
             )
             self.check(response)
             if response.status_code == 302 and "/answered" in response.headers.get("Location", ""):
@@ -193,7 +202,7 @@ class Client(Person):
             if ws is None or version is None:
                 continue  # reviewed already: nothing to send
             self.sent += 1
-            data = _valid_answers(ws, f"({self.email} {self.sent})")
+            data = _valid_answers(ws, f"({RUN} {self.email} {self.sent})")
             data |= {
                 "action": "submit",
                 "version": version.group(1),

@@ -89,8 +89,9 @@ def _client_history(
     trend = {
         code: (rng.randint(*START.get(code, (5, 15))), rng.uniform(-1.2, 0.4)) for code in START
     }
+    now = dt.datetime.now(dt.UTC)
     for w in range(1, week + 1):
-        when = _moment(plans.session_date(plan, w))
+        when = min(_moment(plans.session_date(plan, w)), now)  # never in the future
         dues, check_in_due = questionnaires.scheduled(db, plan, w)
         for due in dues:
             if w == week and rng.random() < 0.5:
