@@ -35,19 +35,25 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_role(bp, Role.ADMIN)
 
 
-def get_staff_or_404(user_id: int) -> User:
-    """A therapist or admin of the signed-in admin's practice; anyone else is 404."""
-    admin = signed_in_user()
+def _person_or_404(user_id: int, roles: tuple[Role, ...], *, audited: bool = False) -> User:
+    """A person of the signed-in admin's practice with one of these roles; else 404."""
     user = database.session().scalar(
         sa.select(User).where(
             User.id == user_id,
-            User.practice_id == admin.practice_id,
-            User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
+            User.practice_id == signed_in_user().practice_id,
+            User.role.in_([r.value for r in roles]),
         )
     )
     if user is None:
+        if audited:
+            audit.denied("client", user_id)
         abort(404)
     return user
+
+
+def get_staff_or_404(user_id: int) -> User:
+    """A therapist or admin of the signed-in admin's practice; anyone else is 404."""
+    return _person_or_404(user_id, (Role.THERAPIST, Role.ADMIN))
 
 
 @bp.get("/")
@@ -371,19 +377,8 @@ def transfer(user_id: int) -> Response | str | tuple[str, int]:
 
 
 def get_client_or_404(user_id: int) -> User:
-    """A client of the signed-in admin's practice; anyone else is 404."""
-    admin = signed_in_user()
-    client = database.session().scalar(
-        sa.select(User).where(
-            User.id == user_id,
-            User.practice_id == admin.practice_id,
-            User.role == Role.CLIENT.value,
-        )
-    )
-    if client is None:
-        audit.denied("client", user_id)
-        abort(404)
-    return client
+    """A client of the signed-in admin's practice; anyone else is 404 (and audited)."""
+    return _person_or_404(user_id, (Role.CLIENT,), audited=True)
 
 
 @bp.get("/clients")

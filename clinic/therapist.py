@@ -832,12 +832,15 @@ def note_summary_pdf(client_id: int, note_id: int) -> Response:
     """The session-summary PDF of one session note."""
     client = get_client_or_404(client_id)
     item = get_note_or_404(client, note_id)
-    db = database.session()
-    data = reports.gather_session_summary(db, client, item.session_date, item)
-    audit.record("export", "session_summary", item.id, subject_id=client.id)
+    return _session_summary(client, item.session_date, item)
+
+
+def _session_summary(client: User, day: dt.date, item: SessionNote | None) -> Response:
+    data = reports.gather_session_summary(database.session(), client, day, item)
+    audit.record("export", "session_summary", item.id if item else None, subject_id=client.id)
     return exports.download(
         reports.session_summary_pdf(data),
-        f"{_file_stem(client)}-session-{item.session_date:%Y-%m-%d}.pdf",
+        f"{_file_stem(client)}-session-{day:%Y-%m-%d}.pdf",
         "application/pdf",
     )
 
@@ -851,22 +854,15 @@ def session_summary_pdf(client_id: int) -> Response:
         flash("Choose the session date for the summary.", "error")
         return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
     therapist = signed_in_user()
-    db = database.session()
     item = next(
         (
             n
-            for n in notes.notes_of(db, client)
+            for n in notes.notes_of(database.session(), client)
             if n.session_date == day and (n.status == "signed" or n.therapist_id == therapist.id)
         ),
         None,
     )
-    data = reports.gather_session_summary(db, client, day, item)
-    audit.record("export", "session_summary", item.id if item else None, subject_id=client.id)
-    return exports.download(
-        reports.session_summary_pdf(data),
-        f"{_file_stem(client)}-session-{day:%Y-%m-%d}.pdf",
-        "application/pdf",
-    )
+    return _session_summary(client, day, item)
 
 
 @bp.get("/clients/<int:client_id>/progress-report.pdf")
