@@ -74,11 +74,13 @@ def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
 ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 
 FONT_DIR = Path(__file__).parent / "fonts"
-BODY, BOLD, CJK, SYMBOLS = "Bedrock", "Bedrock-Bold", "Bedrock-CJK", "Bedrock-Symbols"
+BODY, BOLD = "Bedrock", "Bedrock-Bold"
+CJK, HANGUL, SYMBOLS = "Bedrock-CJK", "Bedrock-Hangul", "Bedrock-Symbols"
 _FILES = {
     BODY: "DejaVuSans.ttf",
     BOLD: "DejaVuSans-Bold.ttf",
     CJK: "DroidSansFallbackFull.ttf",
+    HANGUL: "BedrockHangul.ttf",
     SYMBOLS: "Symbola-emoji.ttf",
 }
 # Zero-width joiners and emoji presentation selectors: no font here draws them, and leaving
@@ -117,7 +119,8 @@ def _visual(line: str) -> str:
 def text(value: Any, *, bold: bool = False) -> str:
     """Paragraph markup that prints `value` exactly: escaped, every character in a font that
     has it (Latin, Greek, Cyrillic, Arabic and Hebrew in DejaVu Sans; Chinese and Japanese in
-    Droid Sans Fallback; emoji and symbols in Symbola), line breaks kept."""
+    Droid Sans Fallback; Korean in a NanumGothic subset; emoji and symbols in Symbola), line
+    breaks kept."""
     covered = fonts()
     main = BOLD if bold else BODY
     raw = unicodedata.normalize("NFC", "" if value is None else str(value)).translate(_INVISIBLE)
@@ -130,7 +133,7 @@ def text(value: Any, *, bold: bool = False) -> str:
                 ch, code = " ", 32
             face = main
             if code not in covered[main]:
-                face = next((f for f in (CJK, SYMBOLS) if code in covered[f]), main)
+                face = next((f for f in (CJK, HANGUL, SYMBOLS) if code in covered[f]), main)
             if runs and runs[-1][0] == face:
                 runs[-1] = (face, runs[-1][1] + ch)
             else:

@@ -265,6 +265,7 @@ def test_text_markup_is_never_interpreted():
 SCRIPTS = {
     "Arabic": "مرحبا بك",
     "Chinese": "你好，信任",
+    "Korean": "안녕하세요",
     "emoji": "🙂 👍",
     "accents": "Zoë Ångström, e\u0301",
 }
@@ -302,7 +303,7 @@ def test_any_script_prints_in_an_embedded_font(app, db, make_user):
             font = ref.get_object()
             fonts[font["/BaseFont"]] = font
     names = {str(n).split("+")[-1] for n in fonts}
-    assert {"DejaVuSans", "DroidSansFallback", "Symbola"} <= names
+    assert {"DejaVuSans", "DroidSansFallback", "BedrockHangul", "Symbola"} <= names
     for font in fonts.values():  # every font is embedded, none is left to the reader
         assert "/FontFile2" in font["/FontDescriptor"].get_object(), font["/BaseFont"]
 
