@@ -159,3 +159,16 @@ def test_no_activity_is_computed_not_stored(app, db, make_user):
         row[0] == "Quiet One" and "20 days ago" in row[7] and "no activity for 20 days" in row[-1]
     )
     assert "Open alerts (0)" in page_text(c.get("/therapist/"))
+
+
+def test_the_sorted_column_says_so_to_screen_readers(app, client, make_user, sign_in):
+    therapist = make_user(Role.THERAPIST)
+    make_user(Role.CLIENT, therapist=therapist)
+    sign_in(therapist)
+    for key, label, direction in (("name", "Client", "ascending"), ("week", "Week", "descending")):
+        page = BeautifulSoup(client.get(f"/therapist/?sort={key}").data, "html.parser")
+        sorted_headers = page.select("th[aria-sort]")
+        assert [
+            (h.get_text(strip=True).split("(")[0].strip("▾ "), h["aria-sort"])
+            for h in sorted_headers
+        ] == [(label, direction)]
