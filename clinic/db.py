@@ -147,7 +147,11 @@ def session() -> Session:
 
 def persist_always(obj: Any) -> None:
     """Store this object at the end of the request whatever its outcome (audit events of
-    refused or failed requests must survive the rollback of everything else)."""
+    refused or failed requests must survive the rollback of everything else). Outside a
+    request (a command), it joins the command's own session, which the command commits."""
+    if not has_request_context():
+        session().add(obj)
+        return
     g.setdefault("db_always", []).append(obj)
 
 

@@ -16,7 +16,8 @@ import time
 import pyotp
 import segno
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .db import utcnow
 from .errors import DomainError
@@ -87,7 +88,23 @@ def verify_totp(user: User, code: str, now: float | None = None) -> bool:
         if hmac.compare_digest(totp.generate_otp(step), code):
             if user.totp_last_step is not None and step <= user.totp_last_step:
                 return False
-            user.totp_last_step = step
+            db = object_session(user)
+            if db is None:  # not stored yet (set-up in a test): nothing to race with
+                user.totp_last_step = step
+                return True
+            # A conditional update: of two requests racing with the same code, one wins.
+            won = db.execute(
+                sa.update(User)
+                .where(
+                    User.id == user.id,
+                    sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if won != 1:
+                return False
+            set_committed_value(user, "totp_last_step", step)
             return True
     return False
 

@@ -21,6 +21,7 @@ from .models import (
     SessionNoteRevision,
     User,
 )
+from .timeutil import local_time
 
 NOTE_FIELDS = ("data", "assessment", "plan", "homework_reviewed", "homework_set")
 LIMITS = {
@@ -109,7 +110,8 @@ def homework_window(
         if a.removed_at is not None:
             continue
         sub = a.submission
-        sent = sub.submitted_at.date() if sub and sub.submitted_at else None
+        # Local dates throughout: session dates are the practice's calendar days.
+        sent = local_time(sub.submitted_at, client).date() if sub and sub.submitted_at else None
         due_in_window = (since is None or a.due_on > since) and a.due_on <= session_date
         sent_in_window = (
             sent is not None and (since is None or sent > since) and sent <= session_date

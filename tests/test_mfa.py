@@ -282,3 +282,26 @@ def test_a_password_reset_link_does_not_skip_the_code(app, db, make_user, therap
     assert someone.get("/therapist/").headers["Location"].startswith("/sign-in")
     ok = someone.post("/sign-in/code", data={"code": pyotp.TOTP(secret).now()})
     assert ok.headers["Location"] == "/therapist/"
+
+
+def test_two_requests_racing_with_one_code_cannot_both_use_it(app, db, sign_in, therapist):
+    """Both requests read the account before either writes (as two workers would): the
+    conditional update lets exactly one of them accept the code."""
+    from clinic import mfa
+
+    c = app.test_client()
+    c.post("/sign-in", data={"email": therapist.email, "password": PASSWORD})
+    secret, _ = enrol(c, db, therapist)
+    code = pyotp.TOTP(secret).at(time.time() + 30)  # a step not used by the set-up
+    factory = app.extensions["clinic.db"]
+    first, second = factory(), factory()
+    try:
+        one, two = first.get(User, therapist.id), second.get(User, therapist.id)
+        second.commit()  # keeps what it read (as a request that read before the other wrote)
+        assert one.totp_last_step == two.totp_last_step  # both saw the same state
+        assert mfa.verify_totp(one, code)
+        first.commit()
+        assert not mfa.verify_totp(two, code)
+    finally:
+        first.close()
+        second.close()

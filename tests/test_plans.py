@@ -450,6 +450,8 @@ def test_corrections_after_submission_are_revisions_until_review(app, db, people
         != sub.revisions[1].answers["entries"][0]["balanced_thought"]
     )
     t = browser(app, people[0])
+    review_page = page_text(t.get(f"/therapist/clients/{people[1].id}/homework/{a.id}"))
+    assert "corrected 1 time(s) since" in review_page
     review = t.post(
         f"/therapist/clients/{people[1].id}/homework/{a.id}",
         data={
@@ -730,3 +732,17 @@ def test_a_stale_homework_edit_shows_the_current_state_and_keeps_the_typing(app,
     assert again.status_code == 302
     db.expire_all()
     assert db.get(Assignment, ladder.id).week == 7
+
+
+def test_a_draft_conflict_is_not_counted_as_a_correction(app, db, people, thought):
+    c, url, a = thought
+    c.post(url, data={"entries-0-situation": "start", "action": "save", "version": "0"})
+    version = version_of(c.get(url))
+    c.post(url, data={"entries-0-situation": "tab A", "action": "save", "version": version})
+    stale = c.post(url, data={"entries-0-situation": "tab B", "action": "save", "version": version})
+    assert stale.status_code == 409  # set aside as a revision, not a correction
+    data = valid_formdata(THOUGHT)
+    c.post(url, data=data | {"action": "submit", "version": version_of(c.get(url))})
+    t = browser(app, people[0])
+    page = page_text(t.get(f"/therapist/clients/{people[1].id}/homework/{a.id}"))
+    assert "Submitted" in page and "corrected" not in page

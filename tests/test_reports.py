@@ -594,6 +594,12 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
     assert any(n.startswith(f"bedrock-client-{client.id}-progress-") for n in names)
     assert f"bedrock-client-{other.id}-questionnaires.csv" in names
     assert not any(n.startswith(f"bedrock-client-{gone.id}-") for n in names)
+    exported = db.scalars(
+        sa.select(AuditEvent.subject_id).where(
+            AuditEvent.action == "export", AuditEvent.user_id == therapist.id
+        )
+    ).all()
+    assert sorted(exported) == sorted([client.id, other.id])  # the command is audited too
     pdf_file = next(out.glob(f"bedrock-client-{client.id}-progress-*.pdf"))
     assert "Jordan Avery" in pdf_text(pdf_file.read_bytes())
     assert (pdf_file.stat().st_mode & 0o777) == 0o600
