@@ -49,7 +49,9 @@ def record(
         at=database.utcnow(),
         practice_id=user.practice_id if user else None,
         user_id=user.id if user else None,
-        user_name=user.display_name if user else None,
+        # Staff are named; a client is only a number, so that erasing their record leaves no
+        # name behind in this append-only log.
+        user_name=user.display_name if user and user.role != "client" else None,
         role=user.role if user else None,
         action=action,
         object_type=object_type,

@@ -57,6 +57,7 @@ def case(app, db, make_user):  # type: ignore[no-untyped-def]
         notes.sign(db, note, therapist)
         db.commit()
     browser(app, therapist).get(f"/therapist/clients/{client.id}")  # an audited view
+    browser(app, client).get("/me/progress-report.pdf")  # an audited act of the client's own
     return therapist, client, admin
 
 
@@ -101,6 +102,9 @@ def test_export_then_erase_removes_every_row_and_keeps_the_audit_trail(app, db, 
     assert row.export_sha256 == hashlib.sha256(download.data).hexdigest()
     events = db.scalars(sa.select(AuditEvent).where(AuditEvent.subject_id == client_id)).all()
     assert {e.action for e in events} >= {"view", "export", "erase"}
+    assert any(e.user_id == client_id for e in events)  # the client's own acts stay, unnamed
+    named = db.scalars(sa.select(AuditEvent).where(AuditEvent.user_name == "Sam Erasmus")).all()
+    assert named == []
     first = web.get("/admin/clients").get_data(as_text=True)
     assert "The record of Sam Erasmus has been erased." in first  # said once, to the admin
     listing = web.get("/admin/clients").get_data(as_text=True)
