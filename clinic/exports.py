@@ -166,6 +166,22 @@ def homework_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
     return rows
 
 
+def without(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], names: set[str]
+) -> tuple[list[str], list[list[Any]]]:
+    """The same table without the named columns."""
+    keep = [i for i, h in enumerate(header) if h not in names]
+    return [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+
+
+# What a client's own copy leaves out: the therapist's ratings and the risk flags are the
+# therapist's working notes; scores too, when the practice talks them through in sessions
+# rather than showing them (the client's own answers are always in).
+CLIENT_OMITS_HOMEWORK = {"completion", "quality"}
+CLIENT_OMITS_QUESTIONNAIRES = {"flags"}
+HIDDEN_SCORES = {"total", "band"}
+
+
 # --- the record bundle --------------------------------------------------------------------------
 
 # ZIP entries carry this fixed time, so the same record gives the same archive.
@@ -206,10 +222,23 @@ def record_bundle(
                     reports.session_summary_pdf(summary),
                 )
             )
+    questionnaires: tuple[Sequence[str], Sequence[Sequence[Any]]] = (
+        QUESTIONNAIRE_HEADER,
+        questionnaire_rows(db, [client]),
+    )
+    homework: tuple[Sequence[str], Sequence[Sequence[Any]]] = (
+        HOMEWORK_HEADER,
+        homework_rows(db, [client]),
+    )
+    scores = not for_client or client.practice.clients_see_scores
+    if for_client:
+        hidden = CLIENT_OMITS_QUESTIONNAIRES | (set() if scores else HIDDEN_SCORES)
+        questionnaires = without(*questionnaires, hidden)
+        homework = without(*homework, CLIENT_OMITS_HOMEWORK)
     files += [
-        ("questionnaires.csv", csv_text(QUESTIONNAIRE_HEADER, questionnaire_rows(db, [client]))),
-        ("homework.csv", csv_text(HOMEWORK_HEADER, homework_rows(db, [client]))),
-        ("fhir-bundle.json", fhir.client_bundle_json(db, client, now)),
+        ("questionnaires.csv", csv_text(*questionnaires)),
+        ("homework.csv", csv_text(*homework)),
+        ("fhir-bundle.json", fhir.client_bundle_json(db, client, now, totals=scores)),
     ]
     names = "\n".join(f"- {name}" for name, _ in files)
     readme = (

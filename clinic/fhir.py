@@ -124,8 +124,11 @@ def observation(
     }
 
 
-def client_bundle(db: Session, client: User, generated: dt.datetime) -> dict[str, Any]:
-    """The client's Bundle as a JSON-ready dict."""
+def client_bundle(
+    db: Session, client: User, generated: dt.datetime, *, totals: bool = True
+) -> dict[str, Any]:
+    """The client's Bundle as a JSON-ready dict; without `totals`, only their answers (no
+    Observation of a total score)."""
     patient_ref = _urn("patient", client.id)
     entries = [{"fullUrl": patient_ref, "resource": patient(client)}]
     known = measures.instruments()
@@ -137,12 +140,13 @@ def client_bundle(db: Session, client: User, generated: dt.datetime) -> dict[str
         entries.append(
             {"fullUrl": response_ref, "resource": questionnaire_response(a, inst, patient_ref)}
         )
-        entries.append(
-            {
-                "fullUrl": _urn("observation", a.id),
-                "resource": observation(a, inst, patient_ref, response_ref),
-            }
-        )
+        if totals:
+            entries.append(
+                {
+                    "fullUrl": _urn("observation", a.id),
+                    "resource": observation(a, inst, patient_ref, response_ref),
+                }
+            )
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid5(_NAMESPACE, f"bundle:{client.id}")),
@@ -152,5 +156,9 @@ def client_bundle(db: Session, client: User, generated: dt.datetime) -> dict[str
     }
 
 
-def client_bundle_json(db: Session, client: User, generated: dt.datetime) -> str:
-    return json.dumps(client_bundle(db, client, generated), indent=2, ensure_ascii=False)
+def client_bundle_json(
+    db: Session, client: User, generated: dt.datetime, *, totals: bool = True
+) -> str:
+    return json.dumps(
+        client_bundle(db, client, generated, totals=totals), indent=2, ensure_ascii=False
+    )

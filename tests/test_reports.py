@@ -570,7 +570,25 @@ def test_the_clients_own_copy_leaves_out_session_notes(app, record):
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert not [n for n in archive.namelist() if n.startswith("session-summaries/")]
     assert "My progress report" in pdf_text(archive.read("progress-report.pdf"))
-    assert AUTOMATIC in archive.read("homework.csv").decode()
+    homework = list(csv.DictReader(io.StringIO(archive.read("homework.csv").decode())))
+    assert AUTOMATIC in homework[0]["answers_json"]
+    assert "quality" not in homework[0] and "completion" not in homework[0]  # the therapist's
+    questionnaires = list(csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode())))
+    assert "flags" not in questionnaires[0] and questionnaires[0]["total"] == "17"
+    assert "Observation" in archive.read("fhir-bundle.json").decode()
+
+
+def test_the_clients_copy_follows_the_practice_that_hides_scores(app, db, record):
+    _, client, _ = record
+    client.practice.clients_see_scores = False
+    db.commit()
+    archive = zipfile.ZipFile(io.BytesIO(browser(app, client).get("/me/my-record.zip").data))
+    questionnaires = list(csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode())))
+    assert "total" not in questionnaires[0] and "band" not in questionnaires[0]
+    assert questionnaires[0]["item_answers"].startswith("1=2")  # their own answers stay
+    bundle = json.loads(archive.read("fhir-bundle.json"))
+    kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert kinds == {"Patient", "QuestionnaireResponse"}
 
 
 # --- the batch command --------------------------------------------------------------------------
