@@ -436,13 +436,16 @@ def erase_client(user_id: int) -> Response | str | tuple[str, int]:
         client=client,
         form=form,
         export=erasure.pending_export(db, client, admin),
+        export_form=ConfirmForm(),
     ), status
 
 
-@bp.get("/clients/<int:user_id>/erase/record.zip")
+@bp.post("/clients/<int:user_id>/erase/record.zip")
 @require_fresh_sign_in
 def erase_export(user_id: int) -> Response:
-    """Step 1 of 2: the whole record as one ZIP, to archive or hand over before erasure."""
+    """Step 1 of 2: the whole record as one ZIP, to archive or hand over before erasure. A
+    POST (with its form token), recorded as an export for erasure and listed on Clients
+    whether or not the erasure follows: it is not a way to read records."""
     client = get_client_or_404(user_id)
     admin = signed_in_user()
     db = database.session()

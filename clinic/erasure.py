@@ -6,13 +6,29 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .errors import DomainError
-from .models import Erasure, Role, User
+from .models import (
+    Addendum,
+    Administration,
+    Alert,
+    Assignment,
+    CheckIn,
+    Erasure,
+    EventNote,
+    Plan,
+    Role,
+    SessionNote,
+    SessionNoteRevision,
+    Submission,
+    SubmissionRevision,
+    User,
+)
 
 # How long after the export the erasure may follow: long enough to check the file, short
 # enough that the export is the record as it was erased.
@@ -24,6 +40,50 @@ class ErasureError(DomainError):
     """A rule about erasing a record was broken."""
 
 
+def fingerprint(db: Session, client: User) -> str:
+    """A digest of the state of every part of the record (ids, versions, statuses, times):
+    anything added or changed after the export changes it, so an erasure can tell that the
+    downloaded file no longer holds the whole record."""
+    notes = sa.select(SessionNote.id).where(SessionNote.client_id == client.id)
+    subs = sa.select(Submission.id).where(Submission.client_id == client.id)
+    plan_ids = sa.select(Plan.id).where(Plan.client_id == client.id)
+    parts = {
+        "user": [client.display_name, client.email, client.active],
+        "plan": sa.select(Plan.id, Plan.version, Plan.status, Plan.paused_days).where(
+            Plan.id.in_(plan_ids)
+        ),
+        "assignment": sa.select(
+            Assignment.id, Assignment.version, Assignment.removed_at, Assignment.due_on
+        ).where(Assignment.plan_id.in_(plan_ids)),
+        "submission": sa.select(
+            Submission.id, Submission.version, Submission.status, Submission.reviewed_at
+        ).where(Submission.client_id == client.id),
+        "submission_revision": sa.select(SubmissionRevision.id).where(
+            SubmissionRevision.submission_id.in_(subs)
+        ),
+        "administration": sa.select(Administration.id, Administration.completed_at).where(
+            Administration.client_id == client.id
+        ),
+        "check_in": sa.select(CheckIn.id).where(CheckIn.client_id == client.id),
+        "alert": sa.select(Alert.id, Alert.acknowledged_at).where(Alert.client_id == client.id),
+        "note": sa.select(SessionNote.id, SessionNote.version, SessionNote.status).where(
+            SessionNote.client_id == client.id
+        ),
+        "note_revision": sa.select(SessionNoteRevision.id).where(
+            SessionNoteRevision.note_id.in_(notes)
+        ),
+        "addendum": sa.select(Addendum.id).where(Addendum.note_id.in_(notes)),
+        "event": sa.select(EventNote.id).where(EventNote.client_id == client.id),
+    }
+    state = {
+        name: part
+        if isinstance(part, list)
+        else [list(row) for row in db.execute(part.order_by(*part.selected_columns[:1]))]
+        for name, part in parts.items()
+    }
+    return hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()
+
+
 def exported(db: Session, client: User, admin: User, data: bytes) -> Erasure:
     """Note that the admin downloaded this client's record (the first step)."""
     row = Erasure(
@@ -31,6 +91,7 @@ def exported(db: Session, client: User, admin: User, data: bytes) -> Erasure:
         client_number=client.id,
         exported_by_id=admin.id,
         export_sha256=hashlib.sha256(data).hexdigest(),
+        record_fingerprint=fingerprint(db, client),
     )
     db.add(row)
     db.flush()
@@ -74,6 +135,11 @@ def erase(db: Session, client: User, admin: User, reason: str, confirm_name: str
         raise ErasureError(
             "Download the record first (within the last 24 hours); the erasure follows the export."
         )
+    if row.record_fingerprint != fingerprint(db, client):
+        raise ErasureError(
+            "The record has changed since you downloaded it (new answers, notes or reviews). "
+            "Download it again, so that the file you keep holds everything that is erased."
+        )
     number, admin_id = client.id, admin.id
     db.expunge(client)
     # The database's ON DELETE CASCADE removes every row of the record in one statement.
@@ -85,11 +151,14 @@ def erase(db: Session, client: User, admin: User, reason: str, confirm_name: str
 
 
 def erasures_of(db: Session, practice_id: int) -> list[Erasure]:
-    """The practice's completed erasures, newest first."""
+    """The practice's erasures and exports for erasure (done or not), newest first: an export
+    that was never followed by an erasure is listed too."""
     return list(
         db.scalars(
             sa.select(Erasure)
-            .where(Erasure.practice_id == practice_id, Erasure.erased_at.is_not(None))
-            .order_by(Erasure.erased_at.desc())
+            .where(Erasure.practice_id == practice_id)
+            .order_by(
+                sa.func.coalesce(Erasure.erased_at, Erasure.exported_at).desc(), Erasure.id.desc()
+            )
         )
     )

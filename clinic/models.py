@@ -664,6 +664,9 @@ class Erasure(Base):
     exported_at: Mapped[datetime] = mapped_column(default=utcnow)
     exported_by_id: Mapped[int]
     export_sha256: Mapped[str] = mapped_column(sa.String(64))
+    # The state of the record when it was exported (erasure.fingerprint): an erasure after
+    # any change is refused until the record is downloaded again.
+    record_fingerprint: Mapped[str] = mapped_column(sa.String(64))
     erased_at: Mapped[datetime | None]
     erased_by_id: Mapped[int | None]
     reason: Mapped[str | None] = mapped_column(sa.String(500))

@@ -83,7 +83,7 @@ def test_export_then_erase_removes_every_row_and_keeps_the_audit_trail(app, db, 
     assert all(_rows_of(db, client_id).values())
     web = browser(app, admin)
     assert "Sam Erasmus" in web.get("/admin/clients").get_data(as_text=True)
-    download = web.get(f"/admin/clients/{client_id}/erase/record.zip")
+    download = web.post(f"/admin/clients/{client_id}/erase/record.zip")
     assert download.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(download.data))
     assert "progress-report.pdf" in archive.namelist()
@@ -124,7 +124,7 @@ def test_erasure_needs_the_export_first_a_reason_and_the_name(app, db, case):
     )
     assert no_export.status_code == 422
     assert "Download the record first" in no_export.get_data(as_text=True)
-    web.get(f"{url}/record.zip")
+    web.post(f"{url}/record.zip")
     short = web.post(url, data={"reason": "gone", "confirm_name": "Sam Erasmus"})
     assert short.status_code == 422 and "10 to 500 characters" in short.get_data(as_text=True)
     wrong = web.post(url, data={"reason": "Retention period over.", "confirm_name": "Sam"})
@@ -138,7 +138,7 @@ def test_erasure_needs_the_export_first_a_reason_and_the_name(app, db, case):
 def test_an_old_export_does_not_count(app, db, case):
     _, client, admin = case
     web = browser(app, admin)
-    web.get(f"/admin/clients/{client.id}/erase/record.zip")
+    web.post(f"/admin/clients/{client.id}/erase/record.zip")
     row = db.scalar(sa.select(Erasure))
     row.exported_at = row.exported_at - dt.timedelta(hours=25)
     db.commit()
@@ -154,11 +154,10 @@ def test_erasure_needs_a_recent_sign_in(app, case):
     web = browser(app, admin)
     with web.session_transaction() as s:
         s["fresh_at"] -= 11 * 60
-    for url in (
-        f"/admin/clients/{client.id}/erase",
-        f"/admin/clients/{client.id}/erase/record.zip",
+    for response in (
+        web.get(f"/admin/clients/{client.id}/erase"),
+        web.post(f"/admin/clients/{client.id}/erase/record.zip"),
     ):
-        response = web.get(url)
         assert response.status_code == 302 and "/account/confirm" in response.headers["Location"]
 
 
@@ -168,5 +167,26 @@ def test_an_admin_of_another_practice_cannot_reach_the_record(
     _, client, _ = case
     stranger = make_user(Role.ADMIN, in_practice=make_practice("Elsewhere"))
     web = browser(app, stranger)
-    assert web.get(f"/admin/clients/{client.id}/erase/record.zip").status_code == 404
+    assert web.post(f"/admin/clients/{client.id}/erase/record.zip").status_code == 404
     assert "Sam Erasmus" not in web.get("/admin/clients").get_data(as_text=True)
+
+
+def test_a_change_after_the_export_needs_a_new_export(app, db, case):
+    therapist, client, admin = case
+    web = browser(app, admin)
+    web.post(f"/admin/clients/{client.id}/erase/record.zip")
+    listing = web.get("/admin/clients").get_data(as_text=True)
+    assert "downloaded for erasure" in listing and "not erased" in listing
+    with app.app_context():  # the therapist adds to the record after the download
+        note = db.scalar(sa.select(SessionNote).where(SessionNote.client_id == client.id))
+        notes.add_addendum(db, note, therapist, "Phoned after the session.")
+        db.commit()
+    form = {"reason": "Client asked for erasure.", "confirm_name": "Sam Erasmus"}
+    refused = web.post(f"/admin/clients/{client.id}/erase", data=form)
+    assert refused.status_code == 422 and "changed since you downloaded it" in refused.get_data(
+        as_text=True
+    )
+    db.expire_all()
+    assert db.get(User, client.id) is not None
+    assert web.post(f"/admin/clients/{client.id}/erase/record.zip").status_code == 200
+    assert web.post(f"/admin/clients/{client.id}/erase", data=form).status_code == 302

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("exported_at", clinic.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("exported_by_id", sa.Integer(), nullable=False),
         sa.Column("export_sha256", sa.String(length=64), nullable=False),
+        sa.Column("record_fingerprint", sa.String(length=64), nullable=False),
         sa.Column("erased_at", clinic.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("erased_by_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=True),

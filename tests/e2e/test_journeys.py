@@ -426,7 +426,7 @@ def admin_exports_and_erases_the_record(j: Journey) -> None:
     admin.get_by_role("link", name="Export and erase the record of Sam Rivers").click()
     j.check(admin, "admin-erase")
     with admin.expect_download() as waiting:
-        admin.get_by_role("link", name="Download the record (ZIP)").click()
+        admin.get_by_role("button", name="Download the record (ZIP)").click()
     assert waiting.value.suggested_filename.endswith("-record.zip")
     admin.reload()
     expect(admin.get_by_role("status")).to_contain_text("Downloaded")
