@@ -218,6 +218,8 @@ def client_record(client_id: int) -> str:
         plan=plan,
         where=plans.position(plan, today) if plan else None,
         today=today,
+        report_problem=REPORT_PROBLEMS.get(request.args.get("problem", "")),
+        typed={k: request.args.get(k, "") for k in ("report_from", "report_to", "summary_date")},
         weeks=weeks,
         titles={key: ws.title for key, ws in library().worksheets.items()},
         state=lambda a: plans.homework_state(a, today),
@@ -835,6 +837,29 @@ def note_summary_pdf(client_id: int, note_id: int) -> Response:
     return _session_summary(client, item.session_date, item)
 
 
+# What went wrong with a report's dates, said next to the field (the record page shows it).
+REPORT_PROBLEMS = {
+    "from_invalid": ("report-from", "Enter the start date as a date, e.g. 2026-03-02."),
+    "to_invalid": ("report-to", "Enter the end date as a date, e.g. 2026-05-25."),
+    "range": ("report-to", "The end date must be on or after the start date."),
+    "summary_missing": ("summary-date", "Choose the session date for the summary."),
+    "summary_invalid": ("summary-date", "Enter the session date as a date, e.g. 2026-03-02."),
+}
+
+
+def _back_to_reports(client: User, problem: str, **typed: str) -> Response:
+    """Back to the record's reports, with what was typed and what is wrong with it."""
+    return redirect(
+        url_for(
+            "therapist.client_record",
+            client_id=client.id,
+            problem=problem,
+            _anchor="reports",
+            **typed,
+        )
+    )
+
+
 def _session_summary(client: User, day: dt.date, item: SessionNote | None) -> Response:
     data = reports.gather_session_summary(database.session(), client, day, item)
     audit.record("export", "session_summary", item.id if item else None, subject_id=client.id)
@@ -849,10 +874,11 @@ def _session_summary(client: User, day: dt.date, item: SessionNote | None) -> Re
 def session_summary_pdf(client_id: int) -> Response:
     """The session-summary PDF for a date (with that day's note, if there is one)."""
     client = get_client_or_404(client_id)
-    day = _date_arg(request.args.get("date"))
+    raw = request.args.get("date", "").strip()
+    day = _date_arg(raw)
     if day is None:
-        flash("Choose the session date for the summary.", "error")
-        return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
+        problem = "summary_invalid" if raw else "summary_missing"
+        return _back_to_reports(client, problem, summary_date=raw)
     therapist = signed_in_user()
     item = next(
         (
@@ -869,11 +895,17 @@ def session_summary_pdf(client_id: int) -> Response:
 def progress_report_pdf(client_id: int) -> Response:
     """The progress report for the whole plan, or for the dates chosen."""
     client = get_client_or_404(client_id)
-    start = _date_arg(request.args.get("from"))
-    end = _date_arg(request.args.get("to"))
-    if start and end and start > end:
-        flash("The report's start date must be on or before its end date.", "error")
-        return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="reports"))
+    raw_from, raw_to = request.args.get("from", "").strip(), request.args.get("to", "").strip()
+    start, end = _date_arg(raw_from), _date_arg(raw_to)
+    problem = None
+    if raw_from and start is None:
+        problem = "from_invalid"
+    elif raw_to and end is None:
+        problem = "to_invalid"
+    elif start and end and start > end:
+        problem = "range"
+    if problem:
+        return _back_to_reports(client, problem, report_from=raw_from, report_to=raw_to)
     db = database.session()
     data = reports.gather_progress_report(
         db, client, local_today(signed_in_user()), start=start, end=end

@@ -14,6 +14,7 @@ import zipfile
 import pypdf
 import pytest
 import sqlalchemy as sa
+from bs4 import BeautifulSoup
 
 from clinic import alerts, notes, pdf, plans, questionnaires, reports
 from clinic import worksheets as engine
@@ -159,8 +160,14 @@ def test_session_summary_for_a_date_without_a_note(app, db, record):
     assert "Signature: ____" in text
     # scores after that day are not in a summary of that day
     assert "Baseline 17, change -9" not in text
-    missing = t.get(f"/therapist/clients/{client.id}/session-summary.pdf?date=soon")
-    assert missing.status_code == 302 and missing.headers["Location"].endswith("#reports")
+    wrong = t.get(f"/therapist/clients/{client.id}/session-summary.pdf?date=soon")
+    assert wrong.status_code == 302 and wrong.headers["Location"].endswith("#reports")
+    page = BeautifulSoup(t.get(wrong.headers["Location"]).data, "html.parser")
+    field = page.find(id="summary-date")
+    assert field["value"] == "soon" and field["aria-invalid"] == "true"  # the typing is kept
+    error = page.find(id="summary-date-error")
+    assert "Enter the session date as a date" in error.get_text()
+    assert "summary-date-error" in field["aria-describedby"]
 
 
 # --- progress report --------------------------------------------------------------------------
@@ -209,6 +216,14 @@ def test_progress_report_for_a_date_range_leaves_out_what_is_outside(app, record
         f"/therapist/clients/{client.id}/progress-report.pdf?from={dt.date.today()}&to={start}"
     )
     assert backwards.status_code == 302
+    page = BeautifulSoup(t.get(backwards.headers["Location"]).data, "html.parser")
+    assert page.find(id="report-from")["value"] == str(dt.date.today())
+    assert page.find(id="report-to")["aria-invalid"] == "true"
+    assert "on or after the start date" in page.find(id="report-to-error").get_text()
+    garbled = t.get(f"/therapist/clients/{client.id}/progress-report.pdf?from=last+spring")
+    page = BeautifulSoup(t.get(garbled.headers["Location"]).data, "html.parser")
+    assert page.find(id="report-from")["value"] == "last spring"
+    assert "Enter the start date as a date" in page.find(id="report-from-error").get_text()
 
 
 def test_the_clients_own_report_has_no_therapist_notes(app, db, record):
