@@ -277,13 +277,20 @@ def add_assignment(
     week: int,
     due_on: dt.date | None = None,
     instruction: str | None = None,
+    *,
+    version: int | None = -1,
 ) -> Assignment:
-    """Add any worksheet of the library to any week of one client's plan."""
+    """Add any worksheet of the library to any week of one client's plan. `version` is the
+    plan's version the form was shown with: the same form sent twice (a double click, the
+    back button) adds the homework once. The default (-1) skips the check, for code that
+    adds homework itself (starting a plan, the demo)."""
     _require_changeable(plan)
     if worksheet_key not in library().worksheets:
         raise PlanError("Choose a worksheet from the library.", "worksheet")
     if not 1 <= week <= WEEKS:
         raise PlanError(f"Choose a week from 1 to {WEEKS}.", "week")
+    if version != -1:
+        _claim_version(db, plan, version, "This plan")
     last = db.scalar(
         sa.select(sa.func.max(Assignment.position)).where(
             Assignment.plan_id == plan.id, Assignment.week == week

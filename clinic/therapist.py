@@ -373,6 +373,7 @@ def new_assignment(client_id: int) -> Response | str | tuple[str, int]:
             request.args.get("week", type=int)
             or plans.position(plan, local_today(signed_in_user())).week
         )
+        form.version.data = str(plan.version)
     elif form.validate_on_submit():
         try:
             added = plans.add_assignment(
@@ -382,8 +383,17 @@ def new_assignment(client_id: int) -> Response | str | tuple[str, int]:
                 form.week.data or 0,
                 form.due_on.data,
                 form.instruction.data,
+                version=_int_arg(form.version.data),
             )
             audit.record("create", "assignment", added.id, subject_id=client.id)
+        except plans.StaleChange:
+            flash(
+                "The plan changed after this form was opened (perhaps this homework was "
+                "already added by a double click), so nothing was added. Here is the plan as "
+                "it stands; add the homework again if it is still missing.",
+                "info",
+            )
+            return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="plan"))
         except plans.PlanError as error:
             getattr(form, error.field or "worksheet").errors = [error.message]
         else:

@@ -130,15 +130,17 @@ def test_therapist_tailors_one_clients_plan_without_touching_the_program(app, db
     t = start(app, people, dt.date(2026, 3, 2), 0)
     client = people[1]
     plan = plan_of(db, client)
-    response = t.post(
-        f"/therapist/clients/{client.id}/assignments/new",
-        data={
-            "worksheet": "positive_log",
-            "week": "2",
-            "instruction": "Try it with your sister too.",
-        },
-    )
-    assert response.status_code == 302
+    url = f"/therapist/clients/{client.id}/assignments/new"
+    form = {
+        "worksheet": "positive_log",
+        "week": "2",
+        "instruction": "Try it with your sister too.",
+        "version": soup(t.get(url)).find("input", attrs={"name": "version"})["value"],
+    }
+    assert t.post(url, data=form).status_code == 302
+    # The same form sent again (a double click, the back button) adds nothing more.
+    again = t.post(url, data=form)
+    assert again.status_code == 302 and again.headers["Location"].endswith("#plan")
     plan = plan_of(db, client)
     added = [a for a in plan.assignments if a.week == 2 and a.worksheet_key == "positive_log"]
     assert len(added) == 1 and added[0].instruction == "Try it with your sister too."
