@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from flask import Response
 from sqlalchemy.orm import Session
 
-from . import plans, reports
+from . import fhir, notes, plans, reports
+from . import worksheets as engine
 from .models import Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
 
@@ -128,8 +129,6 @@ def questionnaire_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
 
 def homework_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
     """One row per submitted homework (drafts stay private to the client until sent)."""
-    from . import worksheets as engine
-
     rows = []
     for client in clients:
         assignments = db.scalars(
@@ -205,8 +204,6 @@ def record_bundle(
 ) -> bytes:
     """Everything about one client in one ZIP: the progress report, the session summaries
     (not in the client's own copy), the CSV files and the FHIR bundle."""
-    from . import fhir, notes
-
     report = reports.gather_progress_report(db, client, today, for_client=for_client)
     files: list[tuple[str, bytes | str]] = [
         ("progress-report.pdf", reports.progress_report_pdf(report)),

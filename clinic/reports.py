@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Table, TableStyle
 from sqlalchemy.orm import Session
 
 from . import accounts, alerts, charts, measures, notes, pdf, plans, progress, questionnaires
 from . import worksheets as engine
-from .models import Administration, Plan, SessionNote, SubmissionStatus, User
+from .models import Administration, Alert, Assignment, Plan, SessionNote, SubmissionStatus, User
 from .timeutil import local_time
 
 CONFIDENTIAL = "Confidential: contains health information about the person named."
@@ -93,7 +94,7 @@ def _header(db: Session, client: User, plan: Plan | None, on: dt.date) -> Header
     )
 
 
-def _homework_item(db: Session, client: User, assignment, on: dt.date) -> HomeworkItem:  # type: ignore[no-untyped-def]
+def _homework_item(db: Session, client: User, assignment: Assignment, on: dt.date) -> HomeworkItem:
     sub = assignment.submission
     ws = plans.worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
     quotes: tuple[tuple[str, str], ...] = ()
@@ -160,7 +161,7 @@ def _chart(
     )
 
 
-def _alert_line(db: Session, client: User, alert) -> AlertLine:  # type: ignore[no-untyped-def]
+def _alert_line(db: Session, client: User, alert: Alert) -> AlertLine:
     if alert.acknowledged_at is None:
         status = "Open"
     else:
@@ -718,8 +719,6 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
 
 def administrations_in(db: Session, client: User) -> list[Administration]:
     """Every completed questionnaire of a client, oldest first (for exports)."""
-    import sqlalchemy as sa
-
     return list(
         db.scalars(
             sa.select(Administration)
