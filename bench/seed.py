@@ -25,7 +25,7 @@ from alembic import command
 from sqlalchemy.orm import Session
 
 from clinic import accounts, alerts, create_app, measures, notes, plans, questionnaires
-from clinic import worksheets as engine
+from clinic import answers as engine
 from clinic.cli import alembic_config
 from clinic.demo import (
     ANSWERS_FIRST_SESSION,

@@ -73,27 +73,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32)
         )
 
-    from . import (
-        admin,
-        auth,
-        cli,
-        client,
-        crypto,
-        db,
-        library,
-        measures,
-        therapist,
-        throttle,
-        web,
-    )
+    from . import admin, auth, cli, client, crypto, db, library, measures, therapist, throttle, web
+    from .web import gates
 
     crypto.init_app(app, instance_secret)
     library.init_app(app)
     measures.init_app(app)
     db.init_app(app)
     web.init_app(app)
+    gates.init_app(app)
     throttle.init_app(app)
-    auth.init_app(app)
     cli.init_app(app)
 
     app.register_blueprint(auth.bp)

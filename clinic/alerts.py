@@ -1,15 +1,16 @@
 """Escalation ("know when to seek help", program.md): which answers raise an alert for the
-treating therapist, and acknowledging them."""
+treating therapist, and acknowledging them. An alert is a fact in the database; the
+notifications planner turns new alerts into emails (no email is sent from here)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import measures, notifications
+from . import measures
 from .db import utcnow
 from .errors import DomainError
-from .models import Administration, Alert, Care, CheckIn, User
+from .models import Administration, Alert, CheckIn, User
 
 # Weekly check-in distress at or above this raises an alert (program.md, measures.md).
 DISTRESS_ALERT_AT = 9
@@ -60,7 +61,6 @@ def for_administration(
     ]
     db.add_all(alerts)
     db.flush()
-    notifications.alerts_raised(db, alerts)
     return alerts
 
 
@@ -76,24 +76,7 @@ def for_check_in(db: Session, check_in: CheckIn) -> list[Alert]:
     )
     db.add(alert)
     db.flush()
-    notifications.alerts_raised(db, [alert])
     return [alert]
-
-
-def open_alerts(db: Session, therapist: User) -> list[tuple[Alert, User]]:
-    """Unacknowledged alerts of the therapist's clients in care, oldest first."""
-    rows = db.execute(
-        sa.select(Alert, User)
-        .join(User, User.id == Alert.client_id)
-        .join(Care, Care.client_id == User.id)
-        .where(
-            Care.therapist_id == therapist.id,
-            Care.ended_at.is_(None),
-            Alert.acknowledged_at.is_(None),
-        )
-        .order_by(Alert.opened_at, Alert.id)
-    ).all()
-    return [(a, u) for a, u in rows]
 
 
 def client_alerts(db: Session, client: User) -> list[Alert]:

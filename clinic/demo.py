@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import accounts, alerts, measures, notes, plans, questionnaires
-from . import worksheets as engine
+from . import answers as engine
 from .library import Worksheet
 from .models import Notification, Plan, Practice, Role, User
 

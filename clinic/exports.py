@@ -12,11 +12,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response
 from sqlalchemy.orm import Session
 
+from . import answers as engine
 from . import fhir, notes, plans, reports
-from . import worksheets as engine
 from .models import Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
 
@@ -45,24 +44,6 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])
     return out.getvalue()
-
-
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A CSV download."""
-    return Response(
-        csv_text(header, rows),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def download(data: bytes | str, filename: str, mimetype: str) -> Response:
-    """A file download with a name the server chose (never one taken from the request)."""
-    return Response(
-        data,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 # --- tidy CSV rows ----------------------------------------------------------------------------

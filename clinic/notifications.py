@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -52,6 +52,9 @@ LEASE = dt.timedelta(minutes=10)
 # Temporary failures are retried after 2, 6, 18, 54 and 162 minutes, then reported as failed.
 MAX_ATTEMPTS = 6
 FIRST_RETRY = dt.timedelta(minutes=2)
+# New alerts are emailed to the treating therapist on the next run; an alert older than this
+# (email was off, or the sender was not running) is left to the daily summary instead.
+ALERT_EMAIL_WITHIN = dt.timedelta(days=2)
 # A questionnaire the therapist sends outside the plan counts as due this many days later.
 AD_HOC_DUE_DAYS = 2
 UNSUBSCRIBE_SALT = "clinic.reminders-off"
@@ -282,7 +285,8 @@ def _add(db: Session, rows: list[Notification]) -> int:
 
 
 def plan(db: Session, now: dt.datetime) -> int:
-    """Plan today's reminders and digests for every practice; returns how many are new."""
+    """Plan today's reminders and digests for every practice, and emails about new alerts;
+    returns how many are new."""
     rows: list[Notification] = []
     for practice in db.scalars(sa.select(Practice).order_by(Practice.id)):
         schedule = schedule_of(practice)
@@ -339,31 +343,32 @@ def plan(db: Session, now: dt.datetime) -> int:
                         expires_at=end_of_day(local.date(), zone),
                     )
                 )
+    rows += alert_emails(db, now)
     return _add(db, rows)
 
 
-def alerts_raised(db: Session, raised: list[Alert]) -> None:
-    """Queue an email to the treating therapist for each new alert (sent on the next run of
-    send-notifications, which runs every few minutes). Nothing is queued without email."""
-    if not raised or not has_app_context() or not mail.configured():
-        return
-    rows = []
-    for alert in raised:
-        client = db.get(User, alert.client_id)
-        therapist = accounts.therapist_of(db, client) if client else None
-        if client is None or therapist is None:
-            continue
-        rows.append(
-            Notification(
-                practice_id=therapist.practice_id,
-                recipient_id=therapist.id,
-                kind="alert",
-                key=f"alert:{alert.id}",
-                object_id=alert.id,
-                next_attempt_at=utcnow(),
-            )
+def alert_emails(db: Session, now: dt.datetime) -> list[Notification]:
+    """One email to the treating therapist for each alert raised in the last ALERT_EMAIL_WITHIN
+    (the alert itself is a fact the rules left; older open alerts are counted in the daily
+    summary). A row that exists already is not planned again (its key is the alert's id)."""
+    rows = db.execute(
+        sa.select(Alert.id, Care.therapist_id, User.practice_id)
+        .join(Care, sa.and_(Care.client_id == Alert.client_id, Care.ended_at.is_(None)))
+        .join(User, User.id == Care.therapist_id)
+        .where(Alert.opened_at > now - ALERT_EMAIL_WITHIN, Alert.opened_at <= now)
+        .order_by(Alert.id)
+    )
+    return [
+        Notification(
+            practice_id=practice_id,
+            recipient_id=therapist_id,
+            kind="alert",
+            key=f"alert:{alert_id}",
+            object_id=alert_id,
+            next_attempt_at=now,
         )
-    _add(db, rows)
+        for alert_id, therapist_id, practice_id in rows
+    ]
 
 
 def queue_invitation(db: Session, issued: accounts.IssuedInvitation) -> Notification:

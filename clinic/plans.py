@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import worksheets as engine
+from . import answers as engine
 from .db import utcnow
 from .errors import DomainError
 from .library import DEFAULT_PROGRAM, Program, Worksheet, library, parse_program, parse_worksheet

@@ -15,7 +15,7 @@ from reportlab.platypus import Flowable, PageBreak, Table, TableStyle
 from sqlalchemy.orm import Session
 
 from . import accounts, alerts, charts, measures, notes, pdf, plans, progress, questionnaires
-from . import worksheets as engine
+from . import answers as engine
 from .models import Administration, Alert, Assignment, Plan, SessionNote, SubmissionStatus, User
 from .timeutil import local_time
 

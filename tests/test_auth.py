@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from clinic.auth import is_safe_next
+from clinic.web.gates import is_safe_next
 from clinic.models import Role
 
 from .conftest import PASSWORD

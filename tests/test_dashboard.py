@@ -27,7 +27,7 @@ def build_caseload(app, db, make_user, therapist, n: int) -> list:  # type: igno
             plan = plans.start_plan(db, client, therapist, first, first.weekday())
             for a in plan.assignments[: max(0, week - 2)]:
                 ws = plans.worksheet(db, a.worksheet_key)
-                from clinic import worksheets as engine
+                from clinic import answers as engine
 
                 raw = engine.blank_raw(ws)
                 plans.save_draft(db, a, client, raw, 0)

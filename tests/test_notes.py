@@ -55,7 +55,7 @@ def session(app, db, make_user):  # type: ignore[no-untyped-def]
         )
         ws = plans.worksheet(db, "thought_record")
         a = next(x for x in plan.assignments if x.worksheet_key == "thought_record")
-        from clinic import worksheets as engine
+        from clinic import answers as engine
 
         raw = {k: v for k, v in valid_formdata(ws).items()}
         form_raw = engine.normalise_raw(

@@ -443,6 +443,39 @@ def test_an_alert_acknowledged_before_the_email_goes_is_not_sent(
     assert row.status == "cancelled"
 
 
+def test_alert_emails_are_planned_from_new_alerts_once_and_not_from_old_ones(
+    app, db, inbox, make_user
+):
+    """Raising an alert sends nothing by itself: the next run finds the alerts raised in the
+    last two days (also those raised while email was off) and emails each one once; an older
+    alert is left to the daily summary."""
+    therapist = make_user(Role.THERAPIST)
+    person = make_user(Role.CLIENT, therapist=therapist)
+    with app.app_context():
+        plan = plans.start_plan(db, person, therapist, dt.date.today() - dt.timedelta(days=8), 0)
+    sources = [
+        CheckIn(client_id=person.id, plan_id=plan.id, week=w, trust=3, distress=9) for w in (1, 2)
+    ]
+    db.add_all(sources)
+    db.flush()
+    now = dt.datetime.now(UTC)
+    fresh, old = (
+        Alert(client_id=person.id, kind="distress", detail="distress 9", check_in_id=c.id)
+        for c in sources
+    )
+    fresh.opened_at, old.opened_at = now, now - dt.timedelta(days=3)
+    db.add_all([fresh, old])
+    db.commit()
+    assert db.scalars(sa.select(Notification)).all() == []
+    run(app, now + dt.timedelta(minutes=1))
+    run(app, now + dt.timedelta(minutes=6))
+    sent = [m for to, m in received(inbox) if "alert" in m["Subject"]]
+    assert len(sent) == 1
+    assert path_of(links(sent[0])[0]).endswith(f"/alerts/{fresh.id}")
+    rows = db.scalars(sa.select(Notification).where(Notification.kind == "alert")).all()
+    assert [(r.object_id, r.status) for r in rows] == [(fresh.id, "sent")]
+
+
 def test_the_daily_digest_counts_without_naming(app, db, inbox, people):
     therapist, client, homework = people
     practice = db.get(User, client.id).practice

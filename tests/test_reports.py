@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from clinic import alerts, notes, pdf, plans, questionnaires, reports
-from clinic import worksheets as engine
+from clinic import answers as engine
 from clinic.models import AuditEvent, Role
 
 from .conftest import PASSWORD

@@ -1,4 +1,6 @@
-"""Cross-cutting web concerns: CSRF, error pages, template helpers, response headers."""
+"""What every audience shares, with no routes of its own: CSRF, security headers, error pages,
+template filters. `gates` (sign-in, roles), `forms` (form helpers) and `downloads` live beside
+it. Plumbing only: nothing here commits or flashes."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from . import mail, plans
-from .timeutil import local_time
+from .. import mail, plans
+from ..timeutil import local_time
 
 csrf = CSRFProtect()
 talisman = Talisman()

@@ -1,4 +1,4 @@
-"""Worksheet definitions → WTForms forms, answer validation and cleaning, derived figures.
+"""Worksheet answers without a form: their shape, checking, cleaning and derived figures.
 
 Answers move through two shapes. *Raw* answers are what the person typed, as strings, kept
 exactly (drafts store them, so nothing typed is ever lost). *Clean* answers are typed values
@@ -11,16 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
-from wtforms import Form, RadioField, StringField, TextAreaField
-from wtforms.fields import FieldList, FormField
-from wtforms.fields.core import Field as WTField
-
-from .forms import options
 from .library import Field, Section, Worksheet
 
 # A draft may hold more than a worksheet allows (the person is still editing), but not
@@ -32,44 +24,7 @@ Raw = dict[str, Any]
 Errors = dict[str, list[str]]
 
 
-# --- the form engine -------------------------------------------------------------------------
-
-
-def _wt_field(f: Field) -> WTField:
-    kwargs: dict[str, Any] = {"label": f.label, "description": f.help}
-    if f.type == "textarea":
-        return TextAreaField(**kwargs)
-    if f.type == "choice":
-        return RadioField(choices=options(f.choices), validate_choice=False, **kwargs)
-    render_kw: dict[str, Any] = {}
-    if f.type == "integer":
-        render_kw = {
-            "type": "number",
-            "inputmode": "numeric",
-            "min": f.min,
-            "max": f.max,
-            "step": 1,
-        }
-    elif f.type == "date":
-        render_kw = {"type": "date"}
-    return StringField(render_kw=render_kw, **kwargs)
-
-
-def _section_form(section: Section) -> type[Form]:
-    attrs = {f.key: _wt_field(f) for f in section.fields}
-    return type(f"{section.key.title()}Section", (Form,), attrs)
-
-
-@cache
-def form_class(ws: Worksheet) -> type[FlaskForm]:
-    """The WTForms class for one worksheet definition (cached per definition)."""
-    attrs: dict[str, Any] = {}
-    for section in ws.sections:
-        sub = _section_form(section)
-        attrs[section.key] = (
-            FieldList(FormField(sub), min_entries=0) if section.repeat else FormField(sub)
-        )
-    return type(f"{ws.key.title()}Form", (FlaskForm,), attrs)
+# --- shape ---------------------------------------------------------------------------------
 
 
 def blank_raw(ws: Worksheet) -> Raw:
@@ -79,38 +34,6 @@ def blank_raw(ws: Worksheet) -> Raw:
         empty = {f.key: "" for f in s.fields}
         raw[s.key] = [dict(empty) for _ in range(max(s.min_rows, 1))] if s.repeat else empty
     return raw
-
-
-def build_form(
-    ws: Worksheet, raw: Raw | None = None, formdata: MultiDict | None = None
-) -> FlaskForm:
-    """A form filled from submitted form data, or else from stored raw answers."""
-    cls = form_class(ws)
-    if formdata is not None:
-        return cls(formdata=formdata)
-    data = normalise_raw(ws, raw or blank_raw(ws))
-    form = cls(formdata=None, data=data)
-    return form
-
-
-def raw_from_form(ws: Worksheet, form: FlaskForm) -> Raw:
-    """What the person typed, as strings, in the shape of the worksheet."""
-    raw: Raw = {}
-    for s in ws.sections:
-        if s.repeat:
-            rows = [_row_values(s, entry.form) for entry in form[s.key].entries]
-            raw[s.key] = rows[:DRAFT_ROW_CAP]
-        else:
-            raw[s.key] = _row_values(s, form[s.key].form)
-    return raw
-
-
-def _row_values(section: Section, sub: Form) -> dict[str, str]:
-    values = {}
-    for f in section.fields:
-        value = sub[f.key].data
-        values[f.key] = ("" if value is None else str(value))[:DRAFT_TEXT_CAP]
-    return values
 
 
 def normalise_raw(ws: Worksheet, raw: Raw) -> Raw:
@@ -279,30 +202,6 @@ def error_places(ws: Worksheet, errors: Errors) -> dict[str, str]:
                 if key.startswith(f"{s.key}-") and key.endswith(f"-{f.key}") and index.isdigit():
                     places[key] = f"{s.row_label} {int(index) + 1}: {f.label}"
     return places
-
-
-def apply_errors(form: FlaskForm, errors: Errors) -> None:
-    """Attach errors from check() to the form's fields so the template shows them in place."""
-    for field_id, messages in errors.items():
-        target = _find_field(form, field_id)
-        if target is not None:
-            target.errors = list(messages)
-
-
-def _find_field(form: Form, field_id: str) -> WTField | None:
-    for field in form:
-        if field.id == field_id:
-            return field
-        if isinstance(field, FormField):
-            found = _find_field(field.form, field_id)
-            if found is not None:
-                return found
-        if isinstance(field, FieldList):
-            for entry in field.entries:
-                found = _find_field(entry.form, field_id)
-                if found is not None:
-                    return found
-    return None
 
 
 # --- derived figures (computed on the server from stored answers) ----------------------------

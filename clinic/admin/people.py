@@ -1,0 +1,170 @@
+"""The practice's people: therapists and admins, their invitations and accounts, two-step resets, and handing a client over to a colleague."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import accounts, audit, mail, mfa, notifications
+from .. import db as database
+from ..db import utcnow
+from ..models import Care, Role, User
+from ..web.forms import ConfirmForm, options
+from ..web.gates import require_fresh_sign_in, signed_in_user
+from ..web.invitations import invitation_lifetime, show_new_invitation
+from .blueprint import bp, get_staff_or_404
+from .forms import NewTherapistForm, TransferForm
+
+
+@bp.get("/")
+def people() -> str:
+    """The practice's therapists and admins, with how many clients each has in care."""
+    admin = signed_in_user()
+    db = database.session()
+    caseload = (
+        sa.select(Care.therapist_id, sa.func.count().label("n"))
+        .where(Care.ended_at.is_(None))
+        .group_by(Care.therapist_id)
+        .subquery()
+    )
+    rows = db.execute(
+        sa.select(User, sa.func.coalesce(caseload.c.n, 0))
+        .outerjoin(caseload, caseload.c.therapist_id == User.id)
+        .where(
+            User.practice_id == admin.practice_id,
+            User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
+        )
+        .order_by(User.role.desc(), sa.func.lower(User.display_name))
+    ).all()
+    return render_template("admin/people.html", rows=rows, form=ConfirmForm(), now=utcnow())
+
+
+@bp.route("/therapists/new", methods=["GET", "POST"])
+def new_therapist() -> Response | str | tuple[str, int]:
+    """Add a therapist; the admin gets a one-time invitation link to pass on."""
+    form = NewTherapistForm()
+    if form.validate_on_submit():
+        admin = signed_in_user()
+        db = database.session()
+        try:
+            therapist = accounts.create_user(
+                db, admin.practice, Role.THERAPIST, form.display_name.data or "", form.email.data
+            )
+        except accounts.AccountError as error:
+            getattr(form, error.field or "email").errors = [error.message]
+        else:
+            issued = accounts.issue_invitation(db, therapist, admin, invitation_lifetime())
+            return show_new_invitation(therapist, issued, url_for("admin.people"), "Back to people")
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/new_therapist.html", form=form), status
+
+
+@bp.post("/people/<int:user_id>/invitation")
+def new_invitation(user_id: int) -> Response | str:
+    """Issue a fresh invitation link for a therapist who has not set up their account."""
+    person = get_staff_or_404(user_id)
+    db = database.session()
+    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
+    return show_new_invitation(person, issued, url_for("admin.people"), "Back to people")
+
+
+@bp.post("/people/<int:user_id>/invitation/email")
+def email_invitation(user_id: int) -> Response | str:
+    """Issue a fresh invitation (or password reset) link for a colleague and email it."""
+    person = get_staff_or_404(user_id)
+    if not mail.configured() or not person.active:
+        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
+        return redirect(url_for("admin.people"))
+    db = database.session()
+    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
+    notifications.queue_invitation(db, issued)
+    return show_new_invitation(
+        person, issued, url_for("admin.people"), "Back to people", emailed_to=person.email
+    )
+
+
+@bp.post("/people/<int:user_id>/invitation/revoke")
+def revoke_invitation(user_id: int) -> Response:
+    """Withdraw a therapist's pending invitation link."""
+    person = get_staff_or_404(user_id)
+    accounts.revoke_pending(database.session(), person)
+    return redirect(url_for("admin.people"))
+
+
+@bp.post("/people/<int:user_id>/deactivate")
+def deactivate(user_id: int) -> Response:
+    """Deactivate a colleague's account: they are signed out everywhere and cannot sign in."""
+    person = get_staff_or_404(user_id)
+    if person.id == signed_in_user().id:
+        flash("You cannot deactivate your own account.", "error")
+        return redirect(url_for("admin.people"))
+    accounts.set_active(database.session(), person, active=False)
+    flash(f"{person.display_name} can no longer sign in.", "info")
+    return redirect(url_for("admin.people"))
+
+
+@bp.post("/people/<int:user_id>/reactivate")
+def reactivate(user_id: int) -> Response:
+    """Let a deactivated colleague sign in again."""
+    person = get_staff_or_404(user_id)
+    accounts.set_active(database.session(), person, active=True)
+    flash(f"{person.display_name} can sign in again.", "info")
+    return redirect(url_for("admin.people"))
+
+
+@bp.post("/people/<int:user_id>/two-step/reset")
+@require_fresh_sign_in
+def reset_two_step(user_id: int) -> Response:
+    """Reset a colleague's two-step sign-in (a lost phone and no recovery codes left): they
+    are signed out everywhere and sign in with their password until they set it up again."""
+    person = get_staff_or_404(user_id)
+    if person.id == signed_in_user().id:
+        flash("Manage your own two-step sign-in from your account page.", "error")
+        return redirect(url_for("admin.people"))
+    mfa.turn_off(database.session(), person)
+    person.end_all_sessions()
+    audit.record("change", "account_mfa", person.id)
+    flash(
+        f"Two-step sign-in for {person.display_name} has been reset. They have been signed out.",
+        "info",
+    )
+    return redirect(url_for("admin.people"))
+
+
+@bp.route("/people/<int:user_id>/transfer", methods=["GET", "POST"])
+def transfer(user_id: int) -> Response | str | tuple[str, int]:
+    """Hand one of a therapist's clients over to a colleague (names only; no clinical content)."""
+    therapist = get_staff_or_404(user_id)
+    db = database.session()
+    clients = accounts.clients_in_care(db, therapist)
+    colleagues = db.scalars(
+        sa.select(User)
+        .where(
+            User.practice_id == therapist.practice_id,
+            User.role == Role.THERAPIST.value,
+            User.active.is_(True),
+            User.id != therapist.id,
+        )
+        .order_by(User.display_name)
+    ).all()
+    form = TransferForm()
+    form.client.choices = options((str(c.id), c.display_name) for c in clients)
+    form.therapist.choices = options((str(c.id), c.display_name) for c in colleagues)
+    if form.validate_on_submit():
+        client = next((c for c in clients if str(c.id) == form.client.data), None)
+        to = next((c for c in colleagues if str(c.id) == form.therapist.data), None)
+        if client is None or to is None:
+            abort(404)
+        try:
+            accounts.transfer_care(db, client, to, form.reason.data or "")
+        except accounts.AccountError as error:
+            getattr(form, error.field or "therapist").errors = [error.message]
+        else:
+            audit.record("change", "care", client.id, subject_id=client.id)
+            flash(f"{client.display_name} is now in {to.display_name}'s care.", "success")
+            return redirect(url_for("admin.people"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/transfer.html", form=form, therapist=therapist, clients=clients
+    ), status

@@ -1,0 +1,162 @@
+"""The practice itself: its settings, the email outbox and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import audit, mail, notifications
+from .. import db as database
+from ..models import Notification, User
+from ..web.downloads import csv_response
+from ..web.forms import date_arg, options, time_zones
+from ..web.gates import require_fresh_sign_in, signed_in_user
+from .blueprint import bp, get_notification_or_404
+from .forms import PracticeSettingsForm
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response | str | tuple[str, int]:
+    """Practice settings: crisis contacts shown to clients, whether clients see scores,
+    whether two-step sign-in is required of therapists and admins, time zone, reminders."""
+    practice = signed_in_user().practice
+    form = PracticeSettingsForm(obj=practice)
+    form.time_zone.choices = options((z, z.replace("_", " ")) for z in time_zones())
+    if form.validate_on_submit():
+        practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
+        practice.clients_see_scores = bool(form.clients_see_scores.data)
+        if practice.mfa_required != bool(form.mfa_required.data):
+            practice.mfa_required = bool(form.mfa_required.data)
+            audit.record("change", "practice_mfa", practice.id)
+        practice.time_zone = form.time_zone.data or practice.time_zone
+        offsets = notifications.parse_offsets(form.reminder_days.data or "")
+        practice.reminder_days = notifications.format_offsets(offsets)
+        practice.reminder_window_days = int(form.reminder_window_days.data or 0)
+        practice.quiet_from_hour = form.quiet_from_hour.data
+        practice.quiet_until_hour = form.quiet_until_hour.data
+        practice.digest_hour = form.digest_hour.data
+        flash("Settings saved.", "success")
+        return redirect(url_for("admin.settings"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/settings.html", form=form, practice=practice, email_on=mail.configured()
+    ), status
+
+
+@bp.get("/email")
+def outbox() -> str:
+    """Emails that are waiting, being retried or have failed, and the latest ones sent. Only
+    who, what kind and what happened: the messages themselves are not kept."""
+    admin = signed_in_user()
+    db = database.session()
+    base = (
+        sa.select(Notification, User)
+        .join(User, User.id == Notification.recipient_id)
+        .where(Notification.practice_id == admin.practice_id)
+    )
+    open_rows = db.execute(
+        base.where(Notification.status.in_(["pending", "sending", "failed"])).order_by(
+            Notification.status == "failed", Notification.next_attempt_at, Notification.id
+        )
+    ).all()
+    done_rows = db.execute(
+        base.where(Notification.status.not_in(["pending", "sending", "failed"]))
+        .order_by(Notification.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "admin/email.html",
+        open_rows=open_rows,
+        done_rows=done_rows,
+        kind_words=notifications.KIND_WORDS,
+        status_words=notifications.STATUS_WORDS,
+        email_on=mail.configured(),
+        max_attempts=notifications.MAX_ATTEMPTS,
+    )
+
+
+@bp.post("/email/<int:notification_id>/retry")
+def retry_email(notification_id: int) -> Response:
+    """Try a failed email again (e.g. after an address or the mail server was fixed)."""
+    row = get_notification_or_404(notification_id)
+    if row.status == "failed":
+        notifications.retry(database.session(), row)
+        flash("The email will be tried again the next time emails are sent.", "success")
+    return redirect(url_for("admin.outbox"))
+
+
+def _audit_filters() -> dict[str, Any]:
+    args = request.args
+    return {
+        "user_id": args.get("user", type=int),
+        "action": args.get("action") if args.get("action") in audit.ACTIONS else None,
+        "outcome": args.get("outcome") if args.get("outcome") in ("allowed", "denied") else None,
+        "since": date_arg(args.get("since")),
+        "until": date_arg(args.get("until")),
+    }
+
+
+@bp.get("/audit")
+def audit_log() -> str:
+    """The practice's audit log, newest first, with filters (no clinical content in it)."""
+    admin = signed_in_user()
+    db = database.session()
+    filters = _audit_filters()
+    before = request.args.get("before", type=int)
+    events = audit.search(db, admin.practice_id, before_id=before, **filters)
+    people = db.scalars(
+        sa.select(User).where(User.practice_id == admin.practice_id).order_by(User.display_name)
+    ).all()
+    audit.record("view", "audit_log")
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        filters=filters,
+        people=people,
+        actions=audit.ACTIONS,
+        args=request.args,
+    )
+
+
+@bp.get("/audit.csv")
+@require_fresh_sign_in
+def audit_export() -> Response:
+    """The filtered audit log as CSV (a bulk export: it needs a recent sign-in)."""
+    admin = signed_in_user()
+    events = audit.search(database.session(), admin.practice_id, limit=100_000, **_audit_filters())
+    audit.record("export", "audit_log")
+    return csv_response(
+        "audit-log.csv",
+        [
+            "id",
+            "at_utc",
+            "user_id",
+            "user",
+            "role",
+            "action",
+            "object_type",
+            "object_id",
+            "client_id",
+            "outcome",
+            "ip",
+        ],
+        (
+            [
+                e.id,
+                e.at.isoformat(),
+                e.user_id,
+                e.user_name,
+                e.role,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.subject_id,
+                e.outcome,
+                e.ip,
+            ]
+            for e in events
+        ),
+    )

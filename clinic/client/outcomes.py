@@ -1,0 +1,144 @@
+"""Questionnaires and the weekly check-in, the thank-you (and safety) page, and the client's own progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import audit, measures, questionnaires
+from .. import db as database
+from ..models import (
+    Alert,
+)
+from ..progress import measure_charts
+from ..web.gates import signed_in_user
+from .blueprint import bp, get_request_or_404, plan_week_or_404
+from .forms import CheckInForm
+
+
+def _questionnaire_page(
+    code: str, errors: dict[str, str], answers: dict[str, Any], status: int = 200
+):  # type: ignore[no-untyped-def]
+    inst = measures.instrument(code)
+    return render_template(
+        "client/questionnaire.html", inst=inst, errors=errors, answers=answers
+    ), status
+
+
+def _complete(code: str, **where: Any) -> Response | tuple[str, int]:
+    """Validate and store a questionnaire, then show the thank-you (and safety) page."""
+    client = signed_in_user()
+    try:
+        answers = questionnaires.parse_answers(code, request.form)
+        row, _ = questionnaires.complete(database.session(), client, code, answers, client, **where)
+        audit.record("create", "administration", row.id, subject_id=client.id)
+    except questionnaires.Unanswered as missing:
+        return _questionnaire_page(code, missing.errors, request.form.to_dict(), 422)
+    except questionnaires.QuestionnaireError as error:
+        flash(error.message, "info")
+        return redirect(url_for("client.home"))
+    return redirect(url_for("client.answered", administration_id=row.id))
+
+
+@bp.route("/questionnaires/week/<int:week>/<code>", methods=["GET", "POST"])
+def scheduled_questionnaire(week: int, code: str) -> Response | tuple[str, int]:
+    """A questionnaire the plan schedules for this week (or an earlier one)."""
+    plan = plan_week_or_404(week)
+    db = database.session()
+    slot = questionnaires.slot_for(db, plan, week, code)
+    if slot is None:
+        abort(404)
+    done = next(
+        (d.done for d in questionnaires.scheduled(db, plan, week)[0] if d.code == code), None
+    )
+    if done is not None:
+        return redirect(url_for("client.answered", administration_id=done.id))
+    if request.method == "POST":
+        return _complete(code, plan=plan, week=week, slot=slot)
+    return _questionnaire_page(code, {}, {})
+
+
+@bp.route("/questionnaires/<int:administration_id>", methods=["GET", "POST"])
+def requested_questionnaire(administration_id: int) -> Response | tuple[str, int]:
+    """A questionnaire the therapist sent."""
+    row = get_request_or_404(administration_id)
+    if row.completed_at is not None:
+        return redirect(url_for("client.answered", administration_id=row.id))
+    if request.method == "POST":
+        return _complete(row.instrument_code, request_row=row)
+    return _questionnaire_page(row.instrument_code, {}, {})
+
+
+@bp.get("/questionnaires/<int:administration_id>/answered")
+def answered(administration_id: int) -> str:
+    """Thank you; the score in plain words if the practice shows scores; the safety message
+    with the practice's crisis contacts if the answers raised an alert."""
+    row = get_request_or_404(administration_id)
+    if row.completed_at is None:
+        abort(404)
+    client = signed_in_user()
+    raised = (
+        database.session().scalars(sa.select(Alert).where(Alert.administration_id == row.id)).all()
+    )
+    return render_template(
+        "client/answered.html",
+        inst=measures.instrument(row.instrument_code),
+        row=row,
+        show_scores=client.practice.clients_see_scores,
+        safety=bool(raised),
+        practice=client.practice,
+    )
+
+
+@bp.route("/check-in/<int:week>", methods=["GET", "POST"])
+def check_in(week: int) -> Response | tuple[str, int]:
+    """The weekly check-in: three quick ratings and an optional note."""
+    plan = plan_week_or_404(week)
+    client = signed_in_user()
+    db = database.session()
+    done = questionnaires.check_in_for(db, plan, week)
+    form = CheckInForm()
+    raised: list[Alert] = []
+    if done is None and form.validate_on_submit():
+        try:
+            done, raised = questionnaires.record_check_in(
+                db,
+                client,
+                plan,
+                week,
+                client,
+                trust=int(form.trust.data or 0),
+                distress=int(form.distress.data or 0),
+                helpfulness=int(form.helpfulness.data) if form.helpfulness.data else None,
+                note=form.note.data,
+            )
+        except questionnaires.QuestionnaireError as error:
+            getattr(form, error.field or "trust").errors = [error.message]
+        else:
+            audit.record("create", "check_in", done.id, subject_id=client.id)
+            return redirect(url_for("client.check_in", week=week, done=1))
+    if done is not None:
+        raised = list(db.scalars(sa.select(Alert).where(Alert.check_in_id == done.id)))
+    status = 422 if request.method == "POST" and done is None else 200
+    return render_template(
+        "client/check_in.html",
+        form=form,
+        week=week,
+        done=done,
+        safety=bool(raised),
+        practice=client.practice,
+    ), status
+
+
+@bp.get("/progress")
+def progress() -> str:
+    """The client's own scores over time, in friendly words (unless the practice hides them)."""
+    client = signed_in_user()
+    if not client.practice.clients_see_scores:
+        return render_template("client/progress.html", hidden=True)
+    db = database.session()
+    charts = measure_charts(db, client, for_client=True)
+    return render_template("client/progress.html", hidden=False, charts=charts)

@@ -1,0 +1,77 @@
+"""The caseload: every client in care at a glance, and adding a client."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import (
+    accounts,
+    alerts,
+    dashboard,
+    progress,
+)
+from .. import db as database
+from ..db import utcnow
+from ..timeutil import local_today
+from ..web.gates import signed_in_user
+from ..web.invitations import invitation_lifetime, show_new_invitation
+from .blueprint import (
+    bp,
+)
+from .forms import (
+    NewClientForm,
+)
+
+
+@bp.get("/")
+def caseload() -> str:
+    """The caseload dashboard: every client in care, open alerts first; filters and sort
+    orders are links, so a view can be bookmarked."""
+    therapist = signed_in_user()
+    db = database.session()
+    view = request.args.get("filter", "all")
+    order = request.args.get("sort", "alerts")
+    view = view if view in dashboard.FILTERS else "all"
+    order = order if order in dashboard.SORTS else "alerts"
+    rows = dashboard.caseload(db, therapist, local_today(therapist), utcnow())
+    shown = dashboard.sorted_rows(dashboard.filtered(rows, view), order)
+    counts = {name: len(dashboard.filtered(rows, name)) for name in dashboard.FILTERS}
+    open_alerts = sorted(
+        ((a, r.client) for r in rows for a in r.open_alerts),
+        key=lambda pair: pair[0].opened_at,
+        reverse=True,
+    )
+    return render_template(
+        "therapist/caseload.html",
+        rows=shown,
+        total=len(rows),
+        counts=counts,
+        view=view,
+        order=order,
+        open_alerts=open_alerts,
+        kind_words=alerts.KIND_WORDS,
+        sparkline=dashboard.sparkline,
+        rc_words=progress.RC_WORDS,
+    )
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+def new_client() -> Response | str | tuple[str, int]:
+    """Add a client; the therapist gets a one-time invitation link to pass on."""
+    form = NewClientForm()
+    if form.validate_on_submit():
+        therapist = signed_in_user()
+        db = database.session()
+        try:
+            client = accounts.add_client(
+                db, therapist, form.display_name.data or "", form.email.data
+            )
+        except accounts.AccountError as error:
+            getattr(form, error.field or "email").errors = [error.message]
+        else:
+            issued = accounts.issue_invitation(db, client, therapist, invitation_lifetime())
+            back = url_for("therapist.client_record", client_id=client.id)
+            return show_new_invitation(client, issued, back, f"Go to {client.display_name}")
+    status = 422 if request.method == "POST" else 200
+    return render_template("therapist/new_client.html", form=form), status

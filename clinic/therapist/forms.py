@@ -1,0 +1,195 @@
+"""The therapist's forms: clients, the plan and its homework, reviews, questionnaires, alerts,
+session and event notes. They declare shape; the rules live in the domain modules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from .. import measures
+from ..library import library
+from ..timeutil import WEEKDAYS
+from ..web.forms import options
+
+
+class NewClientForm(FlaskForm):
+    display_name = StringField(
+        "Name or pseudonym",
+        description="Whatever you and your client agree to use. A pseudonym is fine.",
+        validators=[DataRequired("Enter a name or pseudonym."), Length(max=120)],
+    )
+    email = EmailField(
+        "Email address (optional)",
+        description="Leave empty if the client would rather choose it when they accept.",
+        validators=[Optional(), Email("Enter a valid email address."), Length(max=254)],
+    )
+
+
+class StartPlanForm(FlaskForm):
+    start = DateField(
+        "First session",
+        description="The plan's weeks are counted from the first session on or after this date.",
+        validators=[InputRequired("Enter the date of the first session.")],
+    )
+    session_weekday = SelectField(
+        "Weekday of the sessions",
+        choices=options((str(i), name) for i, name in enumerate(WEEKDAYS)),
+        description="Homework is due the day before each following session.",
+        validators=[InputRequired("Choose the weekday of the sessions.")],
+    )
+
+
+class EditAssignmentForm(FlaskForm):
+    week = IntegerField(
+        "Week",
+        description="1 to 12.",
+        validators=[
+            InputRequired("Enter a week from 1 to 12."),
+            NumberRange(1, 12, "Enter a week from 1 to 12."),
+        ],
+    )
+    due_on = DateField(
+        "Due date",
+        description="Leave empty for the day before the next session.",
+        validators=[Optional()],
+    )
+    instruction = TextAreaField(
+        "Personal instruction (optional)",
+        description="A note for this client only, shown with the homework.",
+        validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
+    )
+    # The version the form was shown with: a stale edit is refused (plans.StaleChange).
+    version = HiddenField()
+
+
+class AssignmentForm(EditAssignmentForm):
+    worksheet = SelectField(
+        "Worksheet",
+        description="Any worksheet from the library, whichever week it usually belongs to.",
+        validators=[InputRequired("Choose a worksheet.")],
+    )
+
+
+class ReviewForm(FlaskForm):
+    completion = RadioField(
+        "How much was done",
+        choices=options([("none", "None"), ("some", "Some"), ("most", "Most"), ("all", "All")]),
+        validators=[InputRequired("Choose how much of the homework was done.")],
+    )
+    quality = RadioField(
+        "Quality of the work",
+        description="0 = no real engagement, 4 = thorough, thoughtful work that used the skill.",
+        choices=options((str(i), str(i)) for i in range(5)),
+        validators=[InputRequired("Choose a quality rating from 0 to 4.")],
+    )
+    feedback = TextAreaField(
+        "Feedback for your client",
+        description="Your client sees this with their homework. Warm and specific helps most.",
+        validators=[Optional(), Length(max=4000, message="Use at most 4000 characters.")],
+    )
+
+
+class SendQuestionnaireForm(FlaskForm):
+    code = SelectField("Questionnaire", validators=[InputRequired("Choose a questionnaire.")])
+
+
+class AcknowledgeForm(FlaskForm):
+    note = TextAreaField(
+        "What you did or decided",
+        description="For example: phoned the client, safety plan reviewed, seen in session.",
+        validators=[
+            DataRequired("Write what you did or decided."),
+            Length(max=4000, message="Use at most 4000 characters."),
+        ],
+    )
+
+
+def _long_text(label: str, description: str, limit: int) -> TextAreaField:
+    return TextAreaField(
+        label,
+        description=description,
+        validators=[Optional(), Length(max=limit, message=f"Use at most {limit:,} characters.")],
+    )
+
+
+class SessionNoteForm(FlaskForm):
+    session_date = DateField("Session date", validators=[InputRequired("Enter the session date.")])
+    duration_minutes = IntegerField(
+        "Duration (minutes)",
+        validators=[
+            InputRequired("Enter the duration in minutes."),
+            NumberRange(0, 600, "Enter a duration from 0 to 600 minutes."),
+        ],
+    )
+    attendance = RadioField(
+        "Attendance",
+        choices=options(
+            [
+                ("attended", "Attended"),
+                ("cancelled", "Cancelled"),
+                ("did_not_attend", "Did not attend"),
+            ]
+        ),
+        validators=[InputRequired("Choose the attendance.")],
+    )
+    format = RadioField(
+        "Format",
+        choices=options([("in_person", "In person"), ("video", "Video"), ("phone", "Phone")]),
+        validators=[InputRequired("Choose the format.")],
+    )
+    data = _long_text(
+        "Data", "What happened and what was observed, including scores and homework.", 10_000
+    )
+    assessment = _long_text("Assessment", "Your clinical interpretation.", 10_000)
+    plan = _long_text("Plan", "Next steps, including any risk management.", 10_000)
+    homework_reviewed = _long_text("Homework reviewed", "", 5_000)
+    homework_set = _long_text("Homework set for next week", "", 5_000)
+    version = HiddenField()
+
+
+class AddendumForm(FlaskForm):
+    text = TextAreaField(
+        "Addendum",
+        description="Dated and added below the signed note; the note itself does not change.",
+        validators=[
+            DataRequired("Write the addendum."),
+            Length(max=5000, message="Use at most 5,000 characters."),
+        ],
+    )
+
+
+class EventNoteForm(FlaskForm):
+    on_date = DateField("Date", validators=[InputRequired("Enter the date of the event.")])
+    text = StringField(
+        "What happened",
+        description="A few words, e.g. 'Moved in with partner'. Shown as a marker on the charts.",
+        validators=[
+            DataRequired("Describe the event."),
+            Length(max=200, message="Use at most 200 characters."),
+        ],
+    )
+
+
+def with_worksheets(form: AssignmentForm) -> AssignmentForm:
+    """The assignment form with every worksheet of the library to choose from, by title."""
+    titles = sorted((ws.title, key) for key, ws in library().worksheets.items())
+    form.worksheet.choices = options((key, title) for title, key in titles)
+    return form
+
+
+def with_instruments(form: SendQuestionnaireForm) -> SendQuestionnaireForm:
+    """The send-a-questionnaire form with every instrument the practice has."""
+    form.code.choices = options(
+        (code, f"{inst.short_name} · {inst.about}") for code, inst in measures.instruments().items()
+    )
+    return form

@@ -1,0 +1,135 @@
+"""Measures and alerts: sending a questionnaire, giving one in session, acting on an alert, dated events on the charts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import (
+    alerts,
+    audit,
+    measures,
+    notes,
+    plans,
+    questionnaires,
+)
+from .. import db as database
+from ..errors import DomainError
+from ..models import (
+    User,
+)
+from ..web.gates import signed_in_user
+from .blueprint import (
+    bp,
+    get_alert_or_404,
+    get_client_or_404,
+)
+from .forms import (
+    AcknowledgeForm,
+    EventNoteForm,
+    SendQuestionnaireForm,
+    with_instruments,
+)
+
+
+@bp.post("/clients/<int:client_id>/questionnaires/send")
+def send_questionnaire(client_id: int) -> Response:
+    """Send any questionnaire to the client now; it appears on their 'This week' page."""
+    client = get_client_or_404(client_id)
+    form = with_instruments(SendQuestionnaireForm())
+    if form.validate_on_submit():
+        questionnaires.request(database.session(), client, signed_in_user(), form.code.data or "")
+        audit.record("create", "administration", subject_id=client.id)
+        inst = measures.instrument(form.code.data or "")
+        flash(
+            f"{inst.short_name} sent. {client.display_name} sees it on their 'This week' page.",
+            "success",
+        )
+    else:
+        flash("Choose a questionnaire to send.", "error")
+    return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="measures"))
+
+
+@bp.route("/clients/<int:client_id>/questionnaires/<code>/in-session", methods=["GET", "POST"])
+def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
+    """Give a questionnaire in the session, entering the client's answers on their behalf."""
+    client = get_client_or_404(client_id)
+    if code not in measures.instruments():
+        abort(404)
+    inst = measures.instrument(code)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        db = database.session()
+        try:
+            answers = questionnaires.parse_answers(code, request.form)
+        except questionnaires.Unanswered as missing:
+            errors = missing.errors
+        else:
+            plan = plans.open_plan(db, client)
+            row, raised = questionnaires.complete(
+                db, client, code, answers, signed_in_user(), plan=plan, slot="ad_hoc"
+            )
+            audit.record("create", "administration", row.id, subject_id=client.id)
+            flash(
+                f"{inst.short_name} recorded: {row.total} ({row.band})."
+                + (f" {len(raised)} alert(s) raised." if raised else ""),
+                "success",
+            )
+            return redirect(
+                url_for("therapist.client_record", client_id=client.id, _anchor="measures")
+            )
+    return render_template(
+        "therapist/in_session.html",
+        client=client,
+        inst=inst,
+        errors=errors,
+        answers=request.form.to_dict(),
+    ), (422 if errors else 200)
+
+
+@bp.route("/clients/<int:client_id>/alerts/<int:alert_id>", methods=["GET", "POST"])
+def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
+    """One alert: what raised it, and acknowledging it with a note."""
+    client = get_client_or_404(client_id)
+    item = get_alert_or_404(client, alert_id)
+    audit.record(
+        "view" if request.method == "GET" else "change", "alert", item.id, subject_id=client.id
+    )
+    form = AcknowledgeForm()
+    if form.validate_on_submit():
+        try:
+            alerts.acknowledge(database.session(), item, signed_in_user(), form.note.data or "")
+        except DomainError as error:
+            form.note.errors = [error.message]
+        else:
+            flash("Alert acknowledged.", "success")
+            return redirect(
+                url_for("therapist.client_record", client_id=client.id, _anchor="alerts")
+            )
+    acknowledged_by = (
+        database.session().get(User, item.acknowledged_by_id) if item.acknowledged_by_id else None
+    )
+    return render_template(
+        "therapist/alert.html",
+        client=client,
+        alert=item,
+        form=form,
+        acknowledged_by=acknowledged_by,
+        kind_words=alerts.KIND_WORDS,
+    ), (422 if request.method == "POST" else 200)
+
+
+@bp.post("/clients/<int:client_id>/events")
+def add_event(client_id: int) -> Response:
+    """Add a dated event note; it appears as a marker on the client's charts."""
+    client = get_client_or_404(client_id)
+    form = EventNoteForm()
+    if form.validate_on_submit():
+        event = notes.add_event(
+            database.session(), client, signed_in_user(), form.on_date.data, form.text.data or ""
+        )
+        audit.record("create", "event_note", event.id, subject_id=client.id)
+        flash("Event noted. It shows on the charts.", "success")
+    else:
+        flash(" ".join(e for errs in form.errors.values() for e in errs), "error")
+    return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="measures"))
