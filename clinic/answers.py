@@ -70,6 +70,15 @@ def remove_row(ws: Worksheet, raw: Raw, section_key: str, index: int) -> Raw:
     return raw
 
 
+def row_focus(ws: Worksheet, raw: Raw, section_key: str) -> str | None:
+    """The first field of the last row of a repeating section: where the cursor goes after
+    a row was added (the page reloads without JavaScript)."""
+    if section_key not in raw or not isinstance(raw[section_key], list) or not raw[section_key]:
+        return None
+    section = ws.section(section_key)
+    return f"{section.key}-{len(raw[section_key]) - 1}-{section.fields[0].key}"
+
+
 # --- checking and cleaning -------------------------------------------------------------------
 
 

@@ -57,6 +57,13 @@ def notes_of(db: Session, client: User) -> list[SessionNote]:
     )
 
 
+def visible_to(db: Session, client: User, therapist: User) -> list[SessionNote]:
+    """The client's notes a therapist may read: every signed note, and their own drafts."""
+    return [
+        n for n in notes_of(db, client) if n.status == "signed" or n.therapist_id == therapist.id
+    ]
+
+
 def _previous_session(db: Session, client: User, before: dt.date) -> dt.date | None:
     return db.scalar(
         sa.select(sa.func.max(SessionNote.session_date)).where(
@@ -182,6 +189,27 @@ def save(
         raise NoteConflict(note)
     db.refresh(note)
     return note
+
+
+def write(
+    db: Session,
+    note: SessionNote,
+    therapist: User,
+    base_version: int,
+    values: dict[str, Any],
+    *,
+    sign_it: bool = False,
+) -> SessionNoteRevision | None:
+    """Save a draft, and sign it if asked: the one entry point of the note editor. When the
+    note was saved elsewhere meanwhile, the typed text is filed as a revision (returned) and
+    nothing else changes, so that the therapist can choose; other problems raise NoteError."""
+    try:
+        save(db, note, therapist, base_version, values)
+    except NoteConflict as conflict:
+        return set_aside(db, conflict.note, therapist, values, "conflict")
+    if sign_it:
+        sign(db, note, therapist)
+    return None
 
 
 EDITABLE = (*NOTE_FIELDS, "session_date", "duration_minutes", "attendance", "format")

@@ -227,21 +227,19 @@ def reminder_items(db: Session, client: User, day: dt.date, schedule: Schedule) 
                 items.append(Item("homework", a.due_on))
         where = plans.position(plan, day)
         if where.started:
-            for week in {where.week, max(where.week - 1, 1)}:
-                due = plans.default_due(plan, week)
-                # The client's page offers a week's questionnaires until a week after it ends.
-                last = due + dt.timedelta(days=7)
-                dues, check_in_due = questionnaires.scheduled(db, plan, week)
-                for d in dues:
-                    if d.done is None and _steps_today(due, day, schedule, last):
-                        items.append(Item("questionnaire", due))
-                if (
-                    week == where.week
-                    and check_in_due
-                    and questionnaires.check_in_for(db, plan, week) is None
-                    and _steps_today(due, day, schedule, due)
-                ):
-                    items.append(Item("check_in", due))
+            dues, check_in_due = questionnaires.open_dues(db, plan, where.week)
+            for d in dues:
+                due = plans.default_due(plan, d.week)
+                # Open until a week after it was due, as on the client's page.
+                if d.done is None and _steps_today(due, day, schedule, due + dt.timedelta(7)):
+                    items.append(Item("questionnaire", due))
+            due = plans.default_due(plan, where.week)
+            if (
+                check_in_due
+                and questionnaires.check_in_for(db, plan, where.week) is None
+                and _steps_today(due, day, schedule, due)
+            ):
+                items.append(Item("check_in", due))
     zone = zone_of(client)
     for request in questionnaires.pending_requests(db, client):
         due = request.requested_at.astimezone(zone).date() + dt.timedelta(days=AD_HOC_DUE_DAYS)

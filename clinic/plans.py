@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -606,3 +606,102 @@ def review(
     submission.version += 1
     db.flush()
     return submission
+
+
+# --- one entry point for what a client does with their answers ------------------------------
+
+
+@dataclass
+class AnswersOutcome:
+    """What became of answers a client acted on. `kind` is "sent", "saved", "rows" (a row
+    was added or removed), "invalid" (not sent: `errors` say why; a draft keeps the typing),
+    "conflict" (saved elsewhere meanwhile: the typing is filed as `revision`) or "refused"
+    (`message` says why). `raw` is what the page shows again."""
+
+    kind: str
+    raw: dict[str, Any]
+    submission: Submission | None
+    version: int
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    revision: SubmissionRevision | None = None
+    message: str | None = None
+    focus: str | None = None
+
+    @property
+    def keep(self) -> bool:
+        """Whether what was stored stays although the page reports a problem."""
+        return self.kind in ("invalid", "conflict")
+
+
+def act_on_answers(
+    db: Session,
+    assignment: Assignment,
+    client: User,
+    raw: dict[str, Any],
+    action: str,
+    base_version: int,
+    *,
+    replacing: bool = False,
+    background: bool = False,
+) -> AnswersOutcome:
+    """Save a draft (`background`: the page's autosave), add or remove a row ("add:<section>",
+    "remove:<section>:<index>"), or send the answers ("submit"), correcting them until they
+    are reviewed. Answers are put in the worksheet's shape once, here."""
+    sub = assignment.submission
+    ws = worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
+    raw = engine.normalise_raw(ws, raw)
+    kind, _, rest = action.partition(":")
+    section, _, index = rest.partition(":")
+    if kind == "add":
+        raw = engine.add_row(ws, raw, section)
+    elif kind == "remove":
+        raw = engine.remove_row(ws, raw, section, int(index) if index.isdigit() else -1)
+    focus = engine.row_focus(ws, raw, section) if kind == "add" else None
+    sent = sub is not None and sub.status != SubmissionStatus.DRAFT.value
+    try:
+        if kind == "submit":
+            return AnswersOutcome("sent", raw, submit(db, assignment, client, raw, base_version), 0)
+        if sent and kind in ("add", "remove"):
+            # Correcting sent answers: rows change on screen only, nothing is saved until sent.
+            return AnswersOutcome("rows", raw, sub, base_version, focus=focus)
+        if sent:
+            raise Locked("These answers have already been sent. Use 'Send changes'.")
+        saved = save_draft(db, assignment, client, raw, base_version, replacing=replacing)
+    except InvalidAnswers as invalid:
+        return _keep_invalid(db, assignment, client, invalid, base_version, replacing, sent)
+    except SaveConflict as conflict:
+        if background:
+            return AnswersOutcome(
+                "conflict", raw, conflict.submission, base_version, message=conflict.message
+            )
+        db.refresh(conflict.submission)
+        # Both versions are kept: the typed one is filed now, and the person chooses.
+        revision = set_aside(db, conflict.submission, raw, client)
+        return AnswersOutcome("conflict", raw, conflict.submission, 0, revision=revision)
+    except PlanError as error:
+        return AnswersOutcome("refused", raw, sub, base_version, message=error.message)
+    done = "rows" if kind in ("add", "remove") else "saved"
+    return AnswersOutcome(done, raw, saved, saved.version, focus=focus)
+
+
+def _keep_invalid(
+    db: Session,
+    assignment: Assignment,
+    client: User,
+    invalid: InvalidAnswers,
+    base: int,
+    replacing: bool,
+    sent: bool,
+) -> AnswersOutcome:
+    """Answers that cannot be sent yet: a draft keeps the typing while the page says what
+    needs fixing (sent answers stay as they were until corrected ones are sent)."""
+    sub = assignment.submission
+    if not sent:
+        try:
+            sub = save_draft(db, assignment, client, invalid.raw, base, replacing=replacing)
+            base = sub.version
+        except PlanError:
+            pass
+    return AnswersOutcome(
+        "invalid", invalid.raw, sub, base, errors=invalid.errors, message=invalid.message
+    )

@@ -78,6 +78,17 @@ def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
     return dues, "weekly_checkin" in program.week(week).measures
 
 
+def open_dues(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
+    """What a client can answer in `week`: this week's questionnaires (answered or not) and
+    last week's that are still unanswered, and whether this week's check-in is due. A week's
+    questionnaires stay open one week more, so that a missed day is not a missed measure;
+    the client's page and the reminders both follow this rule."""
+    dues, check_in_due = scheduled(db, plan, week)
+    if week > 1:
+        dues += [d for d in scheduled(db, plan, week - 1)[0] if d.done is None]
+    return dues, check_in_due
+
+
 def slot_for(db: Session, plan: Plan, week: int, code: str) -> str | None:
     """The slot under which a plan schedules this instrument in this week, if it does."""
     dues, _ = scheduled(db, plan, week)

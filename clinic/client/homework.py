@@ -1,4 +1,5 @@
-"""One piece of homework: the form with its draft, saving, adding rows, sending, and settling a save that collided with another tab or device."""
+"""One piece of homework: the form with its draft, saving, adding rows, sending, and settling
+a save that collided with another tab or device."""
 
 from __future__ import annotations
 
@@ -89,67 +90,37 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
     """Save a draft, add or remove a row, or submit (and correct until reviewed)."""
     assignment = get_assignment_or_404(assignment_id)
     ctx = _form_context(assignment)
-    ws, sub = ctx["ws"], ctx["submission"]
-    db = database.session()
     client = signed_in_user()
-    form = build_form(ws, formdata=request.form)
-    raw = raw_from_form(ws, form)
-    action = request.form.get("action", "save")
-    base = int_arg(request.form.get("version"))
-    replacing = request.form.get("replacing") == "1"
-    kind, _, rest = action.partition(":")
-    if kind == "add":
-        raw = engine.add_row(ws, raw, rest)
-    elif kind == "remove":
-        section, _, index = rest.partition(":")
-        raw = engine.remove_row(ws, raw, section, int_arg(index, -1))
-    try:
-        if kind == "submit":
-            sent = plans.submit(db, assignment, client, raw, base)
-            audit.record("change", "submission", sent.id, subject_id=client.id)
-            return redirect(url_for("client.homework", assignment_id=assignment.id, sent=1))
-        if sub is not None and sub.status != SubmissionStatus.DRAFT.value:
-            # Correcting sent answers: rows change on screen only, nothing is saved until sent.
-            if kind in ("add", "remove"):
-                return _render(ctx, raw, {}, version=base, focus_id=_row_focus(ws, raw, kind, rest))
-            raise plans.Locked("These answers have already been sent. Use 'Send changes'.")
-        saved = plans.save_draft(db, assignment, client, raw, base, replacing=replacing)
-    except plans.InvalidAnswers as invalid:
-        raw = invalid.raw
-        if sub is None or sub.status == SubmissionStatus.DRAFT.value:
-            try:  # keep the typing as a draft while the page says what needs fixing
-                saved = plans.save_draft(db, assignment, client, raw, base, replacing=replacing)
-                database.keep_changes()
-                ctx["submission"] = saved
-                base = saved.version
-            except plans.PlanError:
-                pass
-        return _render(
-            ctx,
-            raw,
-            invalid.errors,
-            status=422,
-            version=base,
-            notice="Some answers need a look before you send them.",
-        )
-    except plans.SaveConflict as conflict:
-        current = conflict.submission
-        db.refresh(current)
-        # Both versions are kept: the typed one is filed now, and the person chooses.
-        revision = plans.set_aside(db, current, raw, client)
-        database.keep_changes()
-        return _conflict_page(assignment, current, revision)
-    except plans.PlanError as error:
-        return _render(ctx, raw, {}, status=409, notice=error.message, version=base)
-    if kind in ("add", "remove"):
-        return _render(
-            ctx | {"submission": saved},
-            raw,
-            {},
-            version=saved.version,
-            focus_id=_row_focus(ws, raw, kind, rest),
-        )
-    return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
+    raw = raw_from_form(ctx["ws"], build_form(ctx["ws"], formdata=request.form))
+    action, base = request.form.get("action", "save"), int_arg(request.form.get("version"))
+    out = plans.act_on_answers(
+        database.session(), assignment, client, raw, action, base, replacing=_replacing()
+    )
+    if out.keep:
+        database.keep_changes()  # the typing is kept although the page reports a problem
+    if out.kind == "sent" and out.submission is not None:
+        audit.record("change", "submission", out.submission.id, subject_id=client.id)
+        return redirect(url_for("client.homework", assignment_id=assignment.id, sent=1))
+    if out.kind == "saved":
+        return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
+    if out.kind == "conflict" and out.submission and out.revision:
+        return _conflict_page(assignment, out.submission, out.revision)
+    status = {"invalid": 422, "refused": 409}.get(out.kind, 200)
+    ctx["submission"] = out.submission
+    return _render(
+        ctx,
+        out.raw,
+        out.errors,
+        status=status,
+        notice=out.message,
+        version=out.version,
+        focus_id=out.focus,
+    )
+
+
+def _replacing() -> bool:
+    """The person saw a conflict and chose their own version (the other is kept)."""
+    return request.form.get("replacing") == "1"
 
 
 def _conflict_page(
@@ -205,33 +176,21 @@ def resolve_conflict(assignment_id: int, revision_id: int) -> Response | tuple[s
 def autosave(assignment_id: int) -> tuple[Response, int]:
     """Save a draft in the background while the client types (JSON for the page's script)."""
     assignment = get_assignment_or_404(assignment_id)
-    ctx = _form_context(assignment)
-    ws = ctx["ws"]
-    form = build_form(ws, formdata=request.form)
-    raw = raw_from_form(ws, form)
-    base = int_arg(request.form.get("version"))
+    ws = _form_context(assignment)["ws"]
+    raw = raw_from_form(ws, build_form(ws, formdata=request.form))
     client = signed_in_user()
-    try:
-        saved = plans.save_draft(
-            database.session(),
-            assignment,
-            client,
-            raw,
-            base,
-            replacing=request.form.get("replacing") == "1",
-        )
-    except plans.SaveConflict as conflict:
-        return jsonify(status="conflict", message=conflict.message), 409
-    except plans.PlanError as error:
-        return jsonify(status="locked", message=error.message), 409
-    when = local_time(saved.saved_at, client)
-    return jsonify(status="saved", version=saved.version, saved_at=when.strftime("%H:%M")), 200
-
-
-def _row_focus(ws, raw: engine.Raw, kind: str, rest: str) -> str | None:  # type: ignore[no-untyped-def]
-    """After adding a row, put the cursor in it (the page reloads without JavaScript)."""
-    section_key = rest.partition(":")[0]
-    if kind != "add" or section_key not in raw or not isinstance(raw[section_key], list):
-        return None
-    section = ws.section(section_key)
-    return f"{section.key}-{len(raw[section_key]) - 1}-{section.fields[0].key}"
+    out = plans.act_on_answers(
+        database.session(),
+        assignment,
+        client,
+        raw,
+        "save",
+        int_arg(request.form.get("version")),
+        replacing=_replacing(),
+        background=True,
+    )
+    if out.kind != "saved" or out.submission is None:
+        status = "conflict" if out.kind == "conflict" else "locked"
+        return jsonify(status=status, message=out.message), 409
+    when = local_time(out.submission.saved_at, client).strftime("%H:%M")
+    return jsonify(status="saved", version=out.version, saved_at=when), 200

@@ -9,7 +9,16 @@ from flask import Blueprint, abort
 
 from .. import audit, plans
 from .. import db as database
-from ..models import Alert, Assignment, Care, Plan, Role, SessionNote, User
+from ..models import (
+    Alert,
+    Assignment,
+    Care,
+    Plan,
+    Role,
+    SessionNote,
+    SessionNoteRevision,
+    User,
+)
 from ..web.gates import require_role, signed_in_user
 
 bp = Blueprint("therapist", __name__, url_prefix="/therapist")
@@ -74,3 +83,17 @@ def get_alert_or_404(client: User, alert_id: int) -> Alert:
     if alert is None:
         abort(404)
     return alert
+
+
+def get_note_revision_or_404(note: SessionNote, revision_id: int) -> SessionNoteRevision:
+    """A version of this note that was set aside in a conflict (the note passed its loader)."""
+    revision = database.session().scalar(
+        sa.select(SessionNoteRevision).where(
+            SessionNoteRevision.id == revision_id,
+            SessionNoteRevision.note_id == note.id,
+            SessionNoteRevision.reason == "conflict",
+        )
+    )
+    if revision is None:
+        abort(404)
+    return revision

@@ -179,9 +179,7 @@ def caseload_questionnaires_csv() -> Response:
     clients = _caseload()
     audit.record("export", "caseload_questionnaires_csv")
     rows = exports.questionnaire_rows(database.session(), clients)
-    return csv_response(
-        "bedrock-caseload-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows
-    )
+    return csv_response("bedrock-caseload-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows)
 
 
 @bp.get("/exports/homework.csv")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -14,22 +11,14 @@ from .. import (
     audit,
     mail,
     measures,
-    notes,
     notifications,
-    plans,
     progress,
-    questionnaires,
+    weeks,
 )
 from .. import db as database
 from ..db import utcnow
-from ..library import Week, library
-from ..models import (
-    Administration,
-    Alert,
-    Assignment,
-    SessionNote,
-)
-from ..timeutil import local_time, local_today
+from ..library import library
+from ..timeutil import local_today
 from ..web.forms import ConfirmForm
 from ..web.gates import signed_in_user
 from ..web.invitations import invitation_lifetime, show_new_invitation
@@ -44,16 +33,12 @@ from .forms import (
     with_instruments,
 )
 
-
-@dataclass(frozen=True)
-class TimelineWeek:
-    """One week of the record's timeline: the program week and what happened in it."""
-
-    week: Week
-    homework: list[Assignment]
-    questionnaires: list[Administration]
-    notes: list[SessionNote]
-    alerts: list[Alert]
+# Shown on every record page: what the words and conventions mean.
+RECORD_WORDS = {
+    "nhs_convention": progress.NHS_CONVENTION,
+    "rci_convention": progress.RCI_CONVENTION,
+    "kind_words": alerts.KIND_WORDS,
+}
 
 
 @bp.get("/clients/<int:client_id>")
@@ -61,74 +46,25 @@ def client_record(client_id: int) -> str:
     """One client's record: account, and the plan week by week with every piece of homework."""
     client = get_client_or_404(client_id)
     db = database.session()
-    invitation = accounts.latest_invitation(db, client)
     audit.record("view", "client", client.id, subject_id=client.id)
-    plan = plans.open_plan(db, client)
-    today = local_today(signed_in_user())
-    weeks = []
-    client_notes = notes.notes_of(db, client)
-    client_alerts = alerts.client_alerts(db, client)
-    if plan is not None:
-        program = plans.program_of(db, plan)
-        answered = db.scalars(
-            sa.select(Administration).where(
-                Administration.plan_id == plan.id, Administration.completed_at.is_not(None)
-            )
-        ).all()
-        for week in program.weeks:
-            start = plans.session_date(plan, week.number)
-            end = plans.session_date(plan, week.number + 1)
-            weeks.append(
-                TimelineWeek(
-                    week=week,
-                    homework=[a for a in plan.assignments if a.week == week.number],
-                    questionnaires=[x for x in answered if x.week == week.number],
-                    notes=[n for n in client_notes if start <= n.session_date < end],
-                    alerts=[
-                        x
-                        for x in client_alerts
-                        if start <= local_time(x.opened_at, client).date() < end
-                    ],
-                )
-            )
-    outcome = progress.talking_therapies(db, client)
-    events = notes.events_of(db, client)
-    markers = tuple((e.on_date, e.text) for e in events)
-    homework_chart = progress.homework_chart(db, client, plan, markers) if plan else None
-    therapist = signed_in_user()
+    view = weeks.record_view(db, client, signed_in_user(), local_today(signed_in_user()))
+    invitation = accounts.latest_invitation(db, client)
     return render_template(
         "therapist/client.html",
-        charts=progress.measure_charts(db, client, markers=markers),
-        homework_chart=homework_chart,
-        events=events,
-        event_form=EventNoteForm(formdata=None, on_date=today),
-        notes=[
-            n
-            for n in notes.notes_of(db, client)
-            if n.status == "signed" or n.therapist_id == therapist.id
-        ],
-        check_in_charts=progress.check_in_charts(db, client),
-        outcome=outcome,
-        nhs_convention=progress.NHS_CONVENTION,
-        rci_convention=progress.RCI_CONVENTION,
-        alerts=alerts.client_alerts(db, client),
-        kind_words=alerts.KIND_WORDS,
-        send_form=with_instruments(SendQuestionnaireForm()),
-        instruments=measures.instruments(),
-        pending=questionnaires.pending_requests(db, client),
+        **vars(view),
+        **RECORD_WORDS,
         client=client,
         invitation=invitation,
         invitation_state=invitation.state(utcnow()) if invitation else None,
-        plan=plan,
-        where=plans.position(plan, today) if plan else None,
-        today=today,
+        event_form=EventNoteForm(formdata=None, on_date=view.today),
+        send_form=with_instruments(SendQuestionnaireForm()),
+        form=ConfirmForm(),
+        instruments=measures.instruments(),
+        titles={key: ws.title for key, ws in library().worksheets.items()},
         report_problem=REPORT_PROBLEMS.get(request.args.get("problem", "")),
         typed={k: request.args.get(k, "") for k in ("report_from", "report_to", "summary_date")},
-        weeks=weeks,
-        titles={key: ws.title for key, ws in library().worksheets.items()},
-        state=lambda a: plans.homework_state(a, today),
-        session_date=lambda n: plans.session_date(plan, n) if plan else None,
-        form=ConfirmForm(),
+        state=view.state,
+        session_date=view.session_date,
         email_on=mail.configured(),
     )
 

@@ -2,46 +2,26 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import (
-    audit,
-    notes,
-)
+from .. import audit, notes
 from .. import db as database
 from ..errors import DomainError
-from ..models import (
-    SessionNote,
-    SessionNoteRevision,
-    User,
-)
+from ..models import SessionNote, SessionNoteRevision, User
 from ..timeutil import local_today
 from ..web.forms import ConfirmForm, date_arg, int_arg
 from ..web.gates import signed_in_user
-from .blueprint import (
-    bp,
-    get_client_or_404,
-    get_note_or_404,
-)
-from .forms import (
-    AddendumForm,
-    SessionNoteForm,
-)
+from .blueprint import bp, get_client_or_404, get_note_or_404, get_note_revision_or_404
+from .forms import AddendumForm, SessionNoteForm
 
 
 @bp.get("/clients/<int:client_id>/notes")
 def notes_list(client_id: int) -> str:
     """The client's session notes, newest first."""
     client = get_client_or_404(client_id)
-    db = database.session()
     therapist = signed_in_user()
-    visible = [
-        n
-        for n in notes.notes_of(db, client)
-        if n.status == "signed" or n.therapist_id == therapist.id
-    ]
+    visible = notes.visible_to(database.session(), client, therapist)
     audit.record("view", "session_notes", subject_id=client.id)
     return render_template(
         "therapist/notes.html", client=client, notes=visible, today=local_today(therapist)
@@ -60,55 +40,63 @@ def start_note(client_id: int) -> Response:
 
 
 @bp.route("/clients/<int:client_id>/notes/<int:note_id>", methods=["GET", "POST"])
-def note(client_id: int, note_id: int) -> Response | str | tuple[str, int]:
+def note(client_id: int, note_id: int) -> Response | tuple[str, int]:
     """Read a note, or edit it while it is a draft (and save and sign it)."""
     client = get_client_or_404(client_id)
     item = get_note_or_404(client, note_id)
-    db = database.session()
     form = SessionNoteForm(obj=item if request.method == "GET" else None)
-    notice = None
-    status = 200
     if request.method == "GET":
         form.version.data = str(item.version)
         audit.record("view", "session_note", item.id, subject_id=client.id)
-    elif form.validate_on_submit():
-        values = {
-            name: getattr(form, name).data
-            for name in (
-                *notes.NOTE_FIELDS,
-                "session_date",
-                "duration_minutes",
-                "attendance",
-                "format",
-            )
-        }
-        signing = request.form.get("action") == "sign"
-        try:
-            notes.save(db, item, signed_in_user(), int(form.version.data or 0), values)
-            audit.record("change", "session_note", item.id, subject_id=client.id)
-            if signing:
-                notes.sign(db, item, signed_in_user())
-                audit.record("sign", "session_note", item.id, subject_id=client.id)
-        except notes.NoteConflict as conflict:
-            # Both versions are kept: the typed one is filed now, and the therapist chooses.
-            revision = notes.set_aside(db, conflict.note, signed_in_user(), values, "conflict")
-            database.keep_changes()
-            return _note_conflict_page(client, conflict.note, revision)
-        except DomainError as error:
-            notice, status = error.message, 409
-        else:
-            flash("Note signed." if signing else "Draft saved.", "success")
-            return redirect(url_for("therapist.note", client_id=client.id, note_id=item.id))
-    else:
-        status = 422
+        return _note_page(client, item, form)
+    if not form.validate_on_submit():
+        return _note_page(client, item, form, status=422)
+    signing = request.form.get("action") == "sign"
+    values = {name: getattr(form, name).data for name in notes.EDITABLE}
+    try:
+        revision = notes.write(
+            database.session(),
+            item,
+            signed_in_user(),
+            int_arg(form.version.data),
+            values,
+            sign_it=signing,
+        )
+    except DomainError as error:
+        return _note_page(client, item, form, notice=error.message, status=409)
+    if revision is not None:
+        database.keep_changes()  # both versions are kept; the therapist chooses
+        return _note_conflict_page(client, item, revision)
+    _audit_saved(client, item, signed=signing)
+    flash("Note signed." if signing else "Draft saved.", "success")
+    return redirect(url_for("therapist.note", client_id=client.id, note_id=item.id))
+
+
+def _audit_saved(client: User, item: SessionNote, *, signed: bool = False) -> None:
+    audit.record("change", "session_note", item.id, subject_id=client.id)
+    if signed:
+        audit.record("sign", "session_note", item.id, subject_id=client.id)
+
+
+def _note_page(
+    client: User,
+    item: SessionNote,
+    form: SessionNoteForm,
+    *,
+    addendum_form: AddendumForm | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The note (editable while it is the signed-in therapist's draft) and its addenda."""
+    author = database.session().get(User, item.therapist_id) if item.therapist_id else None
     return render_template(
         "therapist/note.html",
         client=client,
         note=item,
         form=form,
         notice=notice,
-        addendum_form=AddendumForm(),
-        author=db.get(User, item.therapist_id) if item.therapist_id else None,
+        addendum_form=addendum_form or AddendumForm(),
+        author=author,
         mine=item.therapist_id == signed_in_user().id,
     ), status
 
@@ -117,8 +105,7 @@ def _note_conflict_page(
     client: User, item: SessionNote, revision: SessionNoteRevision
 ) -> tuple[str, int]:
     """The note as saved now and as just typed, side by side, with a choice."""
-    db = database.session()
-    author = db.get(User, item.therapist_id) if item.therapist_id else None
+    author = database.session().get(User, item.therapist_id) if item.therapist_id else None
     return render_template(
         "therapist/note_conflict.html",
         client=client,
@@ -138,30 +125,20 @@ def resolve_note_conflict(
     """Keep the note as just typed, or as saved elsewhere; the other stays on file."""
     client = get_client_or_404(client_id)
     item = get_note_or_404(client, note_id)
-    db = database.session()
-    revision = db.scalar(
-        sa.select(SessionNoteRevision).where(
-            SessionNoteRevision.id == revision_id,
-            SessionNoteRevision.note_id == item.id,
-            SessionNoteRevision.reason == "conflict",
-        )
-    )
-    if revision is None:
-        abort(404)
+    revision = get_note_revision_or_404(item, revision_id)
     back = url_for("therapist.note", client_id=client.id, note_id=item.id)
     if request.form.get("keep") != "mine":
         flash("The saved note is kept. What you typed is kept on file.", "info")
         return redirect(back)
+    version = int_arg(request.form.get("version"))
     try:
-        notes.keep_set_aside(
-            db, item, signed_in_user(), revision, int_arg(request.form.get("version"))
-        )
+        notes.keep_set_aside(database.session(), item, signed_in_user(), revision, version)
     except notes.NoteConflict as conflict:
         return _note_conflict_page(client, conflict.note, revision)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(back)
-    audit.record("change", "session_note", item.id, subject_id=client.id)
+    _audit_saved(client, item)
     flash("Your text is kept. The other version is kept on file.", "success")
     return redirect(back)
 
@@ -172,23 +149,13 @@ def add_addendum(client_id: int, note_id: int) -> Response | tuple[str, int]:
     client = get_client_or_404(client_id)
     item = get_note_or_404(client, note_id)
     form = AddendumForm()
-    if form.validate_on_submit():
-        try:
-            notes.add_addendum(database.session(), item, signed_in_user(), form.text.data or "")
-        except DomainError as error:
-            flash(error.message, "error")
-        else:
-            audit.record("change", "session_note", item.id, subject_id=client.id)
-            flash("Addendum added.", "success")
-        return redirect(url_for("therapist.note", client_id=client.id, note_id=item.id))
-    db = database.session()
-    return render_template(
-        "therapist/note.html",
-        client=client,
-        note=item,
-        form=SessionNoteForm(obj=item),
-        notice=None,
-        addendum_form=form,
-        author=db.get(User, item.therapist_id) if item.therapist_id else None,
-        mine=item.therapist_id == signed_in_user().id,
-    ), 422
+    if not form.validate_on_submit():
+        return _note_page(client, item, SessionNoteForm(obj=item), addendum_form=form, status=422)
+    try:
+        notes.add_addendum(database.session(), item, signed_in_user(), form.text.data or "")
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        _audit_saved(client, item)
+        flash("Addendum added.", "success")
+    return redirect(url_for("therapist.note", client_id=client.id, note_id=item.id))
