@@ -323,3 +323,63 @@ def accept_invitation(db: Session, token: str, password: str, email: str | None)
     user.password_hash = hash_password(password)
     db.flush()
     return user
+
+
+def staff_with_caseloads(db: Session, practice_id: int) -> list[sa.Row[tuple[User, int]]]:
+    """The practice's therapists and admins, each with how many clients they have in care."""
+    caseload = (
+        sa.select(Care.therapist_id, sa.func.count().label("n"))
+        .where(Care.ended_at.is_(None))
+        .group_by(Care.therapist_id)
+        .subquery()
+    )
+    return list(
+        db.execute(
+            sa.select(User, sa.func.coalesce(caseload.c.n, 0))
+            .outerjoin(caseload, caseload.c.therapist_id == User.id)
+            .where(
+                User.practice_id == practice_id,
+                User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
+            )
+            .order_by(User.role.desc(), sa.func.lower(User.display_name))
+        ).all()
+    )
+
+
+def colleagues(db: Session, therapist: User) -> list[User]:
+    """The other active therapists of the therapist's practice, by name."""
+    return list(
+        db.scalars(
+            sa.select(User)
+            .where(
+                User.practice_id == therapist.practice_id,
+                User.role == Role.THERAPIST.value,
+                User.active.is_(True),
+                User.id != therapist.id,
+            )
+            .order_by(User.display_name)
+        ).all()
+    )
+
+
+def clients_of_practice(db: Session, practice_id: int) -> list[sa.Row[tuple[User, str | None]]]:
+    """The practice's clients by name, each with their current therapist's name (or None)."""
+    therapist = sa.orm.aliased(User)
+    return list(
+        db.execute(
+            sa.select(User, therapist.display_name)
+            .outerjoin(Care, sa.and_(Care.client_id == User.id, Care.ended_at.is_(None)))
+            .outerjoin(therapist, therapist.id == Care.therapist_id)
+            .where(User.practice_id == practice_id, User.role == Role.CLIENT.value)
+            .order_by(sa.func.lower(User.display_name), User.id)
+        ).all()
+    )
+
+
+def people_of(db: Session, practice_id: int) -> list[User]:
+    """Everyone of the practice (clients, therapists and admins), by name."""
+    return list(
+        db.scalars(
+            sa.select(User).where(User.practice_id == practice_id).order_by(User.display_name)
+        ).all()
+    )

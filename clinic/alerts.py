@@ -100,3 +100,15 @@ def acknowledge(db: Session, alert: Alert, therapist: User, note: str) -> None:
     alert.acknowledged_by_id = therapist.id
     alert.note = note.strip()
     db.flush()
+
+
+def raised_by(
+    db: Session, *, administration_id: int | None = None, check_in_id: int | None = None
+) -> list[Alert]:
+    """The alerts one questionnaire or one check-in raised."""
+    source = (
+        Alert.administration_id == administration_id
+        if administration_id is not None
+        else Alert.check_in_id == check_in_id
+    )
+    return list(db.scalars(sa.select(Alert).where(source).order_by(Alert.id)))

@@ -248,3 +248,14 @@ def sparkline(values: list[int], high: int) -> str:
         f'<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" aria-hidden="true" '
         f'focusable="false"><polyline points="{points}"/></svg>'
     )
+
+
+def pick(value: str | None, allowed: object, default: str) -> str:
+    """A filter or sort order named in the address, if it is one we have."""
+    return value if value is not None and value in allowed else default  # type: ignore[operator]
+
+
+def open_alerts(rows: list[Row]) -> list[tuple[Alert, User]]:
+    """Every open alert of the caseload with its client, newest first."""
+    pairs = [(a, r.client) for r in rows for a in r.open_alerts]
+    return sorted(pairs, key=lambda pair: pair[0].opened_at, reverse=True)

@@ -798,3 +798,25 @@ def retry(db: Session, row: Notification) -> None:
     row.next_attempt_at = utcnow()
     row.attempts = 0
     db.flush()
+
+
+def outbox(
+    db: Session, practice_id: int
+) -> tuple[list[sa.Row[tuple[Notification, User]]], list[sa.Row[tuple[Notification, User]]]]:
+    """The practice's emails still open (waiting, sending, failed) and the latest 50 done."""
+    base = (
+        sa.select(Notification, User)
+        .join(User, User.id == Notification.recipient_id)
+        .where(Notification.practice_id == practice_id)
+    )
+    open_rows = db.execute(
+        base.where(Notification.status.in_(["pending", "sending", "failed"])).order_by(
+            Notification.status == "failed", Notification.next_attempt_at, Notification.id
+        )
+    ).all()
+    done_rows = db.execute(
+        base.where(Notification.status.not_in(["pending", "sending", "failed"]))
+        .order_by(Notification.id.desc())
+        .limit(50)
+    ).all()
+    return list(open_rows), list(done_rows)

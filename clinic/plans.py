@@ -196,6 +196,20 @@ def preload_homework(db: Session, plan: Plan | None) -> None:
         ).all()
 
 
+def sent_homework(db: Session, client: User) -> list[tuple[Submission, Assignment]]:
+    """Everything a client has sent (not drafts), newest week first."""
+    rows = db.execute(
+        sa.select(Submission, Assignment)
+        .join(Assignment, Assignment.id == Submission.assignment_id)
+        .where(
+            Submission.client_id == client.id,
+            Submission.status != SubmissionStatus.DRAFT.value,
+        )
+        .order_by(Assignment.week.desc(), Submission.submitted_at.desc())
+    ).all()
+    return [(sub, assignment) for sub, assignment in rows]
+
+
 def latest_plan(db: Session, client: User) -> Plan | None:
     """The client's most recent plan, finished or not."""
     return db.scalar(
@@ -263,6 +277,13 @@ def _claim_version(db: Session, row: Plan | Assignment, expected: int | None, wh
         db.refresh(row)
         raise StaleChange(what)
     set_committed_value(row, "version", (expected or 0) + 1)
+
+
+def _require_version(row: Plan | Assignment, expected: int | None, what: str) -> None:
+    """Refuse, before anything is written, a change asked for from an out-of-date page (the
+    compare-and-set in _claim_version still settles two requests racing)."""
+    if row.version != expected:
+        raise StaleChange(what)
 
 
 def _require_changeable(plan: Plan) -> None:
@@ -356,9 +377,10 @@ def restore_assignment(db: Session, assignment: Assignment, version: int | None)
 
 def pause_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> None:
     """Stop the plan's clock (illness, holiday): weeks and due dates wait."""
-    _claim_version(db, plan, version, "The plan")
+    _require_version(plan, version, "The plan")
     if plan.status != PlanStatus.ACTIVE.value:
         raise PlanError("Only an active plan can be paused.")
+    _claim_version(db, plan, version, "The plan")
     plan.status = PlanStatus.PAUSED.value
     plan.paused_on = today
     db.flush()
@@ -366,9 +388,10 @@ def pause_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> 
 
 def resume_plan(db: Session, plan: Plan, today: dt.date, version: int | None) -> int:
     """Restart the clock; open homework is due that many days later. Returns the days paused."""
-    _claim_version(db, plan, version, "The plan")
+    _require_version(plan, version, "The plan")
     if plan.status != PlanStatus.PAUSED.value or plan.paused_on is None:
         raise PlanError("Only a paused plan can be resumed.")
+    _claim_version(db, plan, version, "The plan")
     days = max((today - plan.paused_on).days, 0)
     plan.paused_days += days
     plan.status = PlanStatus.ACTIVE.value
@@ -388,6 +411,7 @@ def resume_plan(db: Session, plan: Plan, today: dt.date, version: int | None) ->
 
 def finish_plan(db: Session, plan: Plan, version: int | None) -> None:
     """Close the plan (the work stays readable)."""
+    _require_changeable(plan)
     _claim_version(db, plan, version, "The plan")
     plan.status = PlanStatus.FINISHED.value
     plan.paused_on = None

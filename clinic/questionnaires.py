@@ -207,6 +207,19 @@ def complete(
     return row, raised
 
 
+def check_in_ratings(data: dict[str, Any]) -> dict[str, int | None]:
+    """The three ratings of a check-in from what a form holds ("" or None: not answered)."""
+
+    def number(value: Any) -> int | None:
+        return int(value) if str(value or "").isdigit() else None
+
+    return {
+        "trust": number(data.get("trust")) or 0,
+        "distress": number(data.get("distress")) or 0,
+        "helpfulness": number(data.get("helpfulness")),
+    }
+
+
 def record_check_in(
     db: Session,
     client: User,

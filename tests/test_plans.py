@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
+from clinic import plans
 from clinic.library import CONTENT_DIR, load_library
 from clinic.models import Assignment, Plan, Role, Submission, SubmissionRevision
 
@@ -748,3 +749,17 @@ def test_a_draft_conflict_is_not_counted_as_a_correction(app, db, people, though
     t = browser(app, people[0])
     page = page_text(t.get(f"/therapist/clients/{people[1].id}/homework/{a.id}"))
     assert "Submitted" in page and "corrected" not in page
+
+
+def test_a_refused_pause_writes_nothing_so_no_view_has_to_roll_back(app, db, people):
+    """The rules check before they write: pausing a plan that is already paused is refused
+    with the plan's version untouched, in the same transaction, without a rollback."""
+    therapist, client = people[0], people[1]
+    with app.app_context():
+        plan = plans.start_plan(db, client, therapist, dt.date.today(), 0)
+        plans.pause_plan(db, plan, dt.date.today(), plan.version)
+        version = plan.version
+        with pytest.raises(plans.PlanError, match="Only an active plan"):
+            plans.pause_plan(db, plan, dt.date.today(), version)
+        db.expire(plan)
+        assert plan.version == version and plan.status == "paused"

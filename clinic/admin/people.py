@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import accounts, audit, mail, mfa, notifications
 from .. import db as database
 from ..db import utcnow
-from ..models import Care, Role, User
-from ..web.forms import ConfirmForm, options
+from ..models import Role, User
+from ..web.forms import ConfirmForm, options, show_error, status_of
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from ..web.invitations import invitation_lifetime, show_new_invitation
 from .blueprint import bp, get_staff_or_404
@@ -20,23 +19,7 @@ from .forms import NewTherapistForm, TransferForm
 @bp.get("/")
 def people() -> str:
     """The practice's therapists and admins, with how many clients each has in care."""
-    admin = signed_in_user()
-    db = database.session()
-    caseload = (
-        sa.select(Care.therapist_id, sa.func.count().label("n"))
-        .where(Care.ended_at.is_(None))
-        .group_by(Care.therapist_id)
-        .subquery()
-    )
-    rows = db.execute(
-        sa.select(User, sa.func.coalesce(caseload.c.n, 0))
-        .outerjoin(caseload, caseload.c.therapist_id == User.id)
-        .where(
-            User.practice_id == admin.practice_id,
-            User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
-        )
-        .order_by(User.role.desc(), sa.func.lower(User.display_name))
-    ).all()
+    rows = accounts.staff_with_caseloads(database.session(), signed_in_user().practice_id)
     return render_template("admin/people.html", rows=rows, form=ConfirmForm(), now=utcnow())
 
 
@@ -138,33 +121,27 @@ def transfer(user_id: int) -> Response | str | tuple[str, int]:
     therapist = get_staff_or_404(user_id)
     db = database.session()
     clients = accounts.clients_in_care(db, therapist)
-    colleagues = db.scalars(
-        sa.select(User)
-        .where(
-            User.practice_id == therapist.practice_id,
-            User.role == Role.THERAPIST.value,
-            User.active.is_(True),
-            User.id != therapist.id,
-        )
-        .order_by(User.display_name)
-    ).all()
+    colleagues = accounts.colleagues(db, therapist)
     form = TransferForm()
     form.client.choices = options((str(c.id), c.display_name) for c in clients)
     form.therapist.choices = options((str(c.id), c.display_name) for c in colleagues)
     if form.validate_on_submit():
-        client = next((c for c in clients if str(c.id) == form.client.data), None)
-        to = next((c for c in colleagues if str(c.id) == form.therapist.data), None)
-        if client is None or to is None:
-            abort(404)
+        client, to = _chosen(clients, form.client.data), _chosen(colleagues, form.therapist.data)
         try:
             accounts.transfer_care(db, client, to, form.reason.data or "")
         except accounts.AccountError as error:
-            getattr(form, error.field or "therapist").errors = [error.message]
+            show_error(form, error, "therapist")
         else:
             audit.record("change", "care", client.id, subject_id=client.id)
             flash(f"{client.display_name} is now in {to.display_name}'s care.", "success")
             return redirect(url_for("admin.people"))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "admin/transfer.html", form=form, therapist=therapist, clients=clients
-    ), status
+    page = render_template("admin/transfer.html", form=form, therapist=therapist, clients=clients)
+    return page, status_of(form)
+
+
+def _chosen(people: list[User], value: str | None) -> User:
+    """The person of the offered list whose id was sent; anything else is 404."""
+    person = next((p for p in people if str(p.id) == value), None)
+    if person is None:
+        abort(404)
+    return person

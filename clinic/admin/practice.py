@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import audit, mail, notifications
+from .. import accounts, audit, mail, notifications
 from .. import db as database
-from ..models import Notification, User
 from ..web.downloads import csv_response
 from ..web.forms import date_arg, options, time_zones
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from .blueprint import bp, get_notification_or_404
 from .forms import PracticeSettingsForm
+
+# The audit log export's header, in the order of `audit.csv_row`.
+AUDIT_CSV_COLUMNS = [
+    "id",
+    "at_utc",
+    "user_id",
+    "user",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "client_id",
+    "outcome",
+    "ip",
+]
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -50,23 +63,7 @@ def settings() -> Response | str | tuple[str, int]:
 def outbox() -> str:
     """Emails that are waiting, being retried or have failed, and the latest ones sent. Only
     who, what kind and what happened: the messages themselves are not kept."""
-    admin = signed_in_user()
-    db = database.session()
-    base = (
-        sa.select(Notification, User)
-        .join(User, User.id == Notification.recipient_id)
-        .where(Notification.practice_id == admin.practice_id)
-    )
-    open_rows = db.execute(
-        base.where(Notification.status.in_(["pending", "sending", "failed"])).order_by(
-            Notification.status == "failed", Notification.next_attempt_at, Notification.id
-        )
-    ).all()
-    done_rows = db.execute(
-        base.where(Notification.status.not_in(["pending", "sending", "failed"]))
-        .order_by(Notification.id.desc())
-        .limit(50)
-    ).all()
+    open_rows, done_rows = notifications.outbox(database.session(), signed_in_user().practice_id)
     return render_template(
         "admin/email.html",
         open_rows=open_rows,
@@ -107,9 +104,7 @@ def audit_log() -> str:
     filters = _audit_filters()
     before = request.args.get("before", type=int)
     events = audit.search(db, admin.practice_id, before_id=before, **filters)
-    people = db.scalars(
-        sa.select(User).where(User.practice_id == admin.practice_id).order_by(User.display_name)
-    ).all()
+    people = accounts.people_of(db, admin.practice_id)
     audit.record("view", "audit_log")
     return render_template(
         "admin/audit.html",
@@ -128,35 +123,4 @@ def audit_export() -> Response:
     admin = signed_in_user()
     events = audit.search(database.session(), admin.practice_id, limit=100_000, **_audit_filters())
     audit.record("export", "audit_log")
-    return csv_response(
-        "audit-log.csv",
-        [
-            "id",
-            "at_utc",
-            "user_id",
-            "user",
-            "role",
-            "action",
-            "object_type",
-            "object_id",
-            "client_id",
-            "outcome",
-            "ip",
-        ],
-        (
-            [
-                e.id,
-                e.at.isoformat(),
-                e.user_id,
-                e.user_name,
-                e.role,
-                e.action,
-                e.object_type,
-                e.object_id,
-                e.subject_id,
-                e.outcome,
-                e.ip,
-            ]
-            for e in events
-        ),
-    )
+    return csv_response("audit-log.csv", AUDIT_CSV_COLUMNS, (audit.csv_row(e) for e in events))

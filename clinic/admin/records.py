@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from .. import audit, erasure, exports
+from .. import accounts, audit, erasure, exports
 from .. import db as database
 from ..db import utcnow
-from ..models import Care, Role, User
+from ..models import User
 from ..timeutil import local_today
 from ..web.downloads import download
-from ..web.forms import ConfirmForm
+from ..web.forms import ConfirmForm, status_of
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from .blueprint import bp, get_client_or_404
 from .forms import EraseForm
@@ -24,18 +23,8 @@ def clients() -> str:
     record erasures done so far."""
     admin = signed_in_user()
     db = database.session()
-    therapist = sa.orm.aliased(User)
-    rows = db.execute(
-        sa.select(User, therapist.display_name)
-        .outerjoin(Care, sa.and_(Care.client_id == User.id, Care.ended_at.is_(None)))
-        .outerjoin(therapist, therapist.id == Care.therapist_id)
-        .where(User.practice_id == admin.practice_id, User.role == Role.CLIENT.value)
-        .order_by(sa.func.lower(User.display_name), User.id)
-    ).all()
-    names = {
-        u.id: u.display_name
-        for u in db.scalars(sa.select(User).where(User.practice_id == admin.practice_id))
-    }
+    rows = accounts.clients_of_practice(db, admin.practice_id)
+    names = {u.id: u.display_name for u in accounts.people_of(db, admin.practice_id)}
     return render_template(
         "admin/clients.html",
         rows=rows,
@@ -67,14 +56,18 @@ def erase_client(user_id: int) -> Response | str | tuple[str, int]:
             audit.record("erase", "client", row.client_number, subject_id=row.client_number)
             flash(f"The record of {name} has been erased.", "success")
             return redirect(url_for("admin.clients"))
-    status = 422 if request.method == "POST" else 200
+    return _erase_page(client, admin, form), status_of(form)
+
+
+def _erase_page(client: User, admin: User, form: EraseForm) -> str:
+    """The erase page: the export it follows (if still valid) and the erase form."""
     return render_template(
         "admin/erase.html",
         client=client,
         form=form,
-        export=erasure.pending_export(db, client, admin),
+        export=erasure.pending_export(database.session(), client, admin),
         export_form=ConfirmForm(),
-    ), status
+    )
 
 
 @bp.post("/clients/<int:user_id>/erase/record.zip")

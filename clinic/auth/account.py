@@ -8,6 +8,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import accounts, audit, mfa
 from .. import db as database
+from ..models import User
+from ..web.forms import show_error, status_of
 from ..web.gates import (
     home_url,
     require_fresh_sign_in,
@@ -46,21 +48,21 @@ def change_email() -> BaseResponse | tuple[str, int] | str:
             try:
                 accounts.change_email(database.session(), user, form.email.data or "")
             except accounts.AccountError as error:
-                getattr(form, error.field or "email").errors = [error.message]
+                show_error(form, error, "email")
             else:
-                # The sign-in name changed: sessions opened under the old one end, as after a
-                # password change.
-                user.end_all_sessions()
-                start_session(user)
-                audit.record("change", "account_email", user.id)
-                flash(
-                    f"Your email address is now {user.email}. Other devices have been signed out.",
-                    "success",
-                )
-                return redirect(url_for("auth.account"))
+                return _email_changed(user)
         form.current.data = ""
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/change_email.html", form=form, user=user), status
+    return render_template("auth/change_email.html", form=form, user=user), status_of(form)
+
+
+def _email_changed(user: User) -> BaseResponse:
+    # The sign-in name changed: sessions opened under the old one end, as after a password
+    # change.
+    user.end_all_sessions()
+    start_session(user)
+    audit.record("change", "account_email", user.id)
+    flash(f"Your email address is now {user.email}. Other devices have been signed out.", "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

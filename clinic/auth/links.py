@@ -3,22 +3,20 @@ turning reminders off from an email."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import render_template, request
 from flask_login import logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import accounts, audit, notifications, throttle
 from .. import db as database
+from ..models import User
 from ..web import csrf
-from ..web.gates import (
-    home_url,
-    start_session,
-)
+from ..web.forms import show_error, status_of
 from .blueprint import bp
 from .forms import (
     AcceptInvitationForm,
 )
-from .sign_in import await_code
+from .sign_in import password_accepted
 
 INVITATION_PROBLEM = {
     "unknown": (
@@ -51,38 +49,35 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
     """An invited person chooses their password (and email, if none was given)."""
     db = database.session()
     try:
-        invitation = accounts.usable_invitation(db, token)
+        person = accounts.usable_invitation(db, token).user
     except accounts.InvitationUnusable as problem:
         return _invitation_problem(problem.state)
-    person = invitation.user
     form = AcceptInvitationForm()
-    if request.method == "POST":
-        valid = form.validate()
-        if person.email is None and not form.email.data:
-            form.email.errors = [
-                *form.email.errors,
-                "Enter the email address you will sign in with.",
-            ]
-            valid = False
-        if valid:
-            try:
-                user = accounts.accept_invitation(
-                    db, token, form.password.data or "", form.email.data
-                )
-            except accounts.InvitationUnusable as problem:
-                return _invitation_problem(problem.state)
-            except accounts.AccountError as error:
-                getattr(form, error.field or "password").errors = [error.message]
-            else:
-                logout_user()
-                if user.mfa_enabled:
-                    # A password reset link is not a second factor: the code is still needed.
-                    await_code(user, None)
-                    return redirect(url_for("auth.sign_in_code"))
-                start_session(user)
-                return redirect(home_url(user))
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/accept_invitation.html", form=form, person=person), status
+    if request.method == "POST" and _invitation_form_valid(form, person):
+        try:
+            user = accounts.accept_invitation(db, token, form.password.data or "", form.email.data)
+        except accounts.InvitationUnusable as problem:
+            return _invitation_problem(problem.state)
+        except accounts.AccountError as error:
+            show_error(form, error, "password")
+        else:
+            logout_user()
+            # A password reset link is not a second factor: the code is still needed.
+            return password_accepted(user, None)
+    page = render_template("auth/accept_invitation.html", form=form, person=person)
+    return page, status_of(form)
+
+
+def _invitation_form_valid(form: AcceptInvitationForm, person: User) -> bool:
+    """The form's own checks, and an email address when the invitation came without one."""
+    valid = form.validate()
+    if person.email is None and not form.email.data:
+        form.email.errors = [
+            *form.email.errors,
+            "Enter the email address you will sign in with.",
+        ]
+        valid = False
+    return valid
 
 
 def _invitation_problem(state: str) -> tuple[str, int]:

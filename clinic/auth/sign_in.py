@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import accounts, audit, mfa, throttle
 from .. import db as database
 from ..models import User
+from ..web.forms import status_of
 from ..web.gates import (
     home_url,
     is_safe_next,
@@ -41,35 +42,50 @@ def sign_in() -> BaseResponse | tuple[str, int] | str:
     """Sign in with email and password; failure never says which of the two was wrong."""
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        db = database.session()
-        email = form.email.data or ""
-        wait = throttle.locked_for(db, email)
-        if wait:
-            # The same answer for every address, known or not: nothing about accounts leaks.
-            form.form_errors.append(
-                f"Too many attempts. Please wait {wait} minute{'s' if wait != 1 else ''} and "
-                "try again, or reset your password with your practice."
-            )
-            return render_template("auth/sign_in.html", form=form), 429
-        user = accounts.find_by_email(db, email)
-        if accounts.check_password(user, form.password.data or "") and user and user.is_active:
-            throttle.succeeded(db, email)
-            target = form.next.data if is_safe_next(form.next.data) else None
-            if user.mfa_enabled:
-                await_code(user, target)
-                return redirect(url_for("auth.sign_in_code"))
-            start_session(user)
-            return redirect(target or home_url(user))
-        throttle.failed(db, email)
-        database.keep_changes()  # the count must survive the error status
-        form.form_errors.append("Email or password is incorrect.")
-        form.password.data = ""
-        return render_template("auth/sign_in.html", form=form), 422
-    if request.method == "POST":
-        return render_template("auth/sign_in.html", form=form), 422
-    if current_user.is_authenticated:
+        return _check_password(form)
+    if not form.is_submitted() and current_user.is_authenticated:
         return redirect(home_url(current_user))
-    return render_template("auth/sign_in.html", form=form)
+    return _sign_in_page(form, status_of(form))
+
+
+def _check_password(form: SignInForm) -> BaseResponse | tuple[str, int]:
+    """The password step: throttled per address, and the same answer for every failure."""
+    db = database.session()
+    email = form.email.data or ""
+    wait = throttle.locked_for(db, email)
+    if wait:
+        # The same answer for every address, known or not: nothing about accounts leaks.
+        advice = "try again, or reset your password with your practice"
+        form.form_errors.append(_too_many_attempts(wait, advice))
+        return _sign_in_page(form, 429)
+    user = accounts.find_by_email(db, email)
+    if accounts.check_password(user, form.password.data or "") and user and user.is_active:
+        throttle.succeeded(db, email)
+        return password_accepted(user, form.next.data if is_safe_next(form.next.data) else None)
+    throttle.failed(db, email)
+    database.keep_changes()  # the count must survive the error status
+    form.form_errors.append("Email or password is incorrect.")
+    form.password.data = ""
+    return _sign_in_page(form, 422)
+
+
+def _sign_in_page(form: SignInForm, status: int = 200) -> tuple[str, int]:
+    return render_template("auth/sign_in.html", form=form), status
+
+
+def _too_many_attempts(wait: int, advice: str = "try again") -> str:
+    """What a throttled person reads: how many minutes to wait, and what to do then."""
+    return f"Too many attempts. Please wait {wait} minute{'s' if wait != 1 else ''} and {advice}."
+
+
+def password_accepted(user: User, target: str | None) -> BaseResponse:
+    """The password (or an invitation link) was right: sign in, or ask for the app's code first
+    when two-step sign-in is on."""
+    if user.mfa_enabled:
+        await_code(user, target)
+        return redirect(url_for("auth.sign_in_code"))
+    start_session(user)
+    return redirect(target or home_url(user))
 
 
 def await_code(user: User, target: str | None) -> None:
@@ -105,36 +121,41 @@ def sign_in_code() -> BaseResponse | tuple[str, int] | str:
         return redirect(url_for("auth.sign_in"))
     form = CodeForm()
     if form.validate_on_submit():
-        db = database.session()
-        key = f"mfa:{user.id}"
-        wait = throttle.locked_for(db, key)
-        if wait:
-            form.code.errors = [
-                f"Too many attempts. Please wait {wait} minute{'s' if wait != 1 else ''} and "
-                "try again."
-            ]
-            return render_template("auth/sign_in_code.html", form=form), 429
-        how = mfa.verify_any(db, user, form.code.data or "")
-        if how is not None:
-            throttle.succeeded(db, key)
-            target = session.get("mfa_pending", {}).get("next")
-            start_session(user)
-            if how == "recovery":
-                audit.record("change", "recovery_code", user.id, user=user)
-                left = mfa.recovery_codes_left(db, user)
-                flash(
-                    f"You signed in with a recovery code; it cannot be used again. You have "
-                    f"{left} left. If your phone is lost, set up two-step sign-in again.",
-                    "info",
-                )
-            return redirect(target if is_safe_next(target) else home_url(user))
-        throttle.failed(db, key)
-        database.keep_changes()  # the count must survive the error status
-        form.code.errors = ["That code did not work. Type the newest code from your app."]
-        form.code.data = ""
-        return render_template("auth/sign_in_code.html", form=form), 422
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/sign_in_code.html", form=form), status
+        return _check_code(user, form)
+    return render_template("auth/sign_in_code.html", form=form), status_of(form)
+
+
+def _check_code(user: User, form: CodeForm) -> BaseResponse | tuple[str, int]:
+    """The code step: throttled per person; a recovery code is used up and recorded."""
+    db = database.session()
+    key = f"mfa:{user.id}"
+    wait = throttle.locked_for(db, key)
+    if wait:
+        form.code.errors = [_too_many_attempts(wait)]
+        return render_template("auth/sign_in_code.html", form=form), 429
+    how = mfa.verify_any(db, user, form.code.data or "")
+    if how is not None:
+        throttle.succeeded(db, key)
+        target = session.get("mfa_pending", {}).get("next")
+        start_session(user)
+        if how == "recovery":
+            _recovery_code_used(user)
+        return redirect(target if is_safe_next(target) else home_url(user))
+    throttle.failed(db, key)
+    database.keep_changes()  # the count must survive the error status
+    form.code.errors = ["That code did not work. Type the newest code from your app."]
+    form.code.data = ""
+    return render_template("auth/sign_in_code.html", form=form), 422
+
+
+def _recovery_code_used(user: User) -> None:
+    audit.record("change", "recovery_code", user.id, user=user)
+    left = mfa.recovery_codes_left(database.session(), user)
+    flash(
+        f"You signed in with a recovery code; it cannot be used again. You have "
+        f"{left} left. If your phone is lost, set up two-step sign-in again.",
+        "info",
+    )
 
 
 @bp.post("/sign-out")
@@ -159,26 +180,30 @@ def confirm_identity() -> BaseResponse | tuple[str, int] | str:
         email = user.email or str(user.id)
         wait = max(throttle.locked_for(db, email), throttle.locked_for(db, f"mfa:{user.id}"))
         if wait:
-            form.form_errors.append(
-                f"Too many attempts. Please wait {wait} minute{'s' if wait != 1 else ''} and "
-                "try again."
-            )
+            form.form_errors.append(_too_many_attempts(wait))
             return render_template("auth/confirm_identity.html", form=form, user=user), 429
-        if not accounts.check_password(user, form.password.data or ""):
-            throttle.failed(db, email)
-            form.password.errors = ["That is not your password."]
-        elif user.mfa_enabled and not form.code.data:
-            form.code.errors = ["Enter the code from your authenticator app."]
-        elif user.mfa_enabled and mfa.verify_any(db, user, form.code.data or "") is None:
-            throttle.failed(db, f"mfa:{user.id}")
-            form.code.errors = ["That code did not work. Type the newest code from your app."]
-        else:
-            throttle.succeeded(db, email)
+        if _identity_confirmed(user, form, email):
             session["fresh_at"] = int(time.time())
             target = form.next.data
             return redirect(target if is_safe_next(target) else home_url(user))
         database.keep_changes()  # failure counts survive the error status
         form.password.data = ""
         form.code.data = ""
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/confirm_identity.html", form=form, user=user), status
+    return render_template("auth/confirm_identity.html", form=form, user=user), status_of(form)
+
+
+def _identity_confirmed(user: User, form: ConfirmIdentityForm, email: str) -> bool:
+    """Check the password (and the code); a failure counts towards the throttle."""
+    db = database.session()
+    if not accounts.check_password(user, form.password.data or ""):
+        throttle.failed(db, email)
+        form.password.errors = ["That is not your password."]
+    elif user.mfa_enabled and not form.code.data:
+        form.code.errors = ["Enter the code from your authenticator app."]
+    elif user.mfa_enabled and mfa.verify_any(db, user, form.code.data or "") is None:
+        throttle.failed(db, f"mfa:{user.id}")
+        form.code.errors = ["That code did not work. Type the newest code from your app."]
+    else:
+        throttle.succeeded(db, email)
+        return True
+    return False

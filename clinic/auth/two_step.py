@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import audit, mfa, throttle
 from .. import db as database
+from ..models import User
 from ..web.forms import ConfirmForm
 from ..web.gates import (
     require_fresh_sign_in,
@@ -24,19 +25,24 @@ from .forms import (
 def two_step() -> str:
     """Two-step sign-in: its state, the set-up (secret, address, QR code), or what to do."""
     user = staff_only()
-    db = database.session()
     setting_up = user.totp_secret is not None and not user.mfa_enabled
-    uri = mfa.provisioning_uri(user) if setting_up else None
+    left = mfa.recovery_codes_left(database.session(), user) if user.mfa_enabled else 0
+    return _two_step_page(user, SetupCodeForm(), show_secret=setting_up, codes_left=left)
+
+
+def _two_step_page(user: User, form: SetupCodeForm, *, show_secret: bool, codes_left: int) -> str:
+    """The two-step page, with the secret and its QR code when they are to be shown."""
+    uri = mfa.provisioning_uri(user) if show_secret else None
     return render_template(
         "auth/two_step.html",
         user=user,
-        setting_up=setting_up,
-        secret=user.totp_secret if setting_up else None,
+        setting_up=user.totp_secret is not None and not user.mfa_enabled,
+        secret=user.totp_secret if show_secret else None,
         uri=uri,
         qr=mfa.qr_svg(uri) if uri else None,
-        form=SetupCodeForm(),
+        form=form,
         button=ConfirmForm(),
-        codes_left=mfa.recovery_codes_left(db, user) if user.mfa_enabled else 0,
+        codes_left=codes_left,
         required=user.practice.mfa_required,
     )
 
@@ -61,11 +67,10 @@ def two_step_start() -> BaseResponse:
 def two_step_confirm() -> BaseResponse | tuple[str, int] | str:
     """Switch two-step sign-in on with a first code; show the recovery codes once."""
     user = staff_only()
-    db = database.session()
     form = SetupCodeForm()
     if form.validate_on_submit():
         try:
-            codes = mfa.confirm_setup(db, user, form.code.data or "")
+            codes = mfa.confirm_setup(database.session(), user, form.code.data or "")
         except mfa.MfaError as error:
             if error.field is None:
                 flash(error.message, "error")
@@ -76,19 +81,8 @@ def two_step_confirm() -> BaseResponse | tuple[str, int] | str:
             start_session(user)
             audit.record("change", "account_mfa", user.id)
             return render_template("auth/recovery_codes.html", codes=codes, first=True)
-    uri = mfa.provisioning_uri(user) if user.totp_secret else None
-    return render_template(
-        "auth/two_step.html",
-        user=user,
-        setting_up=user.totp_secret is not None and not user.mfa_enabled,
-        secret=user.totp_secret,
-        uri=uri,
-        qr=mfa.qr_svg(uri) if uri else None,
-        form=form,
-        button=ConfirmForm(),
-        codes_left=0,
-        required=user.practice.mfa_required,
-    ), 422
+    shown = user.totp_secret is not None
+    return _two_step_page(user, form, show_secret=shown, codes_left=0), 422
 
 
 @bp.post("/account/two-step/recovery-codes")

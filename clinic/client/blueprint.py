@@ -8,7 +8,7 @@ from flask import Blueprint, abort
 
 from .. import audit, plans
 from .. import db as database
-from ..models import Administration, Assignment, Plan, Role
+from ..models import Administration, Assignment, Plan, Role, SubmissionRevision
 from ..timeutil import local_today
 from ..web.gates import require_role, signed_in_user
 
@@ -58,3 +58,19 @@ def get_request_or_404(administration_id: int) -> Administration:
         audit.denied("administration", administration_id)
         abort(404)
     return row
+
+
+def get_revision_or_404(assignment: Assignment, revision_id: int) -> SubmissionRevision:
+    """Answers of this homework that were set aside in a conflict (the homework passed its
+    loader, so they are the client's own)."""
+    sub = assignment.submission
+    revision = database.session().scalar(
+        sa.select(SubmissionRevision).where(
+            SubmissionRevision.id == revision_id,
+            SubmissionRevision.submission_id == (sub.id if sub else None),
+            SubmissionRevision.reason == "conflict",
+        )
+    )
+    if sub is None or revision is None:
+        abort(404)
+    return revision

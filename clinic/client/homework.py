@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import answers as engine
@@ -21,7 +20,7 @@ from ..models import (
 from ..timeutil import local_time, local_today
 from ..web.forms import int_arg
 from ..web.gates import signed_in_user
-from .blueprint import bp, get_assignment_or_404
+from .blueprint import bp, get_assignment_or_404, get_revision_or_404
 from .worksheet_form import apply_errors, build_form, raw_from_form
 
 
@@ -100,9 +99,16 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
         database.keep_changes()  # the typing is kept although the page reports a problem
     if out.kind == "sent" and out.submission is not None:
         audit.record("change", "submission", out.submission.id, subject_id=client.id)
-        return redirect(url_for("client.homework", assignment_id=assignment.id, sent=1))
-    if out.kind == "saved":
-        return redirect(url_for("client.homework", assignment_id=assignment.id, saved=1))
+    return _after_answers(ctx, out)
+
+
+def _after_answers(ctx: dict[str, Any], out: plans.AnswersOutcome) -> Response | tuple[str, int]:
+    """Where a save, a row change or a send leads: back to the homework, the conflict page,
+    or the form again with what needs fixing."""
+    assignment = ctx["assignment"]
+    if out.kind in ("sent", "saved"):
+        done = {"sent": 1} if out.kind == "sent" else {"saved": 1}
+        return redirect(url_for("client.homework", assignment_id=assignment.id, **done))
     if out.kind == "conflict" and out.submission and out.revision:
         return _conflict_page(assignment, out.submission, out.revision)
     status = {"invalid": 422, "refused": 409}.get(out.kind, 200)
@@ -144,20 +150,12 @@ def _conflict_page(
 def resolve_conflict(assignment_id: int, revision_id: int) -> Response | tuple[str, int]:
     """Keep the answers just typed, or the ones saved elsewhere; the other stays on file."""
     assignment = get_assignment_or_404(assignment_id)
-    sub = assignment.submission
+    revision = get_revision_or_404(assignment, revision_id)
     db = database.session()
-    revision = db.scalar(
-        sa.select(SubmissionRevision).where(
-            SubmissionRevision.id == revision_id,
-            SubmissionRevision.submission_id == (sub.id if sub else None),
-            SubmissionRevision.reason == "conflict",
-        )
-    )
-    if sub is None or revision is None:
-        abort(404)
+    back = url_for("client.homework", assignment_id=assignment.id)
     if request.form.get("keep") != "mine":
         flash("The saved answers are kept. What you typed is kept as an earlier version.", "info")
-        return redirect(url_for("client.homework", assignment_id=assignment.id))
+        return redirect(back)
     try:
         plans.keep_set_aside(
             db, assignment, signed_in_user(), revision, int_arg(request.form.get("version"))
@@ -167,9 +165,9 @@ def resolve_conflict(assignment_id: int, revision_id: int) -> Response | tuple[s
         return _conflict_page(assignment, conflict.submission, revision)
     except plans.PlanError as error:
         flash(error.message, "error")
-        return redirect(url_for("client.homework", assignment_id=assignment.id))
+        return redirect(back)
     flash("Your answers are kept. The other version is kept as an earlier version.", "success")
-    return redirect(url_for("client.homework", assignment_id=assignment.id))
+    return redirect(back)
 
 
 @bp.post("/homework/<int:assignment_id>/autosave")

@@ -1,19 +1,17 @@
-"""Questionnaires and the weekly check-in, the thank-you (and safety) page, and the client's own progress."""
+"""Questionnaires and the weekly check-in, the thank-you (and safety) page, and the client's
+own progress."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import audit, measures, questionnaires
+from .. import alerts, audit, measures, questionnaires
 from .. import db as database
-from ..models import (
-    Alert,
-)
 from ..progress import measure_charts
+from ..web.forms import show_error
 from ..web.gates import signed_in_user
 from .blueprint import bp, get_request_or_404, plan_week_or_404
 from .forms import CheckInForm
@@ -80,9 +78,7 @@ def answered(administration_id: int) -> str:
     if row.completed_at is None:
         abort(404)
     client = signed_in_user()
-    raised = (
-        database.session().scalars(sa.select(Alert).where(Alert.administration_id == row.id)).all()
-    )
+    raised = alerts.raised_by(database.session(), administration_id=row.id)
     return render_template(
         "client/answered.html",
         inst=measures.instrument(row.instrument_code),
@@ -101,36 +97,22 @@ def check_in(week: int) -> Response | tuple[str, int]:
     db = database.session()
     done = questionnaires.check_in_for(db, plan, week)
     form = CheckInForm()
-    raised: list[Alert] = []
     if done is None and form.validate_on_submit():
+        ratings = questionnaires.check_in_ratings(form.data)
         try:
-            done, raised = questionnaires.record_check_in(
-                db,
-                client,
-                plan,
-                week,
-                client,
-                trust=int(form.trust.data or 0),
-                distress=int(form.distress.data or 0),
-                helpfulness=int(form.helpfulness.data) if form.helpfulness.data else None,
-                note=form.note.data,
+            done, _ = questionnaires.record_check_in(
+                db, client, plan, week, client, note=form.note.data, **ratings
             )
         except questionnaires.QuestionnaireError as error:
-            getattr(form, error.field or "trust").errors = [error.message]
+            show_error(form, error, "trust")
         else:
             audit.record("create", "check_in", done.id, subject_id=client.id)
             return redirect(url_for("client.check_in", week=week, done=1))
-    if done is not None:
-        raised = list(db.scalars(sa.select(Alert).where(Alert.check_in_id == done.id)))
-    status = 422 if request.method == "POST" and done is None else 200
-    return render_template(
-        "client/check_in.html",
-        form=form,
-        week=week,
-        done=done,
-        safety=bool(raised),
-        practice=client.practice,
-    ), status
+    safety = done is not None and bool(alerts.raised_by(db, check_in_id=done.id))
+    page = render_template(
+        "client/check_in.html", form=form, week=week, done=done, safety=safety, practice=client.practice
+    )  # fmt: skip
+    return page, (422 if request.method == "POST" and done is None else 200)
 
 
 @bp.get("/progress")

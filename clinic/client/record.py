@@ -31,9 +31,7 @@ def progress_report_pdf() -> Response:
     db = database.session()
     data = reports.gather_progress_report(db, client, local_today(client), for_client=True)
     audit.record("export", "progress_report", subject_id=client.id)
-    return download(
-        reports.progress_report_pdf(data), "my-progress-report.pdf", "application/pdf"
-    )
+    return download(reports.progress_report_pdf(data), "my-progress-report.pdf", "application/pdf")
 
 
 @bp.get("/my-record.zip")

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import render_template
 
 from .. import accounts, measures, plans, questionnaires, weeks
 from .. import db as database
-from ..models import (
-    Assignment,
-    Submission,
-    SubmissionStatus,
-)
 from ..timeutil import local_today
 from ..web.gates import signed_in_user
 from .blueprint import bp, current_plan
@@ -39,14 +33,6 @@ def history() -> str:
     """Everything the client has sent, newest week first."""
     client = signed_in_user()
     db = database.session()
-    rows = db.execute(
-        sa.select(Submission, Assignment)
-        .join(Assignment, Assignment.id == Submission.assignment_id)
-        .where(
-            Submission.client_id == client.id,
-            Submission.status != SubmissionStatus.DRAFT.value,
-        )
-        .order_by(Assignment.week.desc(), Submission.submitted_at.desc())
-    ).all()
+    rows = plans.sent_homework(db, client)
     titles = {a.worksheet_key: plans.worksheet(db, a.worksheet_key).title for _, a in rows}
     return render_template("client/history.html", rows=rows, titles=titles)

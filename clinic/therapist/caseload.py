@@ -29,19 +29,11 @@ def caseload() -> str:
     """The caseload dashboard: every client in care, open alerts first; filters and sort
     orders are links, so a view can be bookmarked."""
     therapist = signed_in_user()
-    db = database.session()
-    view = request.args.get("filter", "all")
-    order = request.args.get("sort", "alerts")
-    view = view if view in dashboard.FILTERS else "all"
-    order = order if order in dashboard.SORTS else "alerts"
-    rows = dashboard.caseload(db, therapist, local_today(therapist), utcnow())
+    view = dashboard.pick(request.args.get("filter"), dashboard.FILTERS, "all")
+    order = dashboard.pick(request.args.get("sort"), dashboard.SORTS, "alerts")
+    rows = dashboard.caseload(database.session(), therapist, local_today(therapist), utcnow())
     shown = dashboard.sorted_rows(dashboard.filtered(rows, view), order)
     counts = {name: len(dashboard.filtered(rows, name)) for name in dashboard.FILTERS}
-    open_alerts = sorted(
-        ((a, r.client) for r in rows for a in r.open_alerts),
-        key=lambda pair: pair[0].opened_at,
-        reverse=True,
-    )
     return render_template(
         "therapist/caseload.html",
         rows=shown,
@@ -49,7 +41,7 @@ def caseload() -> str:
         counts=counts,
         view=view,
         order=order,
-        open_alerts=open_alerts,
+        open_alerts=dashboard.open_alerts(rows),
         kind_words=alerts.KIND_WORDS,
         sparkline=dashboard.sparkline,
         rc_words=progress.RC_WORDS,

@@ -18,6 +18,7 @@ from ..errors import DomainError
 from ..models import (
     User,
 )
+from ..web.forms import show_error
 from ..web.gates import signed_in_user
 from .blueprint import (
     bp,
@@ -54,9 +55,7 @@ def send_questionnaire(client_id: int) -> Response:
 def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
     """Give a questionnaire in the session, entering the client's answers on their behalf."""
     client = get_client_or_404(client_id)
-    if code not in measures.instruments():
-        abort(404)
-    inst = measures.instrument(code)
+    inst = measures.instruments().get(code) or abort(404)
     errors: dict[str, str] = {}
     if request.method == "POST":
         db = database.session()
@@ -65,26 +64,22 @@ def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
         except questionnaires.Unanswered as missing:
             errors = missing.errors
         else:
-            plan = plans.open_plan(db, client)
             row, raised = questionnaires.complete(
-                db, client, code, answers, signed_in_user(), plan=plan, slot="ad_hoc"
-            )
+                db, client, code, answers, signed_in_user(), plan=plans.open_plan(db, client),
+                slot="ad_hoc",
+            )  # fmt: skip
             audit.record("create", "administration", row.id, subject_id=client.id)
-            flash(
-                f"{inst.short_name} recorded: {row.total} ({row.band})."
-                + (f" {len(raised)} alert(s) raised." if raised else ""),
-                "success",
-            )
-            return redirect(
-                url_for("therapist.client_record", client_id=client.id, _anchor="measures")
-            )
-    return render_template(
-        "therapist/in_session.html",
-        client=client,
-        inst=inst,
-        errors=errors,
-        answers=request.form.to_dict(),
-    ), (422 if errors else 200)
+            more = f" {len(raised)} alert(s) raised." if raised else ""
+            flash(f"{inst.short_name} recorded: {row.total} ({row.band}).{more}", "success")
+            return _to_measures(client)
+    page = render_template(
+        "therapist/in_session.html", client=client, inst=inst, errors=errors, answers=request.form
+    )
+    return page, (422 if errors else 200)
+
+
+def _to_measures(client: User, anchor: str = "measures") -> Response:
+    return redirect(url_for("therapist.client_record", client_id=client.id, _anchor=anchor))
 
 
 @bp.route("/clients/<int:client_id>/alerts/<int:alert_id>", methods=["GET", "POST"])
@@ -92,29 +87,24 @@ def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
     """One alert: what raised it, and acknowledging it with a note."""
     client = get_client_or_404(client_id)
     item = get_alert_or_404(client, alert_id)
-    audit.record(
-        "view" if request.method == "GET" else "change", "alert", item.id, subject_id=client.id
-    )
+    action = "view" if request.method == "GET" else "change"
+    audit.record(action, "alert", item.id, subject_id=client.id)
     form = AcknowledgeForm()
     if form.validate_on_submit():
         try:
             alerts.acknowledge(database.session(), item, signed_in_user(), form.note.data or "")
         except DomainError as error:
-            form.note.errors = [error.message]
+            show_error(form, error, "note")
         else:
             flash("Alert acknowledged.", "success")
-            return redirect(
-                url_for("therapist.client_record", client_id=client.id, _anchor="alerts")
-            )
-    acknowledged_by = (
-        database.session().get(User, item.acknowledged_by_id) if item.acknowledged_by_id else None
-    )
+            return _to_measures(client, "alerts")
+    by = database.session().get(User, item.acknowledged_by_id) if item.acknowledged_by_id else None
     return render_template(
         "therapist/alert.html",
         client=client,
         alert=item,
         form=form,
-        acknowledged_by=acknowledged_by,
+        acknowledged_by=by,
         kind_words=alerts.KIND_WORDS,
     ), (422 if request.method == "POST" else 200)
 

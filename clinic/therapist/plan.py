@@ -1,67 +1,52 @@
-"""The plan and its homework: start, pause, resume and finish; add, move, remove homework; review what was sent."""
+"""The plan and its homework: start, pause, resume and finish; add, move and remove homework;
+review what was sent."""
 
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import answers as engine
-from .. import (
-    audit,
-    plans,
-)
+from .. import answers, audit, plans
 from .. import db as database
-from ..models import (
-    SubmissionStatus,
-)
+from ..models import Assignment, Submission, SubmissionStatus, User
 from ..timeutil import local_today
-from ..web.forms import int_arg
+from ..web.forms import int_arg, show_error, status_of
 from ..web.gates import signed_in_user
-from .blueprint import (
-    bp,
-    get_assignment_or_404,
-    get_client_or_404,
-    open_plan_or_404,
+from .blueprint import bp, get_assignment_or_404, get_client_or_404, open_plan_or_404
+from .forms import AssignmentForm, EditAssignmentForm, ReviewForm, StartPlanForm, with_worksheets
+
+STALE_ADD = (
+    "The plan changed after this form was opened (perhaps this homework was already added by "
+    "a double click), so nothing was added. Here is the plan as it stands; add the homework "
+    "again if it is still missing."
 )
-from .forms import (
-    AssignmentForm,
-    EditAssignmentForm,
-    ReviewForm,
-    StartPlanForm,
-    with_worksheets,
-)
+
+
+def _to_record(client: User, anchor: str | None = None) -> Response:
+    return redirect(url_for("therapist.client_record", client_id=client.id, _anchor=anchor))
 
 
 @bp.route("/clients/<int:client_id>/plan/start", methods=["GET", "POST"])
-def start_plan(client_id: int) -> Response | str | tuple[str, int]:
+def start_plan(client_id: int) -> Response | tuple[str, int]:
     """Start the 12-week plan: first session date and the weekday of the sessions."""
     client = get_client_or_404(client_id)
     form = StartPlanForm()
     if request.method == "GET":
         today = local_today(signed_in_user())
-        form.start.data = today
-        form.session_weekday.data = str(today.weekday())
+        form.start.data, form.session_weekday.data = today, str(today.weekday())
     elif form.validate_on_submit():
+        weekday = int_arg(form.session_weekday.data)
         try:
             plan = plans.start_plan(
-                database.session(),
-                client,
-                signed_in_user(),
-                form.start.data,
-                int(form.session_weekday.data or 0),
+                database.session(), client, signed_in_user(), form.start.data, weekday
             )
-            audit.record("create", "plan", plan.id, subject_id=client.id)
         except plans.PlanError as error:
-            target = getattr(form, error.field or "", None)
-            if target is not None:
-                target.errors = [error.message]
-            else:
-                form.form_errors.append(error.message)
+            show_error(form, error)
         else:
+            audit.record("create", "plan", plan.id, subject_id=client.id)
             flash("The plan has started. All 12 weeks of homework are scheduled.", "success")
-            return redirect(url_for("therapist.client_record", client_id=client.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("therapist/start_plan.html", form=form, client=client), status
+            return _to_record(client)
+    return render_template("therapist/start_plan.html", form=form, client=client), status_of(form)
 
 
 @bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")
@@ -72,7 +57,7 @@ def change_plan(client_id: int, change: str) -> Response:
     db = database.session()
     today = local_today(signed_in_user())
     version = int_arg(request.form.get("version"))
-    try:
+    try:  # each rule checks before it writes: a refused change leaves nothing behind
         if change == "pause":
             plans.pause_plan(db, plan, today, version)
             flash("The plan is paused. Weeks and due dates wait until you resume it.", "info")
@@ -83,95 +68,78 @@ def change_plan(client_id: int, change: str) -> Response:
             plans.finish_plan(db, plan, version)
             flash("The plan is finished. Everything stays readable.", "info")
     except plans.PlanError as error:
-        db.rollback()  # nothing of a refused change is kept
         flash(error.message, "error")
     else:
         audit.record("change", "plan", plan.id, subject_id=client.id)
-    return redirect(url_for("therapist.client_record", client_id=client.id))
+    return _to_record(client)
 
 
 @bp.route("/clients/<int:client_id>/assignments/new", methods=["GET", "POST"])
-def new_assignment(client_id: int) -> Response | str | tuple[str, int]:
+def new_assignment(client_id: int) -> Response | tuple[str, int]:
     """Add any worksheet from the library to any week of this client's plan."""
     client = get_client_or_404(client_id)
     plan = open_plan_or_404(client)
     form = with_worksheets(AssignmentForm())
     if request.method == "GET":
-        form.week.data = (
-            request.args.get("week", type=int)
-            or plans.position(plan, local_today(signed_in_user())).week
-        )
+        here = plans.position(plan, local_today(signed_in_user())).week
+        form.week.data = request.args.get("week", type=int) or here
         form.version.data = str(plan.version)
     elif form.validate_on_submit():
         try:
             added = plans.add_assignment(
-                database.session(),
-                plan,
-                form.worksheet.data or "",
-                form.week.data or 0,
-                form.due_on.data,
-                form.instruction.data,
-                version=int_arg(form.version.data),
-            )
-            audit.record("create", "assignment", added.id, subject_id=client.id)
+                database.session(), plan, form.worksheet.data or "", form.week.data or 0,
+                form.due_on.data, form.instruction.data, version=int_arg(form.version.data),
+            )  # fmt: skip
         except plans.StaleChange:
-            flash(
-                "The plan changed after this form was opened (perhaps this homework was "
-                "already added by a double click), so nothing was added. Here is the plan as "
-                "it stands; add the homework again if it is still missing.",
-                "info",
-            )
-            return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="plan"))
+            flash(STALE_ADD, "info")
+            return _to_record(client, "plan")
         except plans.PlanError as error:
-            getattr(form, error.field or "worksheet").errors = [error.message]
+            show_error(form, error, "worksheet")
         else:
+            audit.record("create", "assignment", added.id, subject_id=client.id)
             flash("Homework added.", "success")
-            return redirect(url_for("therapist.client_record", client_id=client.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "therapist/assignment_form.html", form=form, client=client, assignment=None
-    ), status
+            return _to_record(client)
+    return _assignment_page(form, client, None), status_of(form)
 
 
-@bp.route("/clients/<int:client_id>/assignments/<int:assignment_id>", methods=["GET", "POST"])
-def edit_assignment(client_id: int, assignment_id: int) -> Response | str | tuple[str, int]:
-    """Move homework to another week, change its due date or personal instruction."""
-    client = get_client_or_404(client_id)
-    assignment = get_assignment_or_404(client, assignment_id)
-    form = EditAssignmentForm(obj=assignment if request.method == "GET" else None)
-    stale = None
-    if request.method == "GET":
-        form.version.data = str(assignment.version)
-    elif form.validate_on_submit():
-        db = database.session()
-        try:
-            plans.update_assignment(
-                db,
-                assignment,
-                week=form.week.data or 0,
-                due_on=form.due_on.data,
-                instruction=form.instruction.data,
-                version=int_arg(form.version.data),
-            )
-            audit.record("change", "assignment", assignment.id, subject_id=client.id)
-        except plans.StaleChange as error:
-            # The typing stays in the form; the page shows how the homework stands now, and
-            # saving again (with the current version) applies it deliberately.
-            stale = error.message
-            form.version.data = str(assignment.version)
-        except plans.PlanError as error:
-            getattr(form, error.field or "week").errors = [error.message]
-        else:
-            flash("Homework updated.", "success")
-            return redirect(url_for("therapist.client_record", client_id=client.id))
-    status = (409 if stale else 422) if request.method == "POST" else 200
+def _assignment_page(
+    form: EditAssignmentForm, client: User, assignment: Assignment | None, stale: str | None = None
+) -> str:
     return render_template(
         "therapist/assignment_form.html",
         form=form,
         client=client,
         assignment=assignment,
         stale=stale,
-    ), status
+    )
+
+
+@bp.route("/clients/<int:client_id>/assignments/<int:assignment_id>", methods=["GET", "POST"])
+def edit_assignment(client_id: int, assignment_id: int) -> Response | tuple[str, int]:
+    """Move homework to another week, change its due date or personal instruction."""
+    client = get_client_or_404(client_id)
+    assignment = get_assignment_or_404(client, assignment_id)
+    form = EditAssignmentForm(obj=assignment if request.method == "GET" else None)
+    if request.method == "GET":
+        form.version.data = str(assignment.version)
+    elif form.validate_on_submit():
+        try:
+            plans.update_assignment(
+                database.session(), assignment, week=form.week.data or 0, due_on=form.due_on.data,
+                instruction=form.instruction.data, version=int_arg(form.version.data),
+            )  # fmt: skip
+        except plans.StaleChange as error:
+            # The typing stays in the form; the page shows how the homework stands now, and
+            # saving again (with the current version) applies it deliberately.
+            form.version.data = str(assignment.version)
+            return _assignment_page(form, client, assignment, error.message), 409
+        except plans.PlanError as error:
+            show_error(form, error, "week")
+        else:
+            audit.record("change", "assignment", assignment.id, subject_id=client.id)
+            flash("Homework updated.", "success")
+            return _to_record(client)
+    return _assignment_page(form, client, assignment), status_of(form)
 
 
 @bp.post("/clients/<int:client_id>/assignments/<int:assignment_id>/<any(remove, restore):change>")
@@ -181,7 +149,7 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
     assignment = get_assignment_or_404(client, assignment_id)
     db = database.session()
     version = int_arg(request.form.get("version"))
-    try:
+    try:  # the rules check before they write: a refused change leaves nothing behind
         if change == "remove":
             plans.remove_assignment(db, assignment, version)
             flash("Homework taken out of the plan. Anything already written is kept.", "info")
@@ -190,51 +158,46 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
             flash("Homework put back into the plan.", "info")
         audit.record("change", "assignment", assignment.id, subject_id=client.id)
     except plans.PlanError as error:
-        db.rollback()
         flash(error.message, "error")
-    return redirect(url_for("therapist.client_record", client_id=client.id))
+    return _to_record(client)
 
 
 @bp.route("/clients/<int:client_id>/homework/<int:assignment_id>", methods=["GET", "POST"])
-def review(client_id: int, assignment_id: int) -> Response | str | tuple[str, int]:
+def review(client_id: int, assignment_id: int) -> Response | tuple[str, int]:
     """Read one piece of homework in a clean layout and rate and answer it."""
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
     sub = assignment.submission
-    db = database.session()
-    ws = plans.worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
-    audit.record(
-        "view" if request.method == "GET" else "change",
-        "submission",
-        assignment.id,
-        subject_id=client.id,
-    )
+    action = "view" if request.method == "GET" else "change"
+    audit.record(action, "submission", assignment.id, subject_id=client.id)
     form = ReviewForm(obj=sub if request.method == "GET" and sub else None)
     if request.method == "GET" and sub is not None and sub.quality is not None:
         form.quality.data = str(sub.quality)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if sub is None or sub.status == SubmissionStatus.DRAFT.value:
-            status = 409  # nothing to review yet; the page says so
-        elif form.validate_on_submit():
-            plans.review(
-                db,
-                sub,
-                signed_in_user(),
-                completion=form.completion.data or "",
-                quality=int(form.quality.data or 0),
-                feedback=form.feedback.data,
-            )
-            flash("Review saved. Your client can now read your feedback.", "success")
-            return redirect(url_for("therapist.client_record", client_id=client.id))
-    shown = sub is not None and sub.status != SubmissionStatus.DRAFT.value
+    sent = sub is not None and sub.status != SubmissionStatus.DRAFT.value
+    if request.method == "POST" and not sent:
+        return _review_page(client, assignment, None, form), 409  # nothing to review yet
+    if sub is not None and sent and form.validate_on_submit():
+        plans.review(
+            database.session(), sub, signed_in_user(), completion=form.completion.data or "",
+            quality=int_arg(form.quality.data), feedback=form.feedback.data,
+        )  # fmt: skip
+        flash("Review saved. Your client can now read your feedback.", "success")
+        return _to_record(client)
+    return _review_page(client, assignment, sub if sent else None, form), status_of(form)
+
+
+def _review_page(
+    client: User, assignment: Assignment, sub: Submission | None, form: ReviewForm
+) -> str:
+    ws = plans.worksheet(
+        database.session(), assignment.worksheet_key, sub.worksheet_version if sub else None
+    )
     return render_template(
         "therapist/review.html",
         client=client,
         assignment=assignment,
-        submission=sub if shown else None,
+        submission=sub,
         ws=ws,
-        figures=engine.derived_figures(ws, sub.answers) if shown and sub else [],
+        figures=answers.derived_figures(ws, sub.answers) if sub else [],
         form=form,
-    ), status
+    )

@@ -44,24 +44,17 @@ def note(client_id: int, note_id: int) -> Response | tuple[str, int]:
     """Read a note, or edit it while it is a draft (and save and sign it)."""
     client = get_client_or_404(client_id)
     item = get_note_or_404(client, note_id)
-    form = SessionNoteForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
-        form.version.data = str(item.version)
         audit.record("view", "session_note", item.id, subject_id=client.id)
-        return _note_page(client, item, form)
+        return _note_page(client, item, SessionNoteForm(obj=item, version=str(item.version)))
+    db, form = database.session(), SessionNoteForm()
     if not form.validate_on_submit():
         return _note_page(client, item, form, status=422)
     signing = request.form.get("action") == "sign"
-    values = {name: getattr(form, name).data for name in notes.EDITABLE}
+    values = {name: getattr(form, name).data for name in notes.EDITABLE}  # a field is "data"
+    version = int_arg(form.version.data)
     try:
-        revision = notes.write(
-            database.session(),
-            item,
-            signed_in_user(),
-            int_arg(form.version.data),
-            values,
-            sign_it=signing,
-        )
+        revision = notes.write(db, item, signed_in_user(), version, values, sign_it=signing)
     except DomainError as error:
         return _note_page(client, item, form, notice=error.message, status=409)
     if revision is not None:

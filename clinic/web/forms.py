@@ -11,6 +11,8 @@ from zoneinfo import available_timezones
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
+from ..errors import DomainError
+
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """Choices for a select or radio field, as WTForms 3.3+ wants them."""
@@ -49,3 +51,17 @@ def date_arg(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+def show_error(form: FlaskForm, error: DomainError, default: str | None = None) -> None:
+    """Put a rule's message next to the field it names (or `default`), else above the form."""
+    target = getattr(form, error.field or default or "", None)
+    if target is not None:
+        target.errors = [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def status_of(form: FlaskForm) -> int:
+    """A form page answers 200 when shown, 422 when what was sent needs fixing."""
+    return 422 if form.is_submitted() else 200
