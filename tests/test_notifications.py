@@ -680,9 +680,9 @@ def test_a_row_can_be_claimed_by_only_one_sender(app, db, inbox, people, databas
     run(app, run_at)
     row = db.scalars(REMINDERS).one()
     with app.app_context():
-        first = notifications._claim(database.session(), row.id, at(3, 8))
+        first = notifications.claim_row(database.session(), row.id, at(3, 8))
     with app.app_context():
-        second = notifications._claim(database.session(), row.id, at(3, 8))
+        second = notifications.claim_row(database.session(), row.id, at(3, 8))
     assert first is not None and second is None
     db.expire_all()
     assert (db.get(Notification, row.id).status, db.get(Notification, row.id).attempts) == (
