@@ -92,7 +92,7 @@ def _is_empty_row(row: dict[str, Any]) -> bool:
 
 def _parse_int(value: str) -> int | None:
     text = value.strip().replace("\u2212", "-")
-    if text.lstrip("-").isdigit():
+    if text.lstrip("-").isdecimal():
         return int(text)
     return None
 
@@ -208,7 +208,7 @@ def error_places(ws: Worksheet, errors: Errors) -> dict[str, str]:
                 continue
             for key in errors:
                 index = key.removeprefix(f"{s.key}-").removesuffix(f"-{f.key}")
-                if key.startswith(f"{s.key}-") and key.endswith(f"-{f.key}") and index.isdigit():
+                if key.startswith(f"{s.key}-") and key.endswith(f"-{f.key}") and index.isdecimal():
                     places[key] = f"{s.row_label} {int(index) + 1}: {f.label}"
     return places
 

@@ -679,7 +679,7 @@ def act_on_answers(
     if kind == "add":
         raw = engine.add_row(ws, raw, section)
     elif kind == "remove":
-        raw = engine.remove_row(ws, raw, section, int(index) if index.isdigit() else -1)
+        raw = engine.remove_row(ws, raw, section, int(index) if index.isdecimal() else -1)
     focus = engine.row_focus(ws, raw, section) if kind == "add" else None
     sent = sub is not None and sub.status != SubmissionStatus.DRAFT.value
     try:

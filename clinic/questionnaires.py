@@ -138,13 +138,13 @@ def parse_answers(code: str, form: dict[str, Any]) -> dict[str, int]:
         allowed = {o.value for o in item.options}
         if raw == "":
             errors[item.key] = f"Please choose an answer for question {item.key}."
-        elif not raw.lstrip("-").isdigit() or int(raw) not in allowed:
+        elif not raw.lstrip("-").isdecimal() or int(raw) not in allowed:
             errors[item.key] = f"Question {item.key}: please choose one of the answers shown."
         else:
             answers[item.key] = int(raw)
     for extra in inst.extra_items:
         raw = str(form.get(f"extra-{extra.key}", "")).strip()
-        if raw.isdigit() and int(raw) in {o.value for o in extra.options}:
+        if raw.isdecimal() and int(raw) in {o.value for o in extra.options}:
             answers[extra.key] = int(raw)
     if errors:
         raise Unanswered(errors)
@@ -211,7 +211,7 @@ def check_in_ratings(data: dict[str, Any]) -> dict[str, int | None]:
     """The three ratings of a check-in from what a form holds ("" or None: not answered)."""
 
     def number(value: Any) -> int | None:
-        return int(value) if str(value or "").isdigit() else None
+        return int(value) if str(value or "").isdecimal() else None
 
     return {
         "trust": number(data.get("trust")) or 0,
