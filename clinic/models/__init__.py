@@ -1,0 +1,75 @@
+"""The data model: typed SQLAlchemy 2.0 models, one module per part of the record. Invariants are
+CHECK and UNIQUE constraints; clinical free text is encrypted at rest (db.ClinicalText).
+
+people     practices, people and their sign-in, care, invitations
+plans      the 12-week plan, its homework, answers and their revisions, content snapshots
+measures   questionnaires, weekly check-ins and the alerts they raise
+notes      session notes, addenda, revisions and event notes
+records    the audit trail, sign-in throttling, erasures and the email outbox"""
+
+from .measures import ALERT_KINDS, Administration, Alert, CheckIn
+from .notes import (
+    ATTENDANCE,
+    SESSION_FORMATS,
+    Addendum,
+    EventNote,
+    SessionNote,
+    SessionNoteRevision,
+)
+from .people import ROLE_VALUES, Care, Invitation, Practice, RecoveryCode, Role, User
+from .plans import (
+    COMPLETION_VALUES,
+    Assignment,
+    ContentSnapshot,
+    Plan,
+    PlanStatus,
+    Submission,
+    SubmissionRevision,
+    SubmissionStatus,
+)
+from .records import (
+    NOTIFICATION_KINDS,
+    NOTIFICATION_STATUSES,
+    POSTGRES_TRIGGERS,
+    SQLITE_TRIGGERS,
+    AuditEvent,
+    Erasure,
+    Notification,
+    SignInThrottle,
+)
+
+__all__ = [
+    "ALERT_KINDS",
+    "ATTENDANCE",
+    "Addendum",
+    "Administration",
+    "Alert",
+    "Assignment",
+    "AuditEvent",
+    "COMPLETION_VALUES",
+    "Care",
+    "CheckIn",
+    "ContentSnapshot",
+    "Erasure",
+    "EventNote",
+    "Invitation",
+    "NOTIFICATION_KINDS",
+    "NOTIFICATION_STATUSES",
+    "Notification",
+    "POSTGRES_TRIGGERS",
+    "Plan",
+    "PlanStatus",
+    "Practice",
+    "ROLE_VALUES",
+    "RecoveryCode",
+    "Role",
+    "SESSION_FORMATS",
+    "SQLITE_TRIGGERS",
+    "SessionNote",
+    "SessionNoteRevision",
+    "SignInThrottle",
+    "Submission",
+    "SubmissionRevision",
+    "SubmissionStatus",
+    "User",
+]

@@ -1,0 +1,93 @@
+"""The 12-week plan: start, schedule, tailor, pause; homework drafts, submission and review.
+
+Domain functions take the session explicitly, flush but never commit, and raise PlanError (or a
+subclass) for anything a person should be told about.
+
+definitions  the plan's errors, and the program and worksheet definitions a plan uses
+schedule     weeks, session dates, due dates, and how homework stands
+tailoring    starting a plan and changing it: homework added, moved, removed; pause, resume
+homework     a client's answers: drafts, conflicts, sending, correcting, the therapist's review"""
+
+from .definitions import (
+    WEEKS,
+    InvalidAnswers,
+    Locked,
+    PlanError,
+    SaveConflict,
+    StaleChange,
+    program_of,
+    worksheet,
+)
+from .homework import (
+    AnswersOutcome,
+    act_on_answers,
+    keep_set_aside,
+    review,
+    save_draft,
+    set_aside,
+    submit,
+)
+from .schedule import (
+    CLIENT_STATE_WORDS,
+    THERAPIST_STATE_WORDS,
+    Position,
+    default_due,
+    first_session_on,
+    homework_state,
+    position,
+    session_date,
+)
+from .tailoring import (
+    add_assignment,
+    find_assignment,
+    finish_plan,
+    latest_plan,
+    open_plan,
+    pause_plan,
+    preload_homework,
+    remove_assignment,
+    restore_assignment,
+    resume_plan,
+    sent_homework,
+    start_plan,
+    update_assignment,
+)
+
+__all__ = [
+    "AnswersOutcome",
+    "CLIENT_STATE_WORDS",
+    "InvalidAnswers",
+    "Locked",
+    "PlanError",
+    "Position",
+    "SaveConflict",
+    "StaleChange",
+    "THERAPIST_STATE_WORDS",
+    "WEEKS",
+    "act_on_answers",
+    "add_assignment",
+    "default_due",
+    "find_assignment",
+    "finish_plan",
+    "first_session_on",
+    "homework_state",
+    "keep_set_aside",
+    "latest_plan",
+    "open_plan",
+    "pause_plan",
+    "position",
+    "preload_homework",
+    "program_of",
+    "remove_assignment",
+    "restore_assignment",
+    "resume_plan",
+    "review",
+    "save_draft",
+    "sent_homework",
+    "session_date",
+    "set_aside",
+    "start_plan",
+    "submit",
+    "update_assignment",
+    "worksheet",
+]

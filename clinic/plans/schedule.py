@@ -1,0 +1,75 @@
+"""The plan's calendar: the first session, each week's session and due date, which week a day falls
+in, and how a piece of homework stands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..models import (
+    Assignment,
+    Plan,
+    PlanStatus,
+    SubmissionStatus,
+)
+from .definitions import WEEKS
+
+
+def first_session_on(start: dt.date, weekday: int) -> dt.date:
+    """The first session: the start date itself or the next day that is the session weekday."""
+    return start + dt.timedelta(days=(weekday - start.weekday()) % 7)
+
+
+def session_date(plan: Plan, week: int) -> dt.date:
+    """The session that opens a week (pauses push later weeks back)."""
+    return plan.first_session + dt.timedelta(days=7 * (week - 1) + plan.paused_days)
+
+
+def default_due(plan: Plan, week: int) -> dt.date:
+    """Homework set in a week is due the day before the next session, so the therapist can
+    read it beforehand."""
+    return session_date(plan, week + 1) - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Position:
+    week: int  # 1..12
+    started: bool  # the first session has happened
+    over: bool  # the 12 weeks have passed
+
+
+def position(plan: Plan, today: dt.date) -> Position:
+    """Which week of the plan a day falls in (a paused plan stands still)."""
+    ref = plan.paused_on if plan.paused_on is not None else today
+    days = (ref - plan.first_session).days - plan.paused_days
+    week = min(max(days // 7 + 1, 1), WEEKS)
+    return Position(week=week, started=days >= 0, over=days >= 7 * WEEKS)
+
+
+def homework_state(assignment: Assignment, today: dt.date) -> str:
+    """not_started, draft, submitted, reviewed or overdue (overdue: due and not submitted)."""
+    sub = assignment.submission
+    if sub is not None and sub.status != SubmissionStatus.DRAFT.value:
+        return sub.status
+    if assignment.due_on < today and assignment.plan.status == PlanStatus.ACTIVE.value:
+        return "overdue"
+    return "draft" if sub is not None else "not_started"
+
+
+# How a state reads: warm and unhurried for clients, precise for therapists (ui.md).
+CLIENT_STATE_WORDS = {
+    "not_started": "Not started yet",
+    "draft": "Draft saved",
+    "submitted": "Sent to your therapist",
+    "reviewed": "Reviewed by your therapist",
+    "overdue": "Not done yet",
+}
+
+
+THERAPIST_STATE_WORDS = {
+    "not_started": "Not started",
+    "draft": "Draft",
+    "submitted": "Submitted · to review",
+    "reviewed": "Reviewed",
+    "overdue": "Overdue",
+}

@@ -1,0 +1,51 @@
+"""Reports: the session-summary PDF and the progress-report PDF. Each is gathered first (a plain
+data object, as of its date) and then drawn with ReportLab; tests read the data and the PDF text.
+
+common           what both read and draw: header, homework, scores, alerts, the title block
+session_summary  one session: homework since the last one, scores, alerts, the note, next week
+progress_report  the whole plan or chosen dates: summary page, charts, tables, appendix"""
+
+from .common import (
+    ATTENDANCE_WORDS,
+    CONFIDENTIAL,
+    FORMAT_WORDS,
+    NOTE_HEADINGS,
+    AlertLine,
+    Header,
+    HomeworkItem,
+    ScoreLine,
+    administrations_in,
+)
+from .progress_report import (
+    HomeworkWeek,
+    MeasureBlock,
+    ProgressReport,
+    StatisticNote,
+    gather_progress_report,
+    progress_report_pdf,
+    statistics_notes,
+)
+from .session_summary import NoteBlock, SessionSummary, gather_session_summary, session_summary_pdf
+
+__all__ = [
+    "ATTENDANCE_WORDS",
+    "AlertLine",
+    "CONFIDENTIAL",
+    "FORMAT_WORDS",
+    "Header",
+    "HomeworkItem",
+    "HomeworkWeek",
+    "MeasureBlock",
+    "NOTE_HEADINGS",
+    "NoteBlock",
+    "ProgressReport",
+    "ScoreLine",
+    "SessionSummary",
+    "StatisticNote",
+    "administrations_in",
+    "gather_progress_report",
+    "gather_session_summary",
+    "progress_report_pdf",
+    "session_summary_pdf",
+    "statistics_notes",
+]

@@ -1,0 +1,342 @@
+"""The progress-report PDF over the whole plan or chosen dates: a plain-words summary page, a chart
+and a baseline / mid-point / latest table per measure, the NHS Talking Therapies outcome,
+homework by week and an appendix that explains every statistic with its sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak
+from sqlalchemy.orm import Session
+
+from .. import charts, measures, notes, pdf, plans, progress, questionnaires
+from ..models import Plan, SubmissionStatus, User
+from .common import (
+    ATTENDANCE_WORDS,
+    CONFIDENTIAL,
+    Header,
+    chart,
+    header,
+    points_until,
+    reliable_words,
+    title_block,
+)
+
+
+@dataclass(frozen=True)
+class MeasureBlock:
+    instrument: str
+    name: str
+    chart: charts.Chart
+    rows: tuple[tuple[str, str, str, str], ...]  # label, date, score, band
+    reliable: str
+    words: str
+
+
+@dataclass(frozen=True)
+class HomeworkWeek:
+    week: int
+    topic: str
+    set: int
+    sent: int
+    reviewed: int
+    done: str
+    quality: str
+
+
+@dataclass(frozen=True)
+class StatisticNote:
+    instrument: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    header: Header
+    start: dt.date
+    end: dt.date
+    for_client: bool
+    show_scores: bool
+    summary: tuple[str, ...]
+    measures: tuple[MeasureBlock, ...]
+    talking_therapies: str | None
+    homework: tuple[HomeworkWeek, ...]
+    sessions: tuple[tuple[str, str, str], ...]  # date, attendance, assessment
+    statistics: tuple[StatisticNote, ...] = field(default_factory=tuple)
+
+
+def _midpoint(dated: list[tuple[dt.date, questionnaires.Point]]) -> int | None:
+    """The mid-point score: the one given closest to week 6 (the program's mid-point battery),
+    neither the first nor the last."""
+    inner = [i for i in range(1, len(dated) - 1) if dated[i][1].week is not None]
+    if not inner:
+        return None
+    return min(inner, key=lambda i: abs((dated[i][1].week or 0) - 6))
+
+
+def gather_progress_report(
+    db: Session,
+    client: User,
+    today: dt.date,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    for_client: bool = False,
+) -> ProgressReport:
+    """What the progress report shows for a plan (or a chosen date range)."""
+    plan = plans.open_plan(db, client) or plans.latest_plan(db, client)
+    plans.preload_homework(db, plan)
+    first = start or (plan.first_session if plan else None)
+    last = end or today
+    show_scores = not for_client or client.practice.clients_see_scores
+    blocks, summary = [], []
+    dated_series = points_until(db, client, first, last)
+    for code, inst in measures.instruments().items():
+        dated = dated_series.get(code)
+        if not dated:
+            continue
+        points = [p for _, p in dated]
+        s = questionnaires.summarise(code, points)
+        mid = _midpoint(dated)
+        picks = [("Baseline", 0)] + ([("Mid-point", mid)] if mid is not None else [])
+        if len(dated) > 1:
+            picks.append(("Latest", len(dated) - 1))
+        rows = tuple(
+            (
+                label,
+                f"{dated[i][0]:%d %b %Y}",
+                str(dated[i][1].value),
+                inst.band_for(dated[i][1].value).label,
+            )
+            for label, i in picks
+        )
+        words = progress.client_words(inst, s) if for_client else progress.therapist_words(s)
+        blocks.append(
+            MeasureBlock(
+                inst.short_name, inst.name, chart(inst, dated), rows, reliable_words(s), words
+            )
+        )
+        if s.latest is s.baseline:
+            summary.append(f"{inst.short_name}: one score so far, {s.latest.value} ({s.band}).")
+        else:
+            rc = "" if for_client else f" {reliable_words(s)}."
+            summary.append(
+                f"{inst.short_name} ({inst.about}) went from {s.baseline.value} to "
+                f"{s.latest.value} ({s.band}); {s.direction_words}.{rc}"
+            )
+    outcome = None
+    phq, gad = dated_series.get("phq9", []), dated_series.get("gad7", [])
+    if len(phq) > 1 and len(gad) > 1:
+        o = measures.talking_therapies_outcome(
+            phq[0][1].value, phq[-1][1].value, gad[0][1].value, gad[-1][1].value
+        )
+        outcome = _talking_therapies_words(o)
+    weeks = _homework_weeks(db, plan, first, last) if plan else ()
+    if weeks:
+        total = sum(w.set for w in weeks)
+        sent = sum(w.sent for w in weeks)
+        summary.append(f"Homework: {sent} of {total} worksheets sent.")
+    if not summary:
+        summary.append("No questionnaires answered and no homework set in this period yet.")
+    sessions: tuple[tuple[str, str, str], ...] = ()
+    if not for_client:
+        sessions = tuple(
+            (
+                f"{n.session_date:%d %b %Y}",
+                ATTENDANCE_WORDS.get(n.attendance, n.attendance),
+                n.assessment or "",
+            )
+            for n in reversed(notes.notes_of(db, client))
+            if n.status == "signed"
+            and (first is None or n.session_date >= first)
+            and n.session_date <= last
+        )
+    return ProgressReport(
+        header=header(db, client, plan, min(today, last)),
+        start=first or last,
+        end=last,
+        for_client=for_client,
+        show_scores=show_scores,
+        summary=tuple(summary)
+        if show_scores
+        else tuple(s for s in summary if s.startswith("Homework")),
+        measures=tuple(blocks) if show_scores else (),
+        talking_therapies=outcome if show_scores and not for_client else None,
+        homework=weeks,
+        sessions=sessions,
+        statistics=statistics_notes() if show_scores else (),
+    )
+
+
+def _talking_therapies_words(o: measures.TalkingTherapiesOutcome) -> str:
+    start = "A case at the start" if o.caseness_pre else "Not a case at the start (below caseness)"
+    if o.reliable_improvement:
+        change = "reliable improvement"
+    elif o.reliable_deterioration:
+        change = "reliable deterioration"
+    else:
+        change = "no reliable change"
+    verdict = [change]
+    if o.recovery is not None:
+        verdict.append("recovered" if o.recovery else "not recovered")
+    if o.reliable_recovery:
+        verdict.append("reliable recovery")
+    return f"{start}: {', '.join(verdict)}."
+
+
+def _homework_weeks(
+    db: Session, plan: Plan, first: dt.date | None, last: dt.date
+) -> tuple[HomeworkWeek, ...]:
+    program = plans.program_of(db, plan)
+    out = []
+    for week in program.weeks:
+        opens = plans.session_date(plan, week.number)
+        if opens > last or (
+            first is not None and plans.session_date(plan, week.number + 1) <= first
+        ):
+            continue
+        items = [a for a in plan.assignments if a.week == week.number and a.removed_at is None]
+        subs = [a.submission for a in items if a.submission is not None]
+        sent = [s for s in subs if s.status != SubmissionStatus.DRAFT.value]
+        reviewed = [s for s in sent if s.status == SubmissionStatus.REVIEWED.value]
+        qualities = [s.quality for s in reviewed if s.quality is not None]
+        out.append(
+            HomeworkWeek(
+                week=week.number,
+                topic=week.topic,
+                set=len(items),
+                sent=len(sent),
+                reviewed=len(reviewed),
+                done=", ".join(s.completion for s in reviewed if s.completion) or "—",
+                quality=f"{sum(qualities) / len(qualities):.1f}" if qualities else "—",
+            )
+        )
+    return tuple(out)
+
+
+def statistics_notes() -> tuple[StatisticNote, ...]:
+    """How each figure is computed, with the numbers and sources used (from the definitions)."""
+    out = []
+    for inst in measures.instruments().values():
+        c = inst.change
+        if c.sd is None:
+            rc = (
+                "No reliable change index is computed: no verified standard deviation is on "
+                f"file. ({c.sd_source})"
+            )
+        else:
+            threshold = 1.96 * c.sd * (2 * (1 - c.reliability)) ** 0.5
+            rc = (
+                f"Reliable change (Jacobson & Truax 1991): S_diff = SD × √2 × √(1 − r) = "
+                f"{c.sd:g} × √2 × √(1 − {c.reliability:g}) = {threshold / 1.96:.2f}; "
+                f"RCI = (latest − baseline) / S_diff, reliable when |RCI| > 1.96, that is a "
+                f"change of more than {threshold:.2f} points. SD source: {c.sd_source} "
+                f"Reliability source: {c.reliability_source}"
+            )
+        out.append(
+            StatisticNote(
+                inst.short_name,
+                f"{inst.name}: total {inst.min_total}–{inst.max_total}, "
+                f"{'higher' if inst.higher_is_better else 'lower'} is better. Bands: "
+                + ", ".join(f"{b.low}–{b.high} {b.label}" for b in inst.bands)
+                + f". Clinical cut-off {c.cutoff:g} ({c.cutoff_source}) {rc} "
+                f"Categories: recovered = reliable improvement and past the cut-off; improved = "
+                f"reliable improvement only; unchanged; deteriorated = reliable deterioration. "
+                f"Reference: {inst.citation}",
+            )
+        )
+    out.append(
+        StatisticNote(
+            "NHS Talking Therapies",
+            progress.NHS_CONVENTION + ". Recovery: a "
+            "case at the start and below caseness on both measures at the end; reliable recovery: "
+            "recovery with reliable improvement. Source: the NHS Talking Therapies for anxiety and "
+            "depression Manual (2023, formerly the IAPT Manual); Gyani et al. 2013, Behav Res Ther "
+            "51:597-606.",
+        )
+    )
+    return tuple(out)
+
+
+def progress_report_pdf(r: ProgressReport) -> bytes:
+    """The progress report as PDF bytes: a summary page, then charts and tables, then the
+    appendix on statistics."""
+    title = "My progress report" if r.for_client else "Progress report"
+    period = f"{r.start:%d %b %Y} to {r.end:%d %b %Y}"
+    story = title_block(title, r.header, period)
+    story.append(pdf.para("What changed" if not r.for_client else "In short", "h2"))
+    for line in r.summary:
+        story.append(pdf.para(f"• {line}"))
+    if not r.show_scores:
+        story.append(
+            pdf.para(
+                "Your practice talks scores through in your sessions rather than printing "
+                "them here. Ask your therapist how things are changing."
+            )
+        )
+    if r.talking_therapies:
+        story.append(pdf.para("NHS Talking Therapies outcome", "h3"))
+        story.append(pdf.para(r.talking_therapies))
+        story.append(pdf.para(progress.NHS_CONVENTION + ".", "small"))
+    story.append(PageBreak())
+    if r.measures:
+        story.append(pdf.para("Questionnaires", "h2"))
+    for m in r.measures:
+        story.append(
+            pdf.keep(
+                pdf.para(f"{m.instrument}: {m.name}", "h3"),
+                charts.drawing(m.chart, width=pdf.FRAME_WIDTH, height=170),
+                pdf.table(
+                    ["", "Date", "Score", "Band"],
+                    [list(row) for row in m.rows],
+                    widths=[28 * mm, 32 * mm, 20 * mm, pdf.FRAME_WIDTH - 80 * mm],
+                ),
+                pdf.gap(1),
+                pdf.labelled("Reliable change:", m.reliable),
+                pdf.para(m.words, "small"),
+                pdf.gap(3),
+            )
+        )
+    story.append(pdf.para("Homework by week", "h2"))
+    if r.homework:
+        story.append(
+            pdf.table(
+                ["Week", "Topic", "Set", "Sent", "Reviewed", "How much done", "Quality (0–4)"],
+                [
+                    (w.week, w.topic, w.set, w.sent, w.reviewed, w.done, w.quality)
+                    for w in r.homework
+                ],
+                widths=[12 * mm, 56 * mm, 10 * mm, 11 * mm, 17 * mm, 30 * mm, None],
+            )
+        )
+        story.append(
+            pdf.para(
+                "Quality is rated by the therapist at review (0 = not done to 4 = excellent; "
+                "Kazantzis et al.'s homework rating).",
+                "small",
+            )
+        )
+    else:
+        story.append(pdf.para("No homework in this period."))
+    if r.sessions:
+        story.append(pdf.para("Sessions (signed notes)", "h2"))
+        story.append(
+            pdf.table(
+                ["Date", "Attendance", "Assessment"],
+                [list(s) for s in r.sessions],
+                widths=[24 * mm, 26 * mm, pdf.FRAME_WIDTH - 50 * mm],
+            )
+        )
+    if r.statistics:
+        story.append(PageBreak())
+        story.append(pdf.para("Appendix: how the figures are worked out", "h2"))
+        for note in r.statistics:
+            story.append(pdf.para(note.instrument, "h3"))
+            story.append(pdf.para(note.text, "small"))
+    return pdf.render(
+        story,
+        title=f"{title} {r.start:%Y-%m-%d} to {r.end:%Y-%m-%d}",
+        footer=f"{CONFIDENTIAL} {title} · {period}",
+    )
