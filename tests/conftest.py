@@ -211,3 +211,21 @@ def sign_in(client: FlaskClient) -> Callable[..., Any]:
         return response
 
     return do
+
+
+def count_statements(app: Flask, client: FlaskClient, url: str) -> tuple[int, str]:
+    """GET `url` (it must answer 200): the number of SQL statements the app ran for it, and
+    the page."""
+    engine = app.extensions["clinic.db"].kw["bind"]
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    return len(seen), response.get_data(as_text=True)
