@@ -3,6 +3,7 @@ CLINIC_TEST_DATABASE_URL names one), the app, a test client, and make_* factorie
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -20,9 +21,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from clinic import accounts, create_app, resource_dir
+from clinic import accounts, create_app, plans, resource_dir
 from clinic.db import Base, make_engine
-from clinic.models import Practice, Role, User
+from clinic.library import DEFAULT_PROGRAM
+from clinic.models import Assignment, Plan, Practice, Role, Submission, User
+
+from .worksheet_data import valid_value
 
 PG_URL = os.environ.get("CLINIC_TEST_DATABASE_URL", "").strip()
 if PG_URL:
@@ -149,8 +153,12 @@ def db(app: Flask, database_url: str) -> Iterator[Session]:
     engine.dispose()
 
 
-@pytest.fixture
-def make_practice(db: Session) -> Callable[..., Practice]:
+# --- factories -------------------------------------------------------------------------------
+# Each make_* fixture is a thin wrapper over a *_factory function, so that arrangements
+# made outside a test's own fixtures can build their data the same way.
+
+
+def practice_factory(db: Session) -> Callable[..., Practice]:
     def make(name: str = "Test Practice") -> Practice:
         practice = Practice(name=name)
         db.add(practice)
@@ -161,12 +169,16 @@ def make_practice(db: Session) -> Callable[..., Practice]:
 
 
 @pytest.fixture
+def make_practice(db: Session) -> Callable[..., Practice]:
+    return practice_factory(db)
+
+
+@pytest.fixture
 def practice(make_practice: Callable[..., Practice]) -> Practice:
     return make_practice()
 
 
-@pytest.fixture
-def make_user(db: Session, practice: Practice) -> Callable[..., User]:
+def user_factory(db: Session, practice: Practice) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 
     def make(
@@ -200,15 +212,145 @@ def make_user(db: Session, practice: Practice) -> Callable[..., User]:
 
 
 @pytest.fixture
+def make_user(db: Session, practice: Practice) -> Callable[..., User]:
+    return user_factory(db, practice)
+
+
+def plan_factory(app: Flask, db: Session) -> Callable[..., Plan]:
+    def make(
+        client: User,
+        therapist: User | None = None,
+        *,
+        week: int = 1,
+        start: dt.date | None = None,
+        weekday: int | None = None,
+        program_key: str = DEFAULT_PROGRAM,
+    ) -> Plan:
+        """Start a 12-week plan for `client` (with their therapist unless one is given).
+        `start` defaults to today, or to `week - 1` weeks ago so that the client is in week
+        `week` today; sessions fall on `weekday` (default: the start's own weekday, so the
+        first session is on the start date)."""
+        if start is None:
+            start = dt.date.today() - dt.timedelta(days=7 * (week - 1))
+        with app.app_context():
+            if therapist is None:
+                therapist = accounts.therapist_of(db, client)
+                assert therapist is not None, "the client has no therapist: pass one"
+            plan = plans.start_plan(
+                db,
+                client,
+                therapist,
+                start,
+                start.weekday() if weekday is None else weekday,
+                program_key,
+            )
+            db.commit()
+        return plan
+
+    return make
+
+
+@pytest.fixture
+def make_plan(app: Flask, db: Session) -> Callable[..., Plan]:
+    return plan_factory(app, db)
+
+
+def valid_answers(ws: Any) -> dict[str, Any]:
+    """Raw answers to worksheet definition `ws` that pass its final checks: every field
+    answered, each repeating section with its minimum number of rows (at least one)."""
+    raw: dict[str, Any] = {}
+    for section in ws.sections:
+        if section.repeat:
+            raw[section.key] = [
+                {f.key: valid_value(f, row) for f in section.fields}
+                for row in range(max(section.min_rows, 1))
+            ]
+        else:
+            raw[section.key] = {f.key: valid_value(f) for f in section.fields}
+    return raw
+
+
+def submission_factory(app: Flask, db: Session) -> Callable[..., Submission]:
+    def make(
+        assignment: Assignment,
+        answers: dict[str, Any] | None = None,
+        *,
+        submitted: bool = False,
+        client: User | None = None,
+        base_version: int | None = None,
+    ) -> Submission:
+        """The client's answers to `assignment`, saved as a draft (plans.save_draft) or, with
+        submitted=True, sent to the therapist (plans.submit). `answers` are raw answers in
+        the worksheet's shape; by default none for a draft and valid_answers() when
+        submitting. `base_version` is the version the client's form showed: by default that
+        of the stored answers (0 when there are none)."""
+        with app.app_context():
+            if client is None:
+                client = assignment.plan.client
+            if base_version is None:
+                db.refresh(assignment)
+                existing = assignment.submission
+                base_version = existing.version if existing is not None else 0
+            if answers is None:
+                ws = plans.worksheet(db, assignment.worksheet_key)
+                answers = valid_answers(ws) if submitted else {}
+            save = plans.submit if submitted else plans.save_draft
+            submission = save(db, assignment, client, answers, base_version)
+            db.commit()
+        return submission
+
+    return make
+
+
+@pytest.fixture
+def make_submission(app: Flask, db: Session) -> Callable[..., Submission]:
+    return submission_factory(app, db)
+
+
+# --- signing in and counting -----------------------------------------------------------------
+
+
+def sign_in_through_form(
+    client: FlaskClient, user: User, password: str = PASSWORD, follow: bool = False
+) -> Any:
+    response = client.post(
+        "/sign-in",
+        data={"email": user.email, "password": password},
+        follow_redirects=follow,
+    )
+    assert response.status_code in (200, 302), response.status_code
+    return response
+
+
+@pytest.fixture
 def sign_in(client: FlaskClient) -> Callable[..., Any]:
+    """Sign a person in on the test's `client`."""
+
     def do(user: User, password: str = PASSWORD, follow: bool = False) -> Any:
-        response = client.post(
-            "/sign-in",
-            data={"email": user.email, "password": password},
-            follow_redirects=follow,
-        )
-        assert response.status_code in (200, 302), response.status_code
-        return response
+        return sign_in_through_form(client, user, password, follow)
+
+    return do
+
+
+def signed_in_client(app: Flask, user: User, password: str = PASSWORD) -> FlaskClient:
+    """A test client of its own, signed in as `user` through the real /sign-in form (and so
+    fully signed in: not left at the two-step code page)."""
+    browser = app.test_client()
+    response = sign_in_through_form(browser, user, password)
+    location = response.headers.get("Location", "")
+    assert response.status_code == 302 and not location.startswith("/sign-in"), (
+        f"{user.email} was not signed in: {response.status_code} {location}"
+    )
+    return browser
+
+
+@pytest.fixture
+def signed_in(app: Flask) -> Callable[..., FlaskClient]:
+    """signed_in(user) -> a new test client signed in as that person (several people can be
+    signed in at once, each in their own client)."""
+
+    def do(user: User, password: str = PASSWORD) -> FlaskClient:
+        return signed_in_client(app, user, password)
 
     return do
 
