@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -180,6 +182,26 @@ def module_database_url(
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once for the whole run instead of once per test's app (Jinja's own
+    bytecode cache, in memory: an entry is used only while the template's source is unchanged,
+    and filters and globals are still looked up in each app's environment)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        compiled = self._compiled.get(bucket.key)
+        if compiled is not None:
+            bucket.bytecode_from_string(compiled)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def _create_app(instance_path: Path, database_url: str) -> Flask:
     with pytest.MonkeyPatch.context() as patch:  # create_app reads the instance path from here
         patch.setenv("CLINIC_INSTANCE_PATH", str(instance_path))
@@ -191,6 +213,7 @@ def _create_app(instance_path: Path, database_url: str) -> Flask:
                 "WTF_CSRF_ENABLED": False,
             }
         )
+    app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
     return app
 
 
