@@ -1,7 +1,13 @@
 """The access matrix: every route in the app, walked as every kind of person.
 
 A new route fails `test_every_route_is_classified` until it is added to ROUTES below, so no page
-can ship without someone deciding who may see it."""
+can ship without someone deciding who may see it.
+
+The world the matrix walks is built once for the module and saved (DatabaseSnapshot); every
+case starts from that saved database, restored just before it, with a new browser that signs
+in through the real form. So no case sees what an earlier one did (signing out, pausing the
+plan, erasing the client, deactivating someone, saving homework, audit rows, throttle counts).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,22 @@ from dataclasses import dataclass
 from functools import cache
 
 import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+from flask import url_for
 
 from clinic import accounts, create_app, notes, notifications, plans, questionnaires
+from clinic.db import Base
 from clinic.models import Notification, Role
+
+from .conftest import (
+    make_current,
+    plan_factory,
+    practice_factory,
+    signed_in_client,
+    submission_factory,
+    user_factory,
+)
 
 PERSONAS = [
     "anonymous",
@@ -151,10 +170,16 @@ OVERRIDES: dict[str, dict[str, object]] = {
 }
 
 
-@pytest.fixture
-def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type: ignore[no-untyped-def]
     """Two therapists of one practice with a client each, a pending client and a pending
-    therapist as URL targets, the practice admin, and an admin of another practice."""
+    therapist as URL targets, the practice admin, and an admin of another practice. Built once;
+    module_snapshot keeps it for `fresh_world`."""
+    app, db = module_app, module_db
+    make_practice = practice_factory(db)
+    make_user = user_factory(db, make_practice())
+    make_plan = plan_factory(app, db)
+    make_submission = submission_factory(app, db)
     therapist = make_user(Role.THERAPIST)
     other_therapist = make_user(Role.THERAPIST)
     people = {
@@ -169,12 +194,12 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
     pending_therapist = make_user(Role.THERAPIST, password=None)
     invitation = accounts.issue_invitation(db, pending_client, therapist)
     db.commit()
+    plan = make_plan(people["client"], therapist, start=dt.date.today(), weekday=0)
+    draft = make_submission(plan.assignments[0], {}, client=people["client"])
     with app.app_context():
-        plan = plans.start_plan(db, people["client"], therapist, dt.date.today(), 0)
         assignment_id = plan.assignments[0].id
         requested = questionnaires.request(db, people["client"], therapist, "gad7")
         note = notes.start_note(db, people["client"], therapist, dt.date.today())
-        draft = plans.save_draft(db, plan.assignments[0], people["client"], {}, 0)
         revision = plans.set_aside(db, draft, {}, people["client"])
         note_revision = notes.set_aside(db, note, therapist, notes.fields_of(note), "conflict")
         completed, raised = questionnaires.complete(
@@ -214,7 +239,17 @@ def world(app, make_practice, make_user, db):  # type: ignore[no-untyped-def]
         "notification_id": email.id,
         "filename": "app.css",
     }
+    db.close()  # the people stay readable (loaded, not expired); no transaction stays open
+    module_snapshot.take()
     return people, values
+
+
+@pytest.fixture
+def fresh_world(module_app, world, module_snapshot):  # type: ignore[no-untyped-def]
+    """The world exactly as built (same rows, same ids), whatever earlier cases did to it."""
+    module_snapshot.restore()
+    make_current(module_app)
+    return world
 
 
 def _expected(access: Access, persona: str) -> str:
@@ -237,19 +272,23 @@ def _expected(access: Access, persona: str) -> str:
 CASES = [(endpoint, method, persona) for endpoint, method, _ in _rules() for persona in PERSONAS]
 
 
-@pytest.mark.parametrize(("endpoint", "method", "persona"), CASES)
-def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
-    people, values = world
-    if persona != "anonymous":
-        sign_in(people[persona])
+def _url(app, values, endpoint: str, method: str) -> str:  # type: ignore[no-untyped-def]
     rule = next(r for e, m, r in _rules() if e == endpoint and m == method)
     with app.test_request_context():
-        from flask import url_for
-
         args = {arg: values.get(arg) for arg in rule.arguments}
         for arg, value in OVERRIDES.get(endpoint, {}).items():
             args[arg] = values[value] if isinstance(value, str) and value in values else value
-        url = url_for(endpoint, **args)
+        return url_for(endpoint, **args)
+
+
+@pytest.mark.parametrize(("endpoint", "method", "persona"), CASES)
+def test_access_matrix(module_app, fresh_world, endpoint, method, persona):  # type: ignore[no-untyped-def]
+    people, values = fresh_world
+    if persona == "anonymous":
+        client = module_app.test_client()
+    else:
+        client = signed_in_client(module_app, people[persona])
+    url = _url(module_app, values, endpoint, method)
     response = client.open(url, method=method)
     response.close()
     expected = _expected(ROUTES[endpoint], persona)
@@ -268,3 +307,43 @@ def test_access_matrix(app, client, world, sign_in, endpoint, method, persona):
             "auth.index",
             "auth.sign_in_code",  # with no password step pending it starts over
         )
+
+
+def _dump(database_url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, as stored (clinical text still encrypted)."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t.name: sorted(
+                    (tuple(row) for row in conn.execute(sa.text(f'SELECT * FROM "{t.name}"'))),
+                    key=repr,
+                )
+                for t in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def test_each_case_starts_from_the_world_as_built(
+    module_app, fresh_world, module_snapshot, module_database_url
+):  # type: ignore[no-untyped-def]
+    """What the matrix's independence rests on: whatever requests change (here the plan
+    paused, a person deactivated, sign-ins and a sign-out) is all undone before the next case."""
+    people, values = fresh_world
+    built = _dump(module_database_url)
+    therapist = signed_in_client(module_app, people["therapist"])
+    plan_page = therapist.get(_url(module_app, values, "therapist.client_record", "GET"))
+    version = BeautifulSoup(plan_page.data, "html.parser").select_one(
+        "form[action$='/plan/pause'] input[name=version]"
+    )["value"]
+    pause = _url(module_app, values, "therapist.change_plan", "POST")
+    assert therapist.post(pause, data={"version": version}).status_code == 302
+    assert therapist.post(_url(module_app, values, "auth.sign_out", "POST")).status_code == 302
+    admin = signed_in_client(module_app, people["admin"])
+    assert admin.post(_url(module_app, values, "admin.deactivate", "POST")).status_code == 302
+    changed = _dump(module_database_url)
+    for table in ("plan", "user_account", "audit_event"):
+        assert changed[table] != built[table], table
+    module_snapshot.restore()
+    assert _dump(module_database_url) == built

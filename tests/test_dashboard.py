@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from clinic import plans, questionnaires
 from clinic.db import utcnow
 from clinic.models import Role
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, count_statements
 from .test_auth import page_text
 
 
@@ -66,22 +65,6 @@ def build_caseload(app, db, make_user, therapist, n: int) -> list:  # type: igno
             clients.append(client)
         db.commit()
     return clients
-
-
-def count_statements(app, client, url: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    engine = app.extensions["clinic.db"].kw["bind"]
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    return len(seen), response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("url", ["/therapist/", "/therapist/?filter=attention&sort=phq9"])
