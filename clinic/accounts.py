@@ -383,3 +383,35 @@ def people_of(db: Session, practice_id: int) -> list[User]:
             sa.select(User).where(User.practice_id == practice_id).order_by(User.display_name)
         ).all()
     )
+
+
+def safety_contacts(db: Session, practice_id: int) -> list[User]:
+    """Who is emailed when an alert is not acknowledged in time: the staff the admin named as
+    safety contacts, or, when nobody is named, every active admin of the practice."""
+    staff = (
+        sa.select(User)
+        .where(
+            User.practice_id == practice_id,
+            User.role.in_([Role.THERAPIST.value, Role.ADMIN.value]),
+            User.active.is_(True),
+            User.email.is_not(None),
+            User.password_hash.is_not(None),
+        )
+        .order_by(User.id)
+    )
+    named = list(db.scalars(staff.where(User.safety_contact.is_(True))))
+    return named or list(db.scalars(staff.where(User.role == Role.ADMIN.value)))
+
+
+def is_treating(db: Session, therapist: User, client_id: int) -> bool:
+    """Whether the client is in this therapist's care now."""
+    return (
+        db.scalar(
+            sa.select(Care.id).where(
+                Care.client_id == client_id,
+                Care.therapist_id == therapist.id,
+                Care.ended_at.is_(None),
+            )
+        )
+        is not None
+    )

@@ -4,16 +4,30 @@ notifications planner turns new alerts into emails (no email is sent from here).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import measures
 from .db import utcnow
 from .errors import DomainError
-from .models import Administration, Alert, CheckIn, User
+from .models import Administration, Alert, Care, CheckIn, Practice, User
 
 # Weekly check-in distress at or above this raises an alert (program.md, measures.md).
 DISTRESS_ALERT_AT = 9
+
+# How urgent each kind is, most first: a self-harm answer leads, then a distress rating the
+# client gave themselves, then a severe total, then a reliable deterioration (which comes late
+# by nature). Emails and escalations name the most urgent alert of one set of answers.
+SEVERITY = {"item9": 3, "distress": 2, "severe": 1, "deterioration": 0}
+# Words for an email, which never says who or gives the answers.
+CATEGORY_WORDS = {
+    "item9": "a self-harm answer",
+    "distress": "a high distress rating",
+    "severe": "a severe score",
+    "deterioration": "a reliable deterioration",
+}
 
 KIND_WORDS = {
     "item9": "Self-harm item answered",
@@ -112,3 +126,41 @@ def raised_by(
         else Alert.check_in_id == check_in_id
     )
     return list(db.scalars(sa.select(Alert).where(source).order_by(Alert.id)))
+
+
+def same_answers(db: Session, alert: Alert) -> list[Alert]:
+    """Every alert raised by the same questionnaire or check-in as this one, most urgent first
+    (one set of answers can raise several: item 9 and a severe total, say)."""
+    source = (
+        Alert.administration_id == alert.administration_id
+        if alert.administration_id is not None
+        else Alert.check_in_id == alert.check_in_id
+    )
+    found = db.scalars(sa.select(Alert).where(source)).all()
+    return sorted(found, key=lambda a: (-SEVERITY.get(a.kind, 0), a.id))
+
+
+def source_key(alert: Alert) -> tuple[str, int]:
+    """Which set of answers raised an alert."""
+    if alert.administration_id is not None:
+        return ("administration", alert.administration_id)
+    return ("check_in", alert.check_in_id or 0)
+
+
+def open_counts(db: Session, practice: Practice, now: datetime) -> dict[int, tuple[int, int]]:
+    """For the admin, who reads no clinical content: per treating therapist, how many of
+    their clients' alerts are open, and how many of those are past the practice's response
+    time. Counts only."""
+    overdue_before = now - timedelta(hours=practice.alert_response_hours)
+    rows = db.execute(
+        sa.select(
+            Care.therapist_id,
+            sa.func.count(),
+            sa.func.count().filter(Alert.opened_at <= overdue_before),
+        )
+        .join(Care, sa.and_(Care.client_id == Alert.client_id, Care.ended_at.is_(None)))
+        .join(User, User.id == Care.therapist_id)
+        .where(User.practice_id == practice.id, Alert.acknowledged_at.is_(None))
+        .group_by(Care.therapist_id)
+    )
+    return {therapist_id: (open_, overdue) for therapist_id, open_, overdue in rows}

@@ -41,13 +41,15 @@ def record(
     subject_id: int | None = None,
     outcome: str = "allowed",
     user: User | None = None,
+    practice_id: int | None = None,
 ) -> None:
-    """Write one audit event; it is stored even if the request then fails or is refused."""
+    """Write one audit event; it is stored even if the request then fails or is refused.
+    Outside a request (the email sender) nobody is signed in: name the practice instead."""
     if user is None and current_user and current_user.is_authenticated:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
     event = AuditEvent(
         at=database.utcnow(),
-        practice_id=user.practice_id if user else None,
+        practice_id=user.practice_id if user else practice_id,
         user_id=user.id if user else None,
         # Staff are named; a client is only a number, so that erasing their record leaves no
         # name behind in this append-only log.

@@ -30,7 +30,16 @@ from hypothesis import strategies as st
 
 from clinic import db as database
 from clinic import mail, notifications, plans
-from clinic.models import Alert, CheckIn, Notification, Plan, Role, Submission, User
+from clinic.models import (
+    Alert,
+    AuditEvent,
+    CheckIn,
+    Notification,
+    Plan,
+    Role,
+    Submission,
+    User,
+)
 
 from .conftest import PASSWORD
 from .test_fuzz import FUZZ, VALUES
@@ -123,14 +132,17 @@ def path_of(url: str) -> str:
     return urlsplit(url).path
 
 
-def assert_nothing_private(message: EmailMessage, *texts: str) -> None:
+def assert_nothing_private(message: EmailMessage, *texts: str, category: bool = False) -> None:
     """No client name, no worksheet or questionnaire name, no answers or alert details (in
-    the subject or the text; the To header is the recipient's own address)."""
+    the subject or the text; the To header is the recipient's own address). An alert email
+    to staff (`category`) may name the kind of alert ("a self-harm answer"), nothing more."""
     # Links carry random tokens, which may spell anything ("gad", "score"): leave them out.
     whole = re.sub(r"https?://\S+", "", f"{message['Subject']}\n{body(message)}")
     for text in texts:
         assert text.lower() not in whole.lower(), f"{text!r} is in the email"
-    for word in ("PHQ", "GAD", "thought record", "distress", "self-harm", "suicid", "score"):
+    words = ["PHQ", "GAD", "thought record", "suicid"]
+    words += [] if category else ["distress", "self-harm", "score"]
+    for word in words:
         assert word.lower() not in whole.lower(), f"{word!r} is in the email"
 
 
@@ -413,9 +425,9 @@ def test_an_alert_emails_the_treating_therapist_without_saying_who_or_why(
     _check_in(app, client, sign_in, person, distress=9)
     run(app, dt.datetime.now(UTC))
     messages = [m for to, m in received(inbox) if to == [therapist.email]]
-    [message] = [m for m in messages if "alert" in m["Subject"]]
-    assert message["Subject"] == "An alert in Bedrock needs your attention"
-    assert_nothing_private(message, "Robin", "Alert-Client", "awful", "9 of 10")
+    [message] = [m for m in messages if "sign in to see who" in m["Subject"]]
+    assert message["Subject"] == "A high distress rating needs your attention; sign in to see who"
+    assert_nothing_private(message, "Robin", "Alert-Client", "awful", "9 of 10", category=True)
     [link] = links(message)
     alert = db.scalars(sa.select(Alert)).one()
     assert path_of(link) == f"/therapist/clients/{person.id}/alerts/{alert.id}"
@@ -438,7 +450,7 @@ def test_an_alert_acknowledged_before_the_email_goes_is_not_sent(
     alert.note = "Phoned"
     db.commit()
     run(app, dt.datetime.now(UTC))
-    assert not [m for _, m in received(inbox) if "alert" in m["Subject"]]
+    assert not [m for _, m in received(inbox) if "sign in to see who" in m["Subject"]]
     row = db.scalars(sa.select(Notification).where(Notification.kind == "alert")).one()
     assert row.status == "cancelled"
 
@@ -469,7 +481,7 @@ def test_alert_emails_are_planned_from_new_alerts_once_and_not_from_old_ones(
     assert db.scalars(sa.select(Notification)).all() == []
     run(app, now + dt.timedelta(minutes=1))
     run(app, now + dt.timedelta(minutes=6))
-    sent = [m for to, m in received(inbox) if "alert" in m["Subject"]]
+    sent = [m for to, m in received(inbox) if "sign in to see who" in m["Subject"]]
     assert len(sent) == 1
     assert path_of(links(sent[0])[0]).endswith(f"/alerts/{fresh.id}")
     rows = db.scalars(sa.select(Notification).where(Notification.kind == "alert")).all()
@@ -789,7 +801,10 @@ def test_the_demo_practice_sends_a_predictable_set(app, db, inbox):
     first = cli.invoke(args=["send-notifications", "--now", midday.isoformat()])
     assert first.exit_code == 0, first.output
     got = received(inbox)
+    # The demo's open alert from an earlier week is past the practice's 24-hour response
+    # time: the admin (no safety contact is named) hears of it once.
     assert sorted((to[0], m["Subject"].split(" for ")[0]) for to, m in got) == [
+        ("admin@demo.bedrock.test", "Overdue: an alert nobody has acknowledged"),
         ("maya.okafor@demo.bedrock.test", "Your Bedrock summary"),
         ("sam.lindqvist@demo.bedrock.test", "Your Bedrock summary"),
     ]
@@ -808,7 +823,13 @@ def test_the_demo_practice_sends_a_predictable_set(app, db, inbox):
     names = ["Jordan", "Alex", "Moreno", "Priya", "Tomasz", "Rosa", "Ellis", "Okafor", "Maya"]
     names += ["Lindqvist", "Harbour"]
     for _, message in got:
-        assert_nothing_private(message, *names)
+        overdue = message["Subject"].startswith("Overdue")
+        # An escalation names the treating therapist (staff), never the client.
+        assert_nothing_private(
+            message,
+            *[n for n in names if not overdue or n not in ("Maya", "Okafor", "Lindqvist")],
+            category=overdue,
+        )
 
 
 def test_an_email_that_cannot_be_written_fails_visibly_and_the_rest_still_go(
@@ -1008,3 +1029,93 @@ def test_settings_forms_take_any_input(settings_people, db, data):
     zone = db.get(User, person.id).time_zone
     assert zone is None or ZoneInfo(zone)
     db.rollback()
+
+
+# --- escalation: nothing forgotten -------------------------------------------------------------
+
+
+def _open_alert(db, therapist, person, opened: dt.datetime, week: int = 1) -> Alert:
+    plan = db.scalars(sa.select(Plan).where(Plan.client_id == person.id)).first()
+    check_in = CheckIn(client_id=person.id, plan_id=plan.id, week=week, trust=2, distress=10)
+    db.add(check_in)
+    db.flush()
+    alert = Alert(
+        client_id=person.id,
+        kind="distress",
+        detail="Weekly check-in distress 10 of 10",
+        check_in_id=check_in.id,
+        opened_at=opened,
+    )
+    db.add(alert)
+    db.commit()
+    return alert
+
+
+@pytest.fixture
+def practice_with_alert(app, db, make_user):  # type: ignore[no-untyped-def]
+    therapist = make_user(Role.THERAPIST, name="Dr Ada Therapist")
+    admin = make_user(Role.ADMIN, name="Office Admin")
+    person = make_user(Role.CLIENT, therapist=therapist, name="Robin Overdue-Client")
+    with app.app_context():
+        plans.start_plan(db, person, therapist, dt.date.today() - dt.timedelta(days=20), 0)
+        db.commit()
+    return therapist, admin, person
+
+
+def test_an_alert_nobody_acknowledges_in_time_escalates_once_to_the_admins(
+    app, db, inbox, practice_with_alert
+):
+    therapist, admin, person = practice_with_alert
+    now = dt.datetime.now(UTC)
+    late = _open_alert(db, therapist, person, now - dt.timedelta(hours=25), week=1)
+    recent = _open_alert(db, therapist, person, now - dt.timedelta(hours=23), week=2)
+    run(app, now)
+    overdue = [(to, m) for to, m in received(inbox) if m["Subject"].startswith("Overdue")]
+    assert [to for to, _ in overdue] == [[admin.email]]
+    text = body(overdue[0][1])
+    assert "a client of Dr Ada Therapist has not been acknowledged within 24 hours" in text
+    assert_nothing_private(overdue[0][1], "Robin", "Overdue-Client", "10 of 10", category=True)
+    db.expire_all()
+    assert db.get(Alert, late.id).escalated_at is not None
+    assert db.get(Alert, recent.id).escalated_at is None
+    event = db.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "escalation")).one()
+    assert (event.object_id, event.practice_id, event.user_id) == (late.id, admin.practice_id, None)
+    run(app, now + dt.timedelta(minutes=5))  # escalated once, not on every run
+    assert not [m for _, m in received(inbox) if m["Subject"].startswith("Overdue")]
+
+
+def test_named_safety_contacts_are_told_instead_and_an_acknowledged_alert_is_not_escalated(
+    app, db, inbox, practice_with_alert, make_user
+):
+    therapist, admin, person = practice_with_alert
+    lead = make_user(Role.THERAPIST, name="Dr Lead Clinician")
+    lead.safety_contact = True
+    practice = db.get(User, admin.id).practice
+    practice.alert_response_hours = 2
+    db.commit()
+    now = dt.datetime.now(UTC)
+    done = _open_alert(db, therapist, person, now - dt.timedelta(hours=3), week=1)
+    done.acknowledged_at, done.note = now - dt.timedelta(hours=1), "Phoned; safe"
+    db.commit()
+    run(app, now)
+    assert not [m for _, m in received(inbox) if m["Subject"].startswith("Overdue")]
+    _open_alert(db, therapist, person, now - dt.timedelta(hours=3), week=2)
+    run(app, now + dt.timedelta(minutes=1))
+    overdue = [to for to, m in received(inbox) if m["Subject"].startswith("Overdue")]
+    assert overdue == [[lead.email]]
+
+
+def test_one_email_per_set_of_answers_naming_the_most_urgent_kind(
+    app, db, inbox, practice_with_alert, client, sign_in
+):
+    therapist, _, person = practice_with_alert
+    sign_in(person)
+    answers = {f"item-{i}": "3" for i in range(1, 10)}
+    response = client.post("/me/questionnaires/week/1/phq9", data=answers)
+    assert response.status_code == 302
+    assert {a.kind for a in db.scalars(sa.select(Alert))} == {"item9", "severe"}
+    run(app, dt.datetime.now(UTC) + dt.timedelta(seconds=1))
+    mine = [m for to, m in received(inbox) if to == [therapist.email]]
+    alerts_sent = [m for m in mine if "sign in to see who" in m["Subject"]]
+    assert [m["Subject"] for m in alerts_sent] == ["Urgent: a self-harm answer; sign in to see who"]
+    assert_nothing_private(alerts_sent[0], "Robin", "Overdue-Client", category=True)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from clinic import plans
-from clinic.models import Administration, Alert, CheckIn, Role
+from clinic.models import Administration, Alert, CheckIn, Role, User
 
 from .conftest import PASSWORD
 from .test_auth import page_text
@@ -114,6 +114,9 @@ def test_item9_raises_an_alert_and_shows_the_practice_crisis_contacts(app, db, c
     assert (
         "Please look after yourself" in page and "Riverside out-of-hours line: 0100 000 000" in page
     )
+    # Honest about what happens: nobody "has been told" yet, and nobody watches around the clock.
+    assert "has been told" not in page
+    assert "within 24 hours" in page and "Nobody watches Bedrock around the clock" in page
     alert = db.scalars(sa.select(Alert)).one()
     assert alert.kind == "item9" and alert.detail == "PHQ-9 item 9 answered 1 (of 3)"
     t = browser(app, therapist)
@@ -121,6 +124,7 @@ def test_item9_raises_an_alert_and_shows_the_practice_crisis_contacts(app, db, c
     assert "Open alerts (1)" in caseload and "Self-harm item answered" in caseload
     # It stays until acknowledged with a note; the note is required.
     url = f"/therapist/clients/{client.id}/alerts/{alert.id}"
+    assert "Follow up by" in page_text(t.get(url))
     empty = t.post(url, data={"note": ""})
     assert empty.status_code == 422 and "Write what you did or decided." in page_text(empty)
     assert "Open alerts (1)" in page_text(t.get("/therapist/"))
@@ -334,3 +338,32 @@ def test_last_weeks_questionnaires_stay_open_for_a_week(app, db, care):
     assert "PHQ-9 · from last week" in home and "CSI-4 · from last week" in home
     c.post("/me/questionnaires/week/1/phq9", data=answers([0] * 9))
     assert "PHQ-9 · from last week" not in page_text(c.get("/me/"))
+
+
+def test_the_admin_sees_open_and_overdue_alerts_as_counts_and_names_safety_contacts(
+    app, db, care, practice, make_user
+):
+    """The admin reads no clinical content: the People page counts open alerts per therapist
+    and those past the response time, and says nothing of who or why."""
+    therapist, client, at_week = care
+    at_week(1)
+    c = browser(app, client)
+    c.post("/me/questionnaires/week/1/phq9", data=answers([0, 0, 0, 0, 0, 0, 0, 0, 2]))
+    alert = db.scalars(sa.select(Alert)).one()
+    alert.opened_at = alert.opened_at - dt.timedelta(hours=30)
+    db.commit()
+    admin = make_user(Role.ADMIN)
+    a = browser(app, admin)
+    people = BeautifulSoup(a.get("/admin/").data, "html.parser")
+    row = next(tr for tr in people.select("tbody tr") if therapist.display_name in tr.get_text())
+    assert "1 · 1 not acknowledged in time" in " ".join(row.get_text(" ", strip=True).split())
+    assert "item 9" not in people.get_text() and client.display_name not in people.get_text()
+    a.post(f"/admin/people/{therapist.id}/safety-contact/on")
+    db.expire_all()
+    assert db.get(User, therapist.id).safety_contact is True
+    assert "safety contact" in page_text(a.get("/admin/"))
+    settings = a.post(
+        "/admin/settings", data={"crisis_contacts": "Call 999", "alert_response_hours": "0"}
+    )
+    assert settings.status_code == 422
+    assert "Enter a number of hours from 1 to 168." in page_text(settings)

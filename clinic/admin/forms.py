@@ -119,6 +119,17 @@ class PracticeSettingsForm(FlaskForm):
         ),
     )
 
+    alert_response_hours = IntegerField(
+        "Alerts are followed up within (hours)",
+        description=(
+            "Clients are told that their therapist looks at an alert within this time. An "
+            "alert nobody has acknowledged by then is emailed to the practice's safety "
+            "contacts (see People). 1 to 168 hours."
+        ),
+        # Left out of a form, the saved value stays (the practice is the form's obj).
+        validators=[NumberRange(1, 168, "Enter a number of hours from 1 to 168.")],
+    )
+
     def validate_reminder_window_days(self, field: Any) -> None:
         try:
             days = parse_offsets(self.reminder_days.data or "")

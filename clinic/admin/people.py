@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import accounts, audit, mail, mfa, notifications
+from .. import accounts, alerts, audit, mail, mfa, notifications
 from .. import db as database
 from ..db import utcnow
 from ..models import Role, User
@@ -18,9 +18,28 @@ from .forms import NewTherapistForm, TransferForm
 
 @bp.get("/")
 def people() -> str:
-    """The practice's therapists and admins, with how many clients each has in care."""
-    rows = accounts.staff_with_caseloads(database.session(), signed_in_user().practice_id)
-    return render_template("admin/people.html", rows=rows, form=ConfirmForm(), now=utcnow())
+    """The practice's therapists and admins, with how many clients each has in care and, as
+    counts only, their clients' open and overdue alerts."""
+    admin, db = signed_in_user(), database.session()
+    rows = accounts.staff_with_caseloads(db, admin.practice_id)
+    counts = alerts.open_counts(db, admin.practice, utcnow())
+    return render_template(
+        "admin/people.html", rows=rows, alert_counts=counts, form=ConfirmForm(), now=utcnow()
+    )
+
+
+@bp.post("/people/<int:user_id>/safety-contact/<any(on, off):change>")
+def safety_contact(user_id: int, change: str) -> Response:
+    """Name a colleague as a safety contact (emailed when an alert is not acknowledged in
+    time), or stop."""
+    person = get_staff_or_404(user_id)
+    person.safety_contact = change == "on"
+    audit.record("change", "safety_contact", person.id)
+    if person.safety_contact:
+        flash(f"{person.display_name} is now a safety contact.", "success")
+    else:
+        flash(f"{person.display_name} is no longer a safety contact.", "info")
+    return redirect(url_for("admin.people"))
 
 
 @bp.route("/therapists/new", methods=["GET", "POST"])

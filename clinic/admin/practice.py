@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from .. import accounts, audit, mail, notifications
 from .. import db as database
+from ..models import Practice
 from ..web.downloads import csv_response
 from ..web.forms import date_arg, options, time_zones
 from ..web.gates import require_fresh_sign_in, signed_in_user
@@ -39,24 +40,32 @@ def settings() -> Response | str | tuple[str, int]:
     form = PracticeSettingsForm(obj=practice)
     form.time_zone.choices = options((z, z.replace("_", " ")) for z in time_zones())
     if form.validate_on_submit():
-        practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
-        practice.clients_see_scores = bool(form.clients_see_scores.data)
-        if practice.mfa_required != bool(form.mfa_required.data):
-            practice.mfa_required = bool(form.mfa_required.data)
-            audit.record("change", "practice_mfa", practice.id)
-        practice.time_zone = form.time_zone.data or practice.time_zone
-        offsets = notifications.parse_offsets(form.reminder_days.data or "")
-        practice.reminder_days = notifications.format_offsets(offsets)
-        practice.reminder_window_days = int(form.reminder_window_days.data or 0)
-        practice.quiet_from_hour = form.quiet_from_hour.data
-        practice.quiet_until_hour = form.quiet_until_hour.data
-        practice.digest_hour = form.digest_hour.data
+        _save_settings(practice, form)
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     status = 422 if request.method == "POST" else 200
     return render_template(
         "admin/settings.html", form=form, practice=practice, email_on=mail.configured()
     ), status
+
+
+def _save_settings(practice: Practice, form: PracticeSettingsForm) -> None:
+    """Store what the settings form validated (a change of two-step sign-in is audited)."""
+    practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
+    practice.clients_see_scores = bool(form.clients_see_scores.data)
+    if practice.mfa_required != bool(form.mfa_required.data):
+        practice.mfa_required = bool(form.mfa_required.data)
+        audit.record("change", "practice_mfa", practice.id)
+    practice.time_zone = form.time_zone.data or practice.time_zone
+    offsets = notifications.parse_offsets(form.reminder_days.data or "")
+    practice.reminder_days = notifications.format_offsets(offsets)
+    practice.reminder_window_days = int(form.reminder_window_days.data or 0)
+    practice.quiet_from_hour = form.quiet_from_hour.data
+    practice.quiet_until_hour = form.quiet_until_hour.data
+    practice.digest_hour = form.digest_hour.data
+    if practice.alert_response_hours != form.alert_response_hours.data:
+        practice.alert_response_hours = int(form.alert_response_hours.data or 24)
+        audit.record("change", "alert_response_time", practice.id)
 
 
 @bp.get("/email")

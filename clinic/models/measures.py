@@ -120,3 +120,5 @@ class Alert(Base):
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     note: Mapped[str | None] = mapped_column(ClinicalText)
+    # When the practice's safety contacts were emailed because nobody acknowledged it in time.
+    escalated_at: Mapped[datetime | None]

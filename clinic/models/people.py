@@ -52,6 +52,9 @@ class Practice(Base):
     # The therapists' daily summary goes out at this local hour. (The ranges are kept by the
     # settings form: a CHECK here would make SQLite rebuild the practice table.)
     digest_hour: Mapped[int] = mapped_column(default=7, server_default="7")
+    # An alert not acknowledged within this many hours is escalated by email to the practice's
+    # safety contacts (the admin chooses them; without any, every active admin).
+    alert_response_hours: Mapped[int] = mapped_column(default=24, server_default="24")
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 
@@ -73,6 +76,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(sa.String(120))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Named by the admin: gets the email when an alert is not acknowledged in time.
+    safety_contact: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]

@@ -111,7 +111,7 @@ class Erasure(Base):
     reason: Mapped[str | None] = mapped_column(sa.String(500))
 
 
-NOTIFICATION_KINDS = ("invitation", "reminder", "digest", "alert")
+NOTIFICATION_KINDS = ("invitation", "reminder", "digest", "alert", "escalation")
 
 
 NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "expired")

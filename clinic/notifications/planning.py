@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import accounts, plans, questionnaires
+from .. import accounts, alerts, audit, plans, questionnaires
 from ..db import utcnow
 from ..models import (
     Alert,
@@ -35,6 +35,8 @@ AD_HOC_DUE_DAYS = 2
 # New alerts are emailed to the treating therapist on the next run; an alert older than this
 # (email was off, or the sender was not running) is left to the daily summary instead.
 ALERT_EMAIL_WITHIN = dt.timedelta(days=2)
+# Unacknowledged alerts older than this are not escalated by email any more (see escalations).
+ESCALATE_WITHIN = dt.timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -188,31 +190,84 @@ def plan(db: Session, now: dt.datetime) -> int:
                     )
                 )
     rows += alert_emails(db, now)
+    rows += escalations(db, now)
     return _add(db, rows)
 
 
 def alert_emails(db: Session, now: dt.datetime) -> list[Notification]:
-    """One email to the treating therapist for each alert raised in the last ALERT_EMAIL_WITHIN
-    (the alert itself is a fact the rules left; older open alerts are counted in the daily
-    summary). A row that exists already is not planned again (its key is the alert's id)."""
+    """One email to the treating therapist for each set of answers (a questionnaire or a
+    check-in) that raised alerts in the last ALERT_EMAIL_WITHIN, however many alerts it
+    raised; the alert is a fact the rules left, planned here whatever the web process's email
+    settings were. Older open alerts are counted in the daily summary. Its key is the first
+    alert's id, so a set of answers is never emailed twice."""
     rows = db.execute(
-        sa.select(Alert.id, Care.therapist_id, User.practice_id)
+        sa.select(Alert, Care.therapist_id, User.practice_id)
         .join(Care, sa.and_(Care.client_id == Alert.client_id, Care.ended_at.is_(None)))
         .join(User, User.id == Care.therapist_id)
         .where(Alert.opened_at > now - ALERT_EMAIL_WITHIN, Alert.opened_at <= now)
         .order_by(Alert.id)
     )
-    return [
-        Notification(
-            practice_id=practice_id,
-            recipient_id=therapist_id,
-            kind="alert",
-            key=f"alert:{alert_id}",
-            object_id=alert_id,
-            next_attempt_at=now,
+    planned: dict[tuple[str, int], Notification] = {}
+    for alert, therapist_id, practice_id in rows:
+        planned.setdefault(
+            alerts.source_key(alert),
+            Notification(
+                practice_id=practice_id,
+                recipient_id=therapist_id,
+                kind="alert",
+                key=f"alert:{alert.id}",
+                object_id=alert.id,
+                next_attempt_at=now,
+            ),
         )
-        for alert_id, therapist_id, practice_id in rows
-    ]
+    return list(planned.values())
+
+
+def escalations(db: Session, now: dt.datetime) -> list[Notification]:
+    """Alerts nobody acknowledged within the practice's response time go to its safety
+    contacts (accounts.safety_contacts), once per set of answers; the alert records when, and
+    the audit log says so. Alerts older than ESCALATE_WITHIN are left to the admin's count of
+    overdue alerts (so that switching email on does not send a flood about old ones)."""
+    rows = db.execute(
+        sa.select(Alert, Practice)
+        .join(Care, sa.and_(Care.client_id == Alert.client_id, Care.ended_at.is_(None)))
+        .join(User, User.id == Care.therapist_id)
+        .join(Practice, Practice.id == User.practice_id)
+        .where(
+            Alert.acknowledged_at.is_(None),
+            Alert.escalated_at.is_(None),
+            Alert.opened_at > now - ESCALATE_WITHIN,
+        )
+        .order_by(Alert.id)
+    )
+    planned: list[Notification] = []
+    done: set[tuple[str, int]] = set()
+    for alert, practice in rows:
+        if alert.opened_at > now - dt.timedelta(hours=practice.alert_response_hours):
+            continue
+        contacts = accounts.safety_contacts(db, practice.id)
+        if not contacts:
+            continue  # nobody to tell yet; tried again on the next run
+        alert.escalated_at = now
+        if alerts.source_key(alert) in done:
+            continue
+        done.add(alerts.source_key(alert))
+        for contact in contacts:
+            planned.append(
+                Notification(
+                    practice_id=practice.id,
+                    recipient_id=contact.id,
+                    kind="escalation",
+                    key=f"escalation:{alert.id}:{contact.id}",
+                    object_id=alert.id,
+                    next_attempt_at=now,
+                )
+            )
+        audit.record(
+            "create", "escalation", alert.id, subject_id=alert.client_id, practice_id=practice.id
+        )
+    db.flush()
+    return planned
 
 
 def queue_invitation(db: Session, issued: accounts.IssuedInvitation) -> Notification:

@@ -27,6 +27,7 @@ KIND_WORDS = {
     "reminder": "Reminder to a client",
     "digest": "Daily summary",
     "alert": "Alert",
+    "escalation": "Alert not acknowledged in time",
 }
 
 

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .. import mail
+from .. import accounts, alerts, mail
 from ..models import (
     Administration,
     Alert,
@@ -207,32 +207,71 @@ def _digest(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     return _message(f"Your Bedrock summary for {_long_date(day)}", therapist.email or "", lines)
 
 
+def _open_set(db: Session, row: Notification) -> list[Alert]:
+    """The open alerts of the set of answers a message is about, most urgent first."""
+    alert = db.get(Alert, row.object_id) if row.object_id else None
+    found = (
+        [a for a in alerts.same_answers(db, alert) if a.acknowledged_at is None] if alert else []
+    )
+    if not found:
+        raise NotNeeded("the alert has been acknowledged")
+    return found
+
+
+def _subject(alert: Alert) -> str:
+    """What an alert email says in its subject: the kind of alert, never who."""
+    words = alerts.CATEGORY_WORDS.get(alert.kind, "an alert")
+    if alert.kind == "item9":
+        return f"Urgent: {words}; sign in to see who"
+    return f"{words[0].upper()}{words[1:]} needs your attention; sign in to see who"
+
+
 def _alert(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     therapist = row.recipient
     if not therapist.is_active:
         raise NotNeeded("the account is no longer active")
-    alert = db.get(Alert, row.object_id) if row.object_id else None
-    if alert is None or alert.acknowledged_at is not None:
-        raise NotNeeded("the alert has been acknowledged")
-    care = db.scalar(
-        sa.select(Care).where(
-            Care.client_id == alert.client_id,
-            Care.therapist_id == therapist.id,
-            Care.ended_at.is_(None),
-        )
-    )
-    if care is None:
+    found = _open_set(db, row)
+    if not accounts.is_treating(db, therapist, found[0].client_id):
         raise NotNeeded("the client is no longer in this therapist's care")
-    opened = alert.opened_at.astimezone(zone_of(therapist))
+    first = found[0]
+    opened = first.opened_at.astimezone(zone_of(therapist))
     lines = [
         "Hello,",
         "",
-        f"One of your clients' answers raised an alert at {opened:%H:%M} on "
-        f"{_long_date(opened.date())} ({opened.tzname()}).",
-        "For privacy this email does not say who or why. Please sign in to look at it:",
-        mail.link("therapist.alert", client_id=alert.client_id, alert_id=alert.id),
+        f"One of your clients' answers raised an alert ({alerts.CATEGORY_WORDS[first.kind]}) "
+        f"at {opened:%H:%M} on {_long_date(opened.date())} ({opened.tzname()}).",
+        "For privacy this email does not say who. Please sign in to look at it:",
+        mail.link("therapist.alert", client_id=first.client_id, alert_id=first.id),
     ]
-    return _message("An alert in Bedrock needs your attention", therapist.email or "", lines)
+    return _message(_subject(first), therapist.email or "", lines)
+
+
+def _escalation(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
+    contact = row.recipient
+    if not contact.is_active:
+        raise NotNeeded("the account is no longer active")
+    first = _open_set(db, row)[0]
+    client = db.get(User, first.client_id)
+    treating = accounts.therapist_of(db, client) if client else None
+    who = f"a client of {treating.display_name}" if treating else "a client"
+    opened = first.opened_at.astimezone(zone_of(contact))
+    hours = contact.practice.alert_response_hours
+    if treating is not None and treating.id == contact.id:
+        link = mail.link("therapist.alert", client_id=first.client_id, alert_id=first.id)
+    else:
+        link = mail.link("admin.people" if contact.role == "admin" else "auth.index")
+    lines = [
+        "Hello,",
+        "",
+        f"An alert ({alerts.CATEGORY_WORDS[first.kind]}) raised at {opened:%H:%M} on "
+        f"{_long_date(opened.date())} ({opened.tzname()}) for {who} has not been acknowledged "
+        f"within {hours} hours.",
+        "You are one of your practice's safety contacts. For privacy this email does not say "
+        "who the client is. Please make sure it is followed up today: speak to the treating "
+        "therapist, or follow your practice's safety procedure.",
+        link,
+    ]
+    return _message("Overdue: an alert nobody has acknowledged", contact.email or "", lines)
 
 
 def _invitation(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
@@ -271,4 +310,10 @@ def _invitation(db: Session, row: Notification, now: dt.datetime) -> EmailMessag
     return _message(subject, person.email, lines)
 
 
-WRITERS = {"reminder": _reminder, "digest": _digest, "alert": _alert, "invitation": _invitation}
+WRITERS = {
+    "reminder": _reminder,
+    "digest": _digest,
+    "alert": _alert,
+    "escalation": _escalation,
+    "invitation": _invitation,
+}

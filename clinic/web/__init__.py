@@ -4,7 +4,7 @@ it. Plumbing only: nothing here commits or flashes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, render_template, request
@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["isodate"] = format_isodate
+    app.jinja_env.filters["plus_hours"] = plus_hours
     app.jinja_env.globals["client_state_words"] = plans.CLIENT_STATE_WORDS
     app.jinja_env.globals["therapist_state_words"] = plans.THERAPIST_STATE_WORDS
     app.jinja_env.globals["email_on"] = mail.configured
@@ -124,3 +125,8 @@ def format_isodate(value: str | None) -> str:
         return format_date(date.fromisoformat(value)) if value else ""
     except (TypeError, ValueError):
         return str(value)
+
+
+def plus_hours(value: datetime, hours: int) -> datetime:
+    """A moment so many hours later (e.g. when an alert must have been followed up)."""
+    return value + timedelta(hours=hours)

@@ -1,0 +1,55 @@
+"""escalate alerts nobody acknowledged in time: the practice's response time, its safety
+contacts, when an alert was escalated, and the escalation email
+
+Revision ID: 0009_escalation
+Revises: 0008_erasure
+Create Date: 2026-12-01 01:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import clinic.db
+
+revision: str = "0009_escalation"
+down_revision: str | None = "0008_erasure"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+KINDS = ("invitation", "reminder", "digest", "alert", "escalation")
+OLD_KINDS = ("invitation", "reminder", "digest", "alert")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("practice", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("alert_response_hours", sa.Integer(), nullable=False, server_default="24")
+        )
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("safety_contact", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("escalated_at", clinic.db.UTCDateTime(timezone=True), nullable=True)
+        )
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notification_kind_known"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_notification_kind_known"), f"kind IN {KINDS!r}")
+
+
+def downgrade() -> None:
+    op.execute("DELETE FROM notification WHERE kind = 'escalation'")
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notification_kind_known"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_notification_kind_known"), f"kind IN {OLD_KINDS!r}"
+        )
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_column("escalated_at")
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.drop_column("safety_contact")
+    with op.batch_alter_table("practice", schema=None) as batch_op:
+        batch_op.drop_column("alert_response_hours")
