@@ -136,6 +136,7 @@ ROUTES: dict[str, Access] = {
     "therapist.caseload_questionnaires_csv": Access("therapist"),
     "therapist.caseload_homework_csv": Access("therapist"),
     "client.settings": Access("client"),
+    "client.help_now": Access("client"),
 }
 
 

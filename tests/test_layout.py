@@ -50,3 +50,29 @@ def test_no_inline_script_or_style_which_the_content_security_policy_would_refus
     assert all(script.get("src") for script in page.find_all("script"))
     assert not page.find_all("style")
     assert not page.find_all(style=True)
+
+
+def test_every_client_page_offers_help_now_and_it_shows_the_practice_contacts(
+    client, db, make_user, sign_in, practice
+):
+    practice.crisis_contacts = "Out-of-hours line 0100 000 000"
+    practice.abuse_helplines = "Domestic abuse helpline 0800 000 000 (free, 24 hours)"
+    db.commit()
+    sign_in(make_user(Role.CLIENT))
+    for url in ("/me/", "/me/history", "/me/progress", "/me/settings", "/account"):
+        page = BeautifulSoup(client.get(url).data, "html.parser")
+        link = page.select_one("header a.help-now")
+        assert link is not None and link["href"] == "/me/help", url
+        assert link.get_text(strip=True) == "Need help now?"
+    text = BeautifulSoup(client.get("/me/help").data, "html.parser").get_text(" ", strip=True)
+    assert "Out-of-hours line 0100 000 000" in text
+    assert "Domestic abuse helpline 0800 000 000 (free, 24 hours)" in text
+    assert "not watched around the clock" in text and "within 24 hours" in text
+
+
+def test_staff_pages_have_no_client_help_link(client, make_user, sign_in):
+    sign_in(make_user(Role.THERAPIST))
+    assert (
+        BeautifulSoup(client.get("/therapist/").data, "html.parser").select_one("a.help-now")
+        is None
+    )

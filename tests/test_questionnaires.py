@@ -367,3 +367,15 @@ def test_the_admin_sees_open_and_overdue_alerts_as_counts_and_names_safety_conta
     )
     assert settings.status_code == 422
     assert "Enter a number of hours from 1 to 168." in page_text(settings)
+    saved = a.post(
+        "/admin/settings",
+        data={
+            "crisis_contacts": "Call 999",
+            "abuse_helplines": "  Helpline 0800 000 000  ",
+            "alert_response_hours": "12",
+        },
+    )
+    assert saved.status_code == 302
+    db.expire_all()
+    stored = db.get(User, admin.id).practice
+    assert (stored.abuse_helplines, stored.alert_response_hours) == ("Helpline 0800 000 000", 12)

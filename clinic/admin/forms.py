@@ -55,14 +55,23 @@ class PracticeSettingsForm(FlaskForm):
     crisis_contacts = TextAreaField(
         "Crisis contacts shown to clients",
         description=(
-            "Shown whenever a client's answers raise an alert. Give the numbers and services "
-            "that apply where your clients live, e.g. your out-of-hours line and the local "
-            "emergency number."
+            "Shown on every client's 'Need help now?' page and whenever a client's answers "
+            "raise an alert. Give the numbers and services that apply where your clients live, "
+            "e.g. your out-of-hours line, a crisis line and the local emergency number."
         ),
         validators=[
             DataRequired("Enter at least one crisis contact."),
             Length(max=2000, message="Use at most 2000 characters."),
         ],
+    )
+    abuse_helplines = TextAreaField(
+        "Domestic abuse helplines shown to clients (optional)",
+        description=(
+            "Shown beside the crisis contacts on every client's 'Need help now?' page: the "
+            "helplines for people harmed or controlled by a partner or family member where "
+            "your clients live."
+        ),
+        validators=[Optional(), Length(max=2000, message="Use at most 2000 characters.")],
     )
     clients_see_scores = BooleanField(
         "Clients can see their own questionnaire scores",

@@ -52,6 +52,7 @@ def settings() -> Response | str | tuple[str, int]:
 def _save_settings(practice: Practice, form: PracticeSettingsForm) -> None:
     """Store what the settings form validated (a change of two-step sign-in is audited)."""
     practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
+    practice.abuse_helplines = (form.abuse_helplines.data or "").strip() or None
     practice.clients_see_scores = bool(form.clients_see_scores.data)
     if practice.mfa_required != bool(form.mfa_required.data):
         practice.mfa_required = bool(form.mfa_required.data)

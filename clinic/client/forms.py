@@ -39,7 +39,10 @@ class CheckInForm(FlaskForm):
     )
     note = TextAreaField(
         "Anything your therapist should know? (optional)",
-        description="Your therapist reads this before your next session.",
+        description=(
+            "Your therapist reads this before your next session. If it is urgent, don't wait: "
+            "see 'Need help now?' at the top of the page."
+        ),
         validators=[Optional(), Length(max=2000, message="Use at most 2000 characters.")],
     )
 

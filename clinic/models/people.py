@@ -37,6 +37,9 @@ class Practice(Base):
     # Shown to a client whenever something they answer raises an alert. Set by the admin;
     # the app ships no phone number of its own (numbers differ by country and service).
     crisis_contacts: Mapped[str | None] = mapped_column(sa.Text)
+    # Domestic abuse helplines, shown beside the crisis contacts on the client's "Need help
+    # now?" page: a trust program must not assume the relationship is safe.
+    abuse_helplines: Mapped[str | None] = mapped_column(sa.Text)
     clients_see_scores: Mapped[bool] = mapped_column(default=True)
     # Therapists and admins must use a second step (an authenticator app) to sign in.
     mfa_required: Mapped[bool] = mapped_column(default=False)

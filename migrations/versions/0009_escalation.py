@@ -1,5 +1,6 @@
 """escalate alerts nobody acknowledged in time: the practice's response time, its safety
-contacts, when an alert was escalated, and the escalation email
+contacts, when an alert was escalated, and the escalation email; the practice's domestic abuse
+helplines for the client's "Need help now?" page
 
 Revision ID: 0009_escalation
 Revises: 0008_erasure
@@ -27,6 +28,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("alert_response_hours", sa.Integer(), nullable=False, server_default="24")
         )
+        batch_op.add_column(sa.Column("abuse_helplines", sa.Text(), nullable=True))
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("safety_contact", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -52,4 +54,5 @@ def downgrade() -> None:
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("safety_contact")
     with op.batch_alter_table("practice", schema=None) as batch_op:
+        batch_op.drop_column("abuse_helplines")
         batch_op.drop_column("alert_response_hours")

@@ -358,6 +358,11 @@ def client_reads_the_feedback(j: Journey) -> None:
     j.check(page, "client-feedback")
     follow_main_link(page, "My progress")
     j.check(page, "client-progress")
+    # Help is one click away on every client page, outside the menu at every width.
+    page.get_by_role("link", name="Need help now?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Need help now?")
+    j.check(page, "client-help")
+    follow_main_link(page, "My progress")
     from pypdf import PdfReader
 
     with page.expect_download() as waiting:
