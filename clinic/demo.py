@@ -61,6 +61,9 @@ def build_demo(db: Session, password: str) -> DemoDetails:
             "In an emergency, call your local emergency number or go to the nearest "
             "emergency department."
         ),
+        abuse_helplines=(
+            "Domestic abuse helpline: 0100 000 0001, free, day and night (a demo number)."
+        ),
     )
     db.add(practice)
     details = DemoDetails(practice=DEMO_PRACTICE, password=password)
