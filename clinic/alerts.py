@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from . import measures
 from .db import utcnow
 from .errors import DomainError
-from .models import Administration, Alert, Care, CheckIn, Practice, User
+from .library import Worksheet
+from .models import Administration, Alert, Care, CheckIn, Practice, Submission, User
 
 # Weekly check-in distress at or above this raises an alert (program.md, measures.md).
 DISTRESS_ALERT_AT = 9
@@ -20,13 +21,14 @@ DISTRESS_ALERT_AT = 9
 # How urgent each kind is, most first: a self-harm answer leads, then a distress rating the
 # client gave themselves, then a severe total, then a reliable deterioration (which comes late
 # by nature). Emails and escalations name the most urgent alert of one set of answers.
-SEVERITY = {"item9": 3, "distress": 2, "severe": 1, "deterioration": 0}
+SEVERITY = {"item9": 4, "red_flag": 3, "distress": 2, "severe": 1, "deterioration": 0}
 # Words for an email, which never says who or gives the answers.
 CATEGORY_WORDS = {
     "item9": "a self-harm answer",
     "distress": "a high distress rating",
     "severe": "a severe score",
     "deterioration": "a reliable deterioration",
+    "red_flag": "a red flag on a worksheet",
 }
 
 KIND_WORDS = {
@@ -34,6 +36,7 @@ KIND_WORDS = {
     "severe": "Severe score",
     "deterioration": "Reliable deterioration",
     "distress": "High distress",
+    "red_flag": "Red flag on a worksheet",
 }
 
 
@@ -93,15 +96,15 @@ def for_check_in(db: Session, check_in: CheckIn) -> list[Alert]:
     return [alert]
 
 
+def urgency(alert: Alert) -> tuple[int, float, int]:
+    """Sort key: the most urgent kind first, then the newest."""
+    return (-SEVERITY.get(alert.kind, 0), -alert.opened_at.timestamp(), -alert.id)
+
+
 def client_alerts(db: Session, client: User) -> list[Alert]:
-    """All of a client's alerts, open ones first, newest first."""
-    return list(
-        db.scalars(
-            sa.select(Alert)
-            .where(Alert.client_id == client.id)
-            .order_by(Alert.acknowledged_at.is_not(None), Alert.opened_at.desc(), Alert.id.desc())
-        )
-    )
+    """All of a client's alerts: open ones first, the most urgent and newest first."""
+    found = db.scalars(sa.select(Alert).where(Alert.client_id == client.id)).all()
+    return sorted(found, key=lambda a: (a.acknowledged_at is not None, *urgency(a)))
 
 
 def acknowledge(db: Session, alert: Alert, therapist: User, note: str) -> None:
@@ -117,26 +120,27 @@ def acknowledge(db: Session, alert: Alert, therapist: User, note: str) -> None:
 
 
 def raised_by(
-    db: Session, *, administration_id: int | None = None, check_in_id: int | None = None
+    db: Session,
+    *,
+    administration_id: int | None = None,
+    check_in_id: int | None = None,
+    submission_id: int | None = None,
 ) -> list[Alert]:
-    """The alerts one questionnaire or one check-in raised."""
-    source = (
-        Alert.administration_id == administration_id
-        if administration_id is not None
-        else Alert.check_in_id == check_in_id
-    )
+    """The alerts one questionnaire, check-in or piece of homework raised."""
+    if administration_id is not None:
+        source = Alert.administration_id == administration_id
+    elif check_in_id is not None:
+        source = Alert.check_in_id == check_in_id
+    else:
+        source = Alert.submission_id == submission_id
     return list(db.scalars(sa.select(Alert).where(source).order_by(Alert.id)))
 
 
 def same_answers(db: Session, alert: Alert) -> list[Alert]:
     """Every alert raised by the same questionnaire or check-in as this one, most urgent first
     (one set of answers can raise several: item 9 and a severe total, say)."""
-    source = (
-        Alert.administration_id == alert.administration_id
-        if alert.administration_id is not None
-        else Alert.check_in_id == alert.check_in_id
-    )
-    found = db.scalars(sa.select(Alert).where(source)).all()
+    kind, source_id = source_key(alert)
+    found = raised_by(db, **{f"{kind}_id": source_id})
     return sorted(found, key=lambda a: (-SEVERITY.get(a.kind, 0), a.id))
 
 
@@ -144,6 +148,8 @@ def source_key(alert: Alert) -> tuple[str, int]:
     """Which set of answers raised an alert."""
     if alert.administration_id is not None:
         return ("administration", alert.administration_id)
+    if alert.submission_id is not None:
+        return ("submission", alert.submission_id)
     return ("check_in", alert.check_in_id or 0)
 
 
@@ -164,3 +170,32 @@ def open_counts(db: Session, practice: Practice, now: datetime) -> dict[int, tup
         .group_by(Care.therapist_id)
     )
     return {therapist_id: (open_, overdue) for therapist_id, open_, overdue in rows}
+
+
+def for_submission(db: Session, submission: Submission, ws: Worksheet) -> list[Alert]:
+    """A worksheet sent with an answer its definition flags (`alert_on`, e.g. "Red flag" on
+    the red-flags worksheet: threats, control or violence seen today) raises one alert for the
+    treating therapist. The detail names the worksheet, the answer and the rows, never the
+    client's own words. A correction of the same homework raises no second alert."""
+    if raised_by(db, submission_id=submission.id):
+        return []
+    flagged: list[str] = []
+    for section in ws.sections:
+        rows = submission.answers.get(section.key) if submission.answers else None
+        rows = rows if isinstance(rows, list) else [rows] if isinstance(rows, dict) else []
+        for i, row in enumerate(rows, start=1):
+            for f in section.fields:
+                if f.alert_on and row.get(f.key) in f.alert_on:
+                    where = f"{section.row_label} {i}" if section.repeat else section.title
+                    flagged.append(f"“{f.choice_label(row.get(f.key))}” for {where}")
+    if not flagged:
+        return []
+    alert = Alert(
+        client_id=submission.client_id,
+        kind="red_flag",
+        detail=f"{ws.title}: {'; '.join(flagged)}"[:200],
+        submission_id=submission.id,
+    )
+    db.add(alert)
+    db.flush()
+    return [alert]

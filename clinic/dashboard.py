@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import measures, plans
+from . import alerts, measures, plans
 from .models import Administration, Alert, Assignment, Care, CheckIn, Plan, Submission, User
 
 # A client with nothing done for this long "needs attention" (computed, never stored).
@@ -256,6 +256,7 @@ def pick(value: str | None, allowed: object, default: str) -> str:
 
 
 def open_alerts(rows: list[Row]) -> list[tuple[Alert, User]]:
-    """Every open alert of the caseload with its client, newest first."""
+    """Every open alert of the caseload with its client: the most urgent kind first (a
+    self-harm answer before a high distress rating before a severe score), then the newest."""
     pairs = [(a, r.client) for r in rows for a in r.open_alerts]
-    return sorted(pairs, key=lambda pair: pair[0].opened_at, reverse=True)
+    return sorted(pairs, key=lambda pair: alerts.urgency(pair[0]))

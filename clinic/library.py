@@ -48,6 +48,9 @@ class Field:
     choices: tuple[tuple[str, str], ...]
     show_with: str | None
     required_when: tuple[str, str] | None
+    # Choice values that raise an alert for the treating therapist when the worksheet is sent
+    # (a "red flag" answer): a flag in the content, so a practice's own worksheets can have it.
+    alert_on: tuple[str, ...] = ()
 
     def choice_label(self, value: Any) -> str:
         """The label of a stored choice value."""
@@ -202,6 +205,9 @@ def _parse_field(data: Any, where: str) -> Field:
         if set(cond) != {"field", "equals"} or not all(isinstance(v, str) for v in cond.values()):
             raise r.fail('required_when must be { field = "...", equals = "..." }')
         required_when = (cond["field"], cond["equals"])
+    alert_on = tuple(r.get("alert_on", list, []))
+    if alert_on and (kind != "choice" or not set(alert_on) <= {v for v, _ in choices}):
+        raise r.fail("alert_on must list choice values of a choice field")
     field = Field(
         key=key,
         type=kind,
@@ -214,6 +220,7 @@ def _parse_field(data: Any, where: str) -> Field:
         choices=choices,
         show_with=r.get("show_with", str, None),
         required_when=required_when,
+        alert_on=alert_on,
     )
     r.done()
     return field

@@ -166,3 +166,17 @@ def test_a_practice_can_add_its_own_worksheet(tmp_path):
     )
     lib = load_library(CONTENT_DIR, extra)
     assert lib.worksheets["gratitude"].section("items").max_rows == 3
+
+
+def test_alert_on_must_name_choices_of_a_choice_field(tmp_path):
+    extra = tmp_path / "extra"
+    (extra / "worksheets").mkdir(parents=True)
+    (extra / "worksheets" / "worry.toml").write_text(
+        'key = "worry"\nversion = 1\ntitle = "Worry"\nsummary = "x"\n'
+        '[[sections]]\nkey = "main"\ntitle = "Main"\n[[sections.fields]]\n'
+        'key = "kind"\ntype = "choice"\nlabel = "Kind"\nchoices = [["a", "A"], ["b", "B"]]\n'
+        'alert_on = ["c"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError, match="alert_on must list choice values"):
+        load_library(CONTENT_DIR, extra)

@@ -155,3 +155,26 @@ def test_the_sorted_column_says_so_to_screen_readers(app, client, make_user, sig
             (h.get_text(strip=True).split("(")[0].strip("▾ "), h["aria-sort"])
             for h in sorted_headers
         ] == [(label, direction)]
+
+
+def test_open_alerts_lead_with_the_most_urgent_kind_then_the_newest():
+    """A self-harm answer from last week comes before a high distress rating from today."""
+    import datetime as dt
+
+    from clinic import alerts as alert_rules
+    from clinic.models import Alert
+
+    now = dt.datetime.now(dt.UTC)
+    kinds = [("distress", 1), ("item9", 100), ("severe", 2), ("deterioration", 0), ("item9", 3)]
+    made = [
+        Alert(id=i + 1, client_id=1, kind=k, detail="x", opened_at=now - dt.timedelta(hours=h))
+        for i, (k, h) in enumerate(kinds)
+    ]
+    ordered = sorted(made, key=alert_rules.urgency)
+    assert [(a.kind, a.id) for a in ordered] == [
+        ("item9", 5),
+        ("item9", 2),
+        ("distress", 1),
+        ("severe", 3),
+        ("deterioration", 4),
+    ]

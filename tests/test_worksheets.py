@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from clinic import plans
 from clinic.library import CONTENT_DIR, load_library
-from clinic.models import Role, Submission
+from clinic.models import Alert, Role, Submission
 
 from .worksheet_data import bad_values, field_name, valid_formdata, valid_value
 
@@ -181,3 +181,34 @@ def test_row_counts_are_enforced_with_a_message_by_the_section(client, homework,
     assert f"at most {section.max_rows} rows" in error_for(page, section.key)
     last = field_name(section, section.fields[0], section.max_rows)
     assert shown_value(page, last) == too_many[last]  # even the extra row is kept on screen
+
+
+def test_a_red_flag_answer_raises_one_alert_and_the_client_is_told_what_happens(
+    client, db, homework
+):
+    """The red-flags worksheet marks "Red flag" as an answer that raises an alert (alert_on
+    in its TOML): threats or control seen today are a risk to follow up now. The alert names
+    the rows, never the client's words; correcting the answers raises no second alert, and
+    "Old fear" raises none."""
+    ws = LIBRARY.worksheets["red_flags"]
+    url = f"/me/homework/{homework['red_flags']}"
+    data = valid_formdata(ws, rows=3) | {"action": "submit", "version": "0"}
+    data |= {"worries-0-kind": "old_fear", "worries-1-kind": "red_flag"}
+    data |= {"worries-2-kind": "red_flag", "worries-1-worry": "He threatened me last night"}
+    response = client.post(url, data=data)
+    assert response.status_code == 302, error_summary(soup(response))
+    [alert] = db.scalars(sa.select(Alert)).all()
+    assert alert.kind == "red_flag" and alert.submission_id is not None
+    assert alert.detail == "Red flags or old fears: “Red flag” for Worry 2; “Red flag” for Worry 3"
+    page = soup(client.get(response.headers["Location"])).get_text(" ", strip=True)
+    assert "You marked something as a red flag" in page and "within 24 hours" in page
+    corrected = data | {"worries-1-action": "Talk to my therapist today", "version": "2"}
+    assert client.post(url, data=corrected).status_code == 302
+    assert len(db.scalars(sa.select(Alert)).all()) == 1
+
+
+def test_an_old_fear_raises_no_alert(client, db, homework):
+    ws = LIBRARY.worksheets["red_flags"]
+    data = valid_formdata(ws) | {"action": "submit", "version": "0", "worries-0-kind": "old_fear"}
+    assert client.post(f"/me/homework/{homework['red_flags']}", data=data).status_code == 302
+    assert db.scalars(sa.select(Alert)).all() == []

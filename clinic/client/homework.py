@@ -8,8 +8,8 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from .. import alerts, audit, plans
 from .. import answers as engine
-from .. import audit, plans
 from .. import db as database
 from ..models import (
     Assignment,
@@ -67,6 +67,7 @@ def _render(
             editable=editable,
             state=plans.homework_state(ctx["assignment"], local_today(signed_in_user())),
             saved_at=local_time(sub.saved_at, signed_in_user()) if sub else None,
+            red_flag=_open_red_flag(sub),
             **ctx,
         ),
         status,
@@ -122,6 +123,14 @@ def _after_answers(ctx: dict[str, Any], out: plans.AnswersOutcome) -> Response |
         version=out.version,
         focus_id=out.focus,
     )
+
+
+def _open_red_flag(sub: Submission | None) -> bool:
+    """Whether these sent answers raised an alert that is still open."""
+    if sub is None or sub.status == SubmissionStatus.DRAFT.value:
+        return False
+    raised = alerts.raised_by(database.session(), submission_id=sub.id)
+    return any(a.acknowledged_at is None for a in raised)
 
 
 def _replacing() -> bool:

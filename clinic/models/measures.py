@@ -83,7 +83,7 @@ class CheckIn(Base):
     )
 
 
-ALERT_KINDS = ("item9", "severe", "deterioration", "distress")
+ALERT_KINDS = ("item9", "severe", "deterioration", "distress", "red_flag")
 
 
 class Alert(Base):
@@ -98,7 +98,9 @@ class Alert(Base):
         ),
         sa.CheckConstraint("acknowledged_at IS NULL OR note IS NOT NULL", name="ack_has_note"),
         sa.CheckConstraint(
-            "administration_id IS NOT NULL OR check_in_id IS NOT NULL", name="has_source"
+            "administration_id IS NOT NULL OR check_in_id IS NOT NULL "
+            "OR submission_id IS NOT NULL",
+            name="has_source",
         ),
         sa.Index("ix_alert_client_open", "client_id", "acknowledged_at"),
     )
@@ -111,6 +113,10 @@ class Alert(Base):
     )
     check_in_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("check_in.id", ondelete="CASCADE")
+    )
+    # Homework sent with an answer its worksheet flags (a red flag on the red-flags worksheet).
+    submission_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("submission.id", ondelete="CASCADE")
     )
     # A short factual line (e.g. "PHQ-9 item 9 answered 2"), never the client's own words.
     detail: Mapped[str] = mapped_column(sa.String(200))

@@ -221,7 +221,7 @@ def _open_set(db: Session, row: Notification) -> list[Alert]:
 def _subject(alert: Alert) -> str:
     """What an alert email says in its subject: the kind of alert, never who."""
     words = alerts.CATEGORY_WORDS.get(alert.kind, "an alert")
-    if alert.kind == "item9":
+    if alert.kind in ("item9", "red_flag"):
         return f"Urgent: {words}; sign in to see who"
     return f"{words[0].upper()}{words[1:]} needs your attention; sign in to see who"
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import alerts
 from .. import answers as engine
 from ..db import utcnow
 from ..models import (
@@ -164,6 +165,7 @@ def submit(
         raise SaveConflict(sub)
     _revision(db, sub, "corrected" if correcting else "submitted", client)
     db.flush()
+    alerts.for_submission(db, sub, ws)
     return sub
 
 

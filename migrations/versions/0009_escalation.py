@@ -1,6 +1,6 @@
 """escalate alerts nobody acknowledged in time: the practice's response time, its safety
 contacts, when an alert was escalated, and the escalation email; the practice's domestic abuse
-helplines for the client's "Need help now?" page
+helplines for the client's "Need help now?" page; alerts raised by a flagged worksheet answer
 
 Revision ID: 0009_escalation
 Revises: 0008_erasure
@@ -21,6 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 KINDS = ("invitation", "reminder", "digest", "alert", "escalation")
 OLD_KINDS = ("invitation", "reminder", "digest", "alert")
+ALERT_KINDS = ("item9", "severe", "deterioration", "distress", "red_flag")
+OLD_ALERT_KINDS = ("item9", "severe", "deterioration", "distress")
 
 
 def upgrade() -> None:
@@ -37,6 +39,22 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("escalated_at", clinic.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(sa.Column("submission_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            op.f("fk_alert_submission_id_submission"),
+            "submission",
+            ["submission_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+        batch_op.drop_constraint(op.f("ck_alert_kind_known"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_alert_kind_known"), f"kind IN {ALERT_KINDS!r}")
+        batch_op.drop_constraint(op.f("ck_alert_has_source"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_alert_has_source"),
+            "administration_id IS NOT NULL OR check_in_id IS NOT NULL "
+            "OR submission_id IS NOT NULL",
+        )
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_notification_kind_known"), type_="check")
         batch_op.create_check_constraint(op.f("ck_notification_kind_known"), f"kind IN {KINDS!r}")
@@ -49,7 +67,18 @@ def downgrade() -> None:
         batch_op.create_check_constraint(
             op.f("ck_notification_kind_known"), f"kind IN {OLD_KINDS!r}"
         )
+    op.execute("DELETE FROM alert WHERE submission_id IS NOT NULL")
     with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_alert_has_source"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_alert_has_source"), "administration_id IS NOT NULL OR check_in_id IS NOT NULL"
+        )
+        batch_op.drop_constraint(op.f("ck_alert_kind_known"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_alert_kind_known"), f"kind IN {OLD_ALERT_KINDS!r}"
+        )
+        batch_op.drop_constraint(op.f("fk_alert_submission_id_submission"), type_="foreignkey")
+        batch_op.drop_column("submission_id")
         batch_op.drop_column("escalated_at")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("safety_contact")
