@@ -10,7 +10,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import alerts, measures, plans
-from .models import Administration, Alert, Assignment, Care, CheckIn, Plan, Submission, User
+from .models import (
+    Administration,
+    Alert,
+    Assignment,
+    Care,
+    CheckIn,
+    Plan,
+    PlanStatus,
+    Submission,
+    SubmissionStatus,
+    User,
+)
 
 # A client with nothing done for this long "needs attention" (computed, never stored).
 QUIET_DAYS = 14
@@ -45,9 +56,9 @@ class Row:
     def status(self) -> str:
         if self.plan is None:
             return "No plan yet"
-        if self.plan.status == "finished":
+        if self.plan.status == PlanStatus.FINISHED.value:
             return "Finished"
-        if self.plan.status == "paused":
+        if self.plan.status == PlanStatus.PAUSED.value:
             return f"Paused · week {self.week}/12"
         return f"{self.week}/12"
 
@@ -69,7 +80,7 @@ class Row:
 
 
 def _next_session(plan: Plan, today: dt.date) -> dt.date | None:
-    if plan.status != "active":
+    if plan.status != PlanStatus.ACTIVE.value:
         return None
     for week in range(1, plans.WEEKS + 2):  # the 13th is the session after week 12
         day = plans.session_date(plan, week)
@@ -96,7 +107,7 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
     # Each client's open plan, else their latest finished one.
     for plan in db.scalars(sa.select(Plan).where(Plan.client_id.in_(in_care)).order_by(Plan.id)):
         row = rows[plan.client_id]
-        if row.plan is None or row.plan.status == "finished":
+        if row.plan is None or row.plan.status == PlanStatus.FINISHED.value:
             row.plan = plan
     for row in rows.values():
         row.touch(row.client.last_sign_in_at)
@@ -121,7 +132,7 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
     ).all()
     for plan_id, week, due_on, status, saved_at, quality in homework:
         row = plan_of[plan_id]
-        sent = status is not None and status != "draft"
+        sent = status is not None and status != SubmissionStatus.DRAFT.value
         if status is not None:
             row.touch(saved_at)
         if week == row.week:
@@ -130,9 +141,9 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
         if due_on < today:
             row.due_so_far += 1
             row.done_so_far += sent
-            if not sent and row.plan is not None and row.plan.status == "active":
+            if not sent and row.plan is not None and row.plan.status == PlanStatus.ACTIVE.value:
                 row.overdue += 1
-        if status == "submitted":
+        if status == SubmissionStatus.SUBMITTED.value:
             row.to_review += 1
         if quality is not None:
             row.qualities.append(quality)
@@ -189,7 +200,7 @@ def _reasons(row: Row) -> None:
         row.reasons.append(f"{len(row.open_alerts)} open alert(s)")
     if row.overdue:
         row.reasons.append(f"{row.overdue} overdue")
-    finished = row.plan is not None and row.plan.status == "finished"
+    finished = row.plan is not None and row.plan.status == PlanStatus.FINISHED.value
     if not finished and (row.days_quiet is None or row.days_quiet >= QUIET_DAYS):
         row.reasons.append(
             "never active" if row.days_quiet is None else f"no activity for {row.days_quiet} days"
@@ -200,7 +211,9 @@ def _reasons(row: Row) -> None:
 
 def filtered(rows: list[Row], name: str) -> list[Row]:
     """Rows that pass a dashboard filter."""
-    finished = {id(r) for r in rows if r.plan is not None and r.plan.status == "finished"}
+    finished = {
+        id(r) for r in rows if r.plan is not None and r.plan.status == PlanStatus.FINISHED.value
+    }
     match name:
         case "attention":
             return [r for r in rows if r.attention]

@@ -153,7 +153,6 @@ INK = colors.HexColor("#1f2d2a")
 MUTED = colors.HexColor("#5b6b67")
 RULE = colors.HexColor("#c9d3d0")
 SHADE = colors.HexColor("#eef3f1")
-ACCENT = colors.HexColor("#22524a")
 WARN = colors.HexColor("#8a2c12")
 
 

@@ -18,6 +18,7 @@ from .models import (
     CheckIn,
     EventNote,
     Plan,
+    PlanStatus,
     SessionNote,
     User,
 )
@@ -54,7 +55,7 @@ def week_view(db: Session, plan: Plan, today: dt.date) -> WeekView:
     unfinished = ("draft", "overdue", "not_started")
     dues: list[questionnaires.Due] = []
     check_in_due = False
-    if plan.status != "finished":
+    if plan.status != PlanStatus.FINISHED.value:
         dues, check_in_due = questionnaires.open_dues(db, plan, where.week)
     return WeekView(
         plan=plan,

@@ -13,6 +13,7 @@ from .. import answers as engine
 from .. import db as database
 from ..models import (
     Assignment,
+    PlanStatus,
     Submission,
     SubmissionRevision,
     SubmissionStatus,
@@ -48,7 +49,7 @@ def _render(
     apply_errors(form, errors)
     editable = (
         ctx["assignment"].removed_at is None
-        and ctx["assignment"].plan.status != "finished"
+        and ctx["assignment"].plan.status != PlanStatus.FINISHED.value
         and (sub is None or sub.status != SubmissionStatus.REVIEWED.value)
     )
     return (
