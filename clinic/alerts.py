@@ -4,6 +4,7 @@ notifications planner turns new alerts into emails (no email is sent from here).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -199,3 +200,81 @@ def for_submission(db: Session, submission: Submission, ws: Worksheet) -> list[A
     db.add(alert)
     db.flush()
     return [alert]
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """What a therapist needs to act on an alert: the answers that raised it, the other
+    alerts of the same answers, every PHQ-9 item 9 answer of the client so far, and who
+    acknowledged it."""
+
+    raised_by: str  # "PHQ-9, answered Tue 03 Mar 2026" (the template formats dates)
+    answers: list[tuple[str, str]]  # (question, answer) in the order asked
+    flagged: frozenset[str]  # questions whose answer raised an alert
+    together: list[Alert]  # alerts of the same answers, most urgent first
+    item9_history: list[tuple[datetime, int, str]]  # (when, value, its words), newest first
+    acknowledged_by: User | None
+    submission: Submission | None
+
+
+def alert_view(db: Session, alert: Alert) -> AlertView:
+    """Everything the alert page shows besides the alert itself."""
+    answers: list[tuple[str, str]] = []
+    flagged: set[str] = set()
+    raised_by = ""
+    if alert.administration_id is not None:
+        row = db.get(Administration, alert.administration_id)
+        if row is not None and row.answers is not None:
+            inst = measures.instrument(row.instrument_code)
+            raised_by = inst.short_name
+            flag_items = {f.item for f in inst.flags}
+            for item in inst.items:
+                value = row.answers.get(item.key)
+                words = next((o.label for o in item.options if o.value == value), str(value))
+                answers.append((f"{item.key}. {item.text}", f"{value}: {words}"))
+                if item.key in flag_items and value:
+                    flagged.add(f"{item.key}. {item.text}")
+    elif alert.check_in_id is not None:
+        check_in = db.get(CheckIn, alert.check_in_id)
+        if check_in is not None:
+            raised_by = f"Weekly check-in, week {check_in.week}"
+            answers = [
+                ("Able to trust the people close to me (0–10)", str(check_in.trust)),
+                ("Distress this week (0–10)", str(check_in.distress)),
+                ("Anything your therapist should know", check_in.note or "(nothing written)"),
+            ]
+            flagged = {"Distress this week (0–10)"}
+    submission = db.get(Submission, alert.submission_id) if alert.submission_id else None
+    by = db.get(User, alert.acknowledged_by_id) if alert.acknowledged_by_id else None
+    return AlertView(
+        raised_by=raised_by or ("A worksheet" if submission else ""),
+        answers=answers,
+        flagged=frozenset(flagged),
+        together=[a for a in same_answers(db, alert) if a.id != alert.id],
+        item9_history=item9_history(db, alert.client_id),
+        acknowledged_by=by,
+        submission=submission,
+    )
+
+
+def item9_history(db: Session, client_id: int) -> list[tuple[datetime, int, str]]:
+    """Every answer the client gave to PHQ-9 item 9 (thoughts of being better off dead or of
+    hurting oneself), newest first: the pattern matters more than one answer."""
+    inst = measures.instrument("phq9")
+    item = next(i for i in inst.items if i.key == "9")
+    rows = db.scalars(
+        sa.select(Administration)
+        .where(
+            Administration.client_id == client_id,
+            Administration.instrument_code == "phq9",
+            Administration.completed_at.is_not(None),
+        )
+        .order_by(Administration.completed_at.desc())
+    )
+    history = []
+    for row in rows:
+        value = (row.answers or {}).get("9")
+        if isinstance(value, int) and row.completed_at is not None:
+            words = next((o.label for o in item.options if o.value == value), str(value))
+            history.append((row.completed_at, value, words))
+    return history

@@ -379,3 +379,34 @@ def test_the_admin_sees_open_and_overdue_alerts_as_counts_and_names_safety_conta
     db.expire_all()
     stored = db.get(User, admin.id).practice
     assert (stored.abuse_helplines, stored.alert_response_hours) == ("Helpline 0800 000 000", 12)
+
+
+def test_the_alert_page_shows_the_answers_the_item9_history_and_how_to_reach_the_client(
+    app, db, care
+):
+    therapist, client, at_week = care
+    at_week(1)
+    c = browser(app, client)
+    c.post("/me/questionnaires/week/1/phq9", data=answers([0, 0, 0, 0, 0, 0, 0, 0, 1]))
+    t = browser(app, therapist)
+    given = t.post(
+        f"/therapist/clients/{client.id}/questionnaires/phq9/in-session", data=answers([3] * 9)
+    )
+    assert given.status_code == 302
+    newest = db.scalars(sa.select(Alert).where(Alert.kind == "item9").order_by(Alert.id)).all()[-1]
+    page = BeautifulSoup(
+        t.get(f"/therapist/clients/{client.id}/alerts/{newest.id}").data, "html.parser"
+    )
+    text = " ".join(page.get_text(" ", strip=True).split())
+    assert client.email in text and "Bedrock keeps no phone number" in text
+    rows = page.select("section[aria-labelledby=answers-title] tbody tr")
+    assert len(rows) == 9
+    assert (
+        "(raised the alert)" in rows[8].get_text() and "3: Nearly every day" in rows[8].get_text()
+    )
+    history = page.select("section[aria-labelledby=item9-title] tbody tr")
+    assert [r.select("td")[1].get_text(strip=True) for r in history] == [
+        "3: Nearly every day",
+        "1: Several days",
+    ]
+    assert "The same answers also raised: Severe score" in text

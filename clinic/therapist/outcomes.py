@@ -98,13 +98,14 @@ def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
         else:
             flash("Alert acknowledged.", "success")
             return _to_measures(client, "alerts")
-    by = database.session().get(User, item.acknowledged_by_id) if item.acknowledged_by_id else None
+    view = alerts.alert_view(database.session(), item)
     return render_template(
         "therapist/alert.html",
         client=client,
         alert=item,
         form=form,
-        acknowledged_by=by,
+        view=view,
+        acknowledged_by=view.acknowledged_by,
         kind_words=alerts.KIND_WORDS,
     ), (422 if request.method == "POST" else 200)
 
