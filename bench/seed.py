@@ -51,6 +51,10 @@ class Counts:
     alerts: int = 0
 
 
+def _ack(note: str) -> alerts.Acknowledgement:
+    return alerts.Acknowledgement(note, "assessed", "not_needed", "phone", dt.date.today())
+
+
 def _client_history(
     db: Session, rng: random.Random, client: User, therapist: User, today: dt.date, c: Counts
 ) -> None:
@@ -115,7 +119,7 @@ def _client_history(
                 alert.opened_at = when
                 if w < week:
                     alerts.acknowledge(
-                        db, alert, therapist, "Followed up by phone; no immediate risk."
+                        db, alert, therapist, _ack("Followed up; no immediate risk.")
                     )
                     alert.acknowledged_at = when + dt.timedelta(hours=20)
         if check_in_due and w < week:
@@ -135,7 +139,7 @@ def _client_history(
                 c.alerts += 1
                 alert.opened_at = when
                 if w < week:
-                    alerts.acknowledge(db, alert, therapist, "Called to check in.")
+                    alerts.acknowledge(db, alert, therapist, _ack("Called to check in."))
     for w in range(1, week):
         note = notes.start_note(db, client, therapist, plans.session_date(plan, w))
         note.assessment = "Engaged; mistrust strongest around late replies. Less checking."

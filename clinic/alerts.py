@@ -5,7 +5,7 @@ notifications planner turns new alerts into emails (no email is sent from here).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -108,16 +108,70 @@ def client_alerts(db: Session, client: User) -> list[Alert]:
     return sorted(found, key=lambda a: (a.acknowledged_at is not None, *urgency(a)))
 
 
-def acknowledge(db: Session, alert: Alert, therapist: User, note: str) -> None:
-    """Close an alert with the therapist's note; who and when are kept."""
+# What a therapist records when acknowledging an alert, besides the note: the questions a
+# careful service asks after a risk answer (risk assessed? safety plan? contact made, how and
+# when? next step?). The words are the ones the form and the reports show.
+ACK_CHOICES: dict[str, dict[str, str]] = {
+    "risk_review": {
+        "assessed": "Risk assessed",
+        "not_needed": "No risk assessment needed",
+        "planned": "Risk assessment planned",
+    },
+    "safety_plan": {
+        "reviewed": "Safety plan reviewed",
+        "assigned": "Safety plan assigned",
+        "not_needed": "No safety plan needed",
+    },
+    "contact": {
+        "phone": "Phoned",
+        "video": "Video call",
+        "in_person": "Seen in person",
+        "message": "Messaged",
+        "not_reached": "Tried, not reached",
+        "not_yet": "Not contacted yet",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    note: str
+    risk_review: str
+    safety_plan: str
+    contact: str
+    contacted_on: date | None = None
+    next_step: str | None = None
+
+
+def acknowledge(db: Session, alert: Alert, therapist: User, ack: Acknowledgement) -> None:
+    """Close an alert with what the therapist did: the structured answers and a note; who
+    and when are kept. A contact (or an attempt) needs its date."""
     if alert.acknowledged_at is not None:
         raise DomainError("This alert has already been acknowledged.")
-    if not note.strip():
+    for name, choices in ACK_CHOICES.items():
+        if getattr(ack, name) not in choices:
+            raise DomainError("Choose one of the answers.", name)
+    if ack.contact != "not_yet" and ack.contacted_on is None:
+        raise DomainError("Give the date of the contact (or the attempt).", "contacted_on")
+    if not ack.note.strip():
         raise DomainError("Write what you did or decided.", "note")
     alert.acknowledged_at = utcnow()
     alert.acknowledged_by_id = therapist.id
-    alert.note = note.strip()
+    alert.note = ack.note.strip()
+    alert.risk_review, alert.safety_plan = ack.risk_review, ack.safety_plan
+    alert.contact, alert.contacted_on = ack.contact, ack.contacted_on
+    alert.next_step = (ack.next_step or "").strip() or None
     db.flush()
+
+
+def acknowledgement_words(alert: Alert) -> str:
+    """The structured part of an acknowledgement in words, for the page and the reports."""
+    parts = [ACK_CHOICES[name].get(getattr(alert, name) or "", "") for name in ACK_CHOICES]
+    if alert.contacted_on is not None and alert.contact != "not_yet":
+        parts[-1] += f" on {alert.contacted_on:%d %b %Y}"
+    if alert.next_step:
+        parts.append(f"Next step: {alert.next_step}")
+    return "; ".join(p for p in parts if p)
 
 
 def raised_by(
@@ -214,6 +268,7 @@ class AlertView:
     together: list[Alert]  # alerts of the same answers, most urgent first
     item9_history: list[tuple[datetime, int, str]]  # (when, value, its words), newest first
     acknowledged_by: User | None
+    acknowledgement: str  # what was done, in words (acknowledgement_words)
     submission: Submission | None
 
 
@@ -253,6 +308,7 @@ def alert_view(db: Session, alert: Alert) -> AlertView:
         together=[a for a in same_answers(db, alert) if a.id != alert.id],
         item9_history=item9_history(db, alert.client_id),
         acknowledged_by=by,
+        acknowledgement=acknowledgement_words(alert),
         submission=submission,
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import accounts, alerts, measures, notes, plans, questionnaires
 from . import answers as engine
 from .library import Worksheet
-from .models import Notification, Plan, Practice, Role, User
+from .models import Alert, Notification, Plan, Practice, Role, User
 
 DEMO_PRACTICE = "Harbour Street Therapy (demo)"
 DEMO_DOMAIN = "demo.bedrock.test"  # .test is reserved (RFC 2606): no mail can ever go there
@@ -171,7 +171,7 @@ def _measures_history(
             for alert in raised:
                 alert.opened_at = when
                 if w < week:
-                    alerts.acknowledge(db, alert, therapist, ACK_NOTES[alert.kind])
+                    alerts.acknowledge(db, alert, therapist, _demo_ack(alert, when))
                     alert.acknowledged_at = when + dt.timedelta(hours=20)
         if check_in_due and (w < week or story == "keen"):
             trust = min(10, 3 + (0 if story in FLAT else (w - 1) // 2))
@@ -215,6 +215,18 @@ ACK_NOTES = {
     "deterioration": "Talked through a difficult fortnight at work; plan adjusted.",
     "distress": "Called to check in; agreed to bring this to the next session.",
 }
+
+
+def _demo_ack(alert: Alert, when: dt.datetime) -> alerts.Acknowledgement:
+    """How the demo therapist followed an alert up: by phone the same day."""
+    return alerts.Acknowledgement(
+        note=ACK_NOTES[alert.kind],
+        risk_review="assessed" if alert.kind == "item9" else "not_needed",
+        safety_plan="reviewed" if alert.kind == "item9" else "not_needed",
+        contact="phone",
+        contacted_on=when.date(),
+        next_step="Review at the next session.",
+    )
 
 
 def _answers_for(inst: measures.Instrument, total: int) -> dict[str, int]:

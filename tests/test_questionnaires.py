@@ -127,14 +127,34 @@ def test_item9_raises_an_alert_and_shows_the_practice_crisis_contacts(app, db, c
     assert "Follow up by" in page_text(t.get(url))
     empty = t.post(url, data={"note": ""})
     assert empty.status_code == 422 and "Write what you did or decided." in page_text(empty)
+    # What a careful service asks after a risk answer is recorded, not only a note.
+    for message in (
+        "Say whether risk was assessed.",
+        "Say what happened about a safety plan.",
+        "Say how the client was contacted, or that they were not yet.",
+    ):
+        assert message in page_text(empty)
+    ack = {"risk_review": "assessed", "safety_plan": "reviewed", "contact": "phone"}
+    undated = t.post(url, data=ack | {"note": "Phoned."})
+    assert undated.status_code == 422
+    assert "Give the date of the contact (or the attempt)." in page_text(undated)
     assert "Open alerts (1)" in page_text(t.get("/therapist/"))
-    t.post(url, data={"note": "Phoned Jordan the same day; safety plan reviewed."})
+    done = ack | {"contacted_on": dt.date.today().isoformat(), "next_step": "Review on Thursday"}
+    t.post(url, data=done | {"note": "Phoned Jordan the same day; safety plan reviewed."})
     db.expire_all()
     alert = db.get(Alert, alert.id)
     assert alert.acknowledged_by_id == therapist.id and alert.acknowledged_at is not None
     assert alert.note == "Phoned Jordan the same day; safety plan reviewed."
     assert "Open alerts (1)" not in page_text(t.get("/therapist/"))
-    assert "Phoned Jordan" in page_text(t.get(url))
+    shown = page_text(t.get(url))
+    assert "Phoned Jordan" in shown
+    assert f"Risk assessed; Safety plan reviewed; Phoned on {dt.date.today():%d %b %Y}" in shown
+    assert "Next step: Review on Thursday" in shown
+    assert (alert.risk_review, alert.contact, alert.contacted_on) == (
+        "assessed",
+        "phone",
+        dt.date.today(),
+    )
 
 
 def test_without_crisis_contacts_the_client_is_pointed_to_emergency_services(app, db, care):

@@ -92,7 +92,18 @@ def record(app, db, make_user):  # type: ignore[no-untyped-def]
             )
             phq.completed_at = gad.completed_at = when
         alert = next(a for a in alerts.client_alerts(db, client) if a.kind == "item9")
-        alerts.acknowledge(db, alert, therapist, "Rang the same day; no plan or intent.")
+        alerts.acknowledge(
+            db,
+            alert,
+            therapist,
+            alerts.Acknowledgement(
+                "Rang the same day; no plan or intent.",
+                "assessed",
+                "reviewed",
+                "phone",
+                dt.date.today(),
+            ),
+        )
         ws = plans.worksheet(db, "thought_record")
         a = next(x for x in plan.assignments if x.worksheet_key == "thought_record")
         sub = plans.submit(db, a, client, _thought_record(ws), 0)

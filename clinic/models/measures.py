@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,3 +128,10 @@ class Alert(Base):
     note: Mapped[str | None] = mapped_column(ClinicalText)
     # When the practice's safety contacts were emailed because nobody acknowledged it in time.
     escalated_at: Mapped[datetime | None]
+    # How it was acknowledged, besides the note (alerts.ACK_CHOICES): was risk assessed, what
+    # about a safety plan, how and when the client was contacted, and the next step.
+    risk_review: Mapped[str | None] = mapped_column(sa.String(16))
+    safety_plan: Mapped[str | None] = mapped_column(sa.String(16))
+    contact: Mapped[str | None] = mapped_column(sa.String(16))
+    contacted_on: Mapped[date | None]
+    next_step: Mapped[str | None] = mapped_column(ClinicalText)

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from .. import measures
+from .. import alerts, measures
 from ..library import library
 from ..timeutil import WEEKDAYS
 from ..web.forms import options
@@ -104,6 +104,31 @@ class SendQuestionnaireForm(FlaskForm):
 
 
 class AcknowledgeForm(FlaskForm):
+    risk_review = RadioField(
+        "Risk",
+        choices=options(alerts.ACK_CHOICES["risk_review"].items()),
+        validators=[InputRequired("Say whether risk was assessed.")],
+    )
+    safety_plan = RadioField(
+        "Safety plan",
+        choices=options(alerts.ACK_CHOICES["safety_plan"].items()),
+        validators=[InputRequired("Say what happened about a safety plan.")],
+    )
+    contact = RadioField(
+        "Contact with the client",
+        choices=options(alerts.ACK_CHOICES["contact"].items()),
+        validators=[InputRequired("Say how the client was contacted, or that they were not yet.")],
+    )
+    contacted_on = DateField(
+        "Date of the contact (or the attempt)",
+        description="Leave empty only if the client has not been contacted yet.",
+        validators=[Optional()],
+    )
+    next_step = TextAreaField(
+        "Next step (optional)",
+        description="For example: review at Thursday's session; a letter to their doctor.",
+        validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
+    )
     note = TextAreaField(
         "What you did or decided",
         description="For example: phoned the client, safety plan reviewed, seen in session.",

@@ -78,6 +78,9 @@ def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
     return page, (422 if errors else 200)
 
 
+ACK_FIELDS = ("note", "risk_review", "safety_plan", "contact", "contacted_on", "next_step")
+
+
 def _to_measures(client: User, anchor: str = "measures") -> Response:
     return redirect(url_for("therapist.client_record", client_id=client.id, _anchor=anchor))
 
@@ -92,7 +95,8 @@ def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
     form = AcknowledgeForm()
     if form.validate_on_submit():
         try:
-            alerts.acknowledge(database.session(), item, signed_in_user(), form.note.data or "")
+            ack = alerts.Acknowledgement(**{k: form.data[k] for k in ACK_FIELDS})
+            alerts.acknowledge(database.session(), item, signed_in_user(), ack)
         except DomainError as error:
             show_error(form, error, "note")
         else:
@@ -100,14 +104,9 @@ def alert(client_id: int, alert_id: int) -> Response | tuple[str, int]:
             return _to_measures(client, "alerts")
     view = alerts.alert_view(database.session(), item)
     return render_template(
-        "therapist/alert.html",
-        client=client,
-        alert=item,
-        form=form,
-        view=view,
-        acknowledged_by=view.acknowledged_by,
+        "therapist/alert.html", client=client, alert=item, form=form, view=view,
         kind_words=alerts.KIND_WORDS,
-    ), (422 if request.method == "POST" else 200)
+    ), (422 if request.method == "POST" else 200)  # fmt: skip
 
 
 @bp.post("/clients/<int:client_id>/events")

@@ -1,6 +1,6 @@
 """escalate alerts nobody acknowledged in time: the practice's response time, its safety
 contacts, when an alert was escalated, and the escalation email; the practice's domestic abuse
-helplines for the client's "Need help now?" page; alerts raised by a flagged worksheet answer
+helplines for the client's "Need help now?" page; alerts raised by a flagged worksheet answer; structured acknowledgement
 
 Revision ID: 0009_escalation
 Revises: 0008_erasure
@@ -40,6 +40,11 @@ def upgrade() -> None:
             sa.Column("escalated_at", clinic.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("submission_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("risk_review", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("safety_plan", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("contact", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("contacted_on", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("next_step", clinic.db.ClinicalText(), nullable=True))
         batch_op.create_foreign_key(
             op.f("fk_alert_submission_id_submission"),
             "submission",
@@ -79,6 +84,8 @@ def downgrade() -> None:
         )
         batch_op.drop_constraint(op.f("fk_alert_submission_id_submission"), type_="foreignkey")
         batch_op.drop_column("submission_id")
+        for name in ("next_step", "contacted_on", "contact", "safety_plan", "risk_review"):
+            batch_op.drop_column(name)
         batch_op.drop_column("escalated_at")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("safety_contact")

@@ -304,6 +304,12 @@ def therapist_acknowledges_the_alert(j: Journey) -> None:
     j.check(page, "alert")
     page.get_by_role("button", name="Acknowledge alert").click()  # without a note first
     expect(page.get_by_role("alert")).to_contain_text("Write what you did or decided.")
+    j.check(page, "alert-errors")
+    # The structured answers a careful service records, by their visible labels.
+    page.get_by_label("Risk assessed").check()
+    page.get_by_label("Safety plan reviewed").check()
+    page.get_by_label("Phoned").check()
+    page.get_by_label("Date of the contact (or the attempt)").fill(dt.date.today().isoformat())
     page.get_by_label("What you did or decided").fill("Phoned Sam; safety plan reviewed.")
     page.get_by_role("button", name="Acknowledge alert").click()
     expect(page.get_by_role("link", name=re.compile("Acknowledge Self-harm"))).to_have_count(0)
