@@ -100,6 +100,7 @@ ROUTES: dict[str, Access] = {
     "therapist.send_questionnaire": Access("therapist", scoped=True),
     "therapist.in_session": Access("therapist", scoped=True),
     "therapist.alert": Access("therapist", scoped=True),
+    "therapist.assign_safety_plan": Access("therapist", scoped=True),
     "therapist.new_client": Access("therapist"),
     "therapist.client_record": Access("therapist", scoped=True),
     "therapist.new_invitation": Access("therapist", scoped=True),

@@ -26,11 +26,13 @@ WORKSHEETS = {
     "maintenance_plan",
     "self_compassion_letter",
 }
+# Not scheduled by the program: set in any week when needed (and offered from self-harm alerts).
+ON_DEMAND = {"safety_plan"}
 
 
 def test_the_program_has_twelve_weeks_in_four_phases_and_all_fourteen_worksheets():
     lib = load_library(CONTENT_DIR)
-    assert set(lib.worksheets) == WORKSHEETS
+    assert set(lib.worksheets) == WORKSHEETS | ON_DEMAND
     program = lib.programs["trust12"]
     assert [w.number for w in program.weeks] == list(range(1, 13))
     phases = [w.phase for w in program.weeks]

@@ -430,3 +430,30 @@ def test_the_alert_page_shows_the_answers_the_item9_history_and_how_to_reach_the
         "1: Several days",
     ]
     assert "The same answers also raised: Severe score" in text
+
+
+def test_a_self_harm_alert_sets_my_safety_plan_as_homework_once(app, db, care):
+    """'Assign My safety plan' on a self-harm alert sets the worksheet in the current week;
+    a second click (or a colleague's) adds nothing."""
+    therapist, client, at_week = care
+    plan = at_week(1)
+    c = browser(app, client)
+    c.post("/me/questionnaires/week/1/phq9", data=answers([0, 0, 0, 0, 0, 0, 0, 0, 2]))
+    alert = db.scalars(sa.select(Alert)).one()
+    t = browser(app, therapist)
+    url = f"/therapist/clients/{client.id}/alerts/{alert.id}"
+    assert "Assign My safety plan" in page_text(t.get(url))
+    first = t.post(url + "/safety-plan", follow_redirects=True)
+    assert "My safety plan is set for this week." in page_text(first)
+    again = t.post(url + "/safety-plan", follow_redirects=True)
+    assert "My safety plan is already set." in page_text(again)
+    from clinic.models import Assignment
+
+    set_ = db.scalars(
+        sa.select(Assignment).where(
+            Assignment.plan_id == plan.id, Assignment.worksheet_key == "safety_plan"
+        )
+    ).all()
+    assert [(a.week, a.removed_at) for a in set_] == [(1, None)]
+    home = page_text(c.get("/me/"))
+    assert "My safety plan" in home

@@ -39,6 +39,7 @@ from .schedule import (
 )
 from .tailoring import (
     add_assignment,
+    assign_once,
     find_assignment,
     finish_plan,
     latest_plan,
@@ -66,6 +67,7 @@ __all__ = [
     "WEEKS",
     "act_on_answers",
     "add_assignment",
+    "assign_once",
     "default_due",
     "find_assignment",
     "finish_plan",

@@ -272,3 +272,19 @@ def finish_plan(db: Session, plan: Plan, version: int | None) -> None:
     plan.paused_on = None
     plan.finished_at = utcnow()
     db.flush()
+
+
+def assign_once(db: Session, plan: Plan, worksheet_key: str, week: int) -> tuple[Assignment, bool]:
+    """Set a worksheet in a week unless it is already there (a second click, or two
+    colleagues at once, adds nothing): the homework, and whether it was added now."""
+    existing = db.scalar(
+        sa.select(Assignment).where(
+            Assignment.plan_id == plan.id,
+            Assignment.week == week,
+            Assignment.worksheet_key == worksheet_key,
+            Assignment.removed_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing, False
+    return add_assignment(db, plan, worksheet_key, week), True

@@ -18,6 +18,7 @@ from ..errors import DomainError
 from ..models import (
     User,
 )
+from ..timeutil import local_today
 from ..web.forms import show_error
 from ..web.gates import signed_in_user
 from .blueprint import (
@@ -123,3 +124,31 @@ def add_event(client_id: int) -> Response:
     else:
         flash(" ".join(e for errs in form.errors.values() for e in errs), "error")
     return redirect(url_for("therapist.client_record", client_id=client.id, _anchor="measures"))
+
+
+# The worksheet offered from every self-harm alert (clinic/content/worksheets/safety_plan.toml).
+SAFETY_PLAN = "safety_plan"
+
+
+@bp.post("/clients/<int:client_id>/alerts/<int:alert_id>/safety-plan")
+def assign_safety_plan(client_id: int, alert_id: int) -> Response:
+    """Set 'My safety plan' as homework this week, from the alert (once, however many clicks)."""
+    client = get_client_or_404(client_id)
+    item = get_alert_or_404(client, alert_id)
+    plan = plans.open_plan(database.session(), client)
+    back = url_for("therapist.alert", client_id=client.id, alert_id=item.id)
+    if plan is None:
+        flash("Start a plan first: the safety plan is set as homework in a plan.", "error")
+        return redirect(back)
+    week = plans.position(plan, local_today(signed_in_user())).week
+    try:
+        assignment, added = plans.assign_once(database.session(), plan, SAFETY_PLAN, week)
+    except plans.PlanError as error:
+        flash(error.message, "error")
+        return redirect(back)
+    audit.record("create", "assignment", assignment.id, subject_id=client.id)
+    flash(
+        "My safety plan is set for this week." if added else "My safety plan is already set.",
+        "success",
+    )
+    return redirect(back)
