@@ -54,10 +54,10 @@ def for_administration(
         item = next(i for f in inst.flags if f.name == flag for i in inst.items if i.key == f.item)
         value = administration.answers[item.key]
         raised.append(
-            (flag, f"{inst.short_name} item {item.key} answered {value} (of {item.high})")
+            (flag, f"{inst.short_name} item {item.key} answered {value} (of {item.high})", value)
         )
     if result.severe:
-        raised.append(("severe", f"{inst.short_name} total {result.total}: {result.band}"))
+        raised.append(("severe", f"{inst.short_name} total {result.total}: {result.band}", 0))
     if baseline is not None and baseline.total is not None:
         rc = inst.reliable_change(baseline.total, result.total)
         if rc is not None and rc.category == measures.DETERIORATION:
@@ -66,6 +66,7 @@ def for_administration(
                     "deterioration",
                     f"{inst.short_name} {baseline.total} → {result.total} since baseline "
                     f"(RCI {rc.rci:.2f}, Jacobson & Truax)",
+                    0,
                 )
             )
     alerts = [
@@ -74,8 +75,9 @@ def for_administration(
             kind=kind,
             detail=detail[:200],
             administration_id=administration.id,
+            grade=grade,
         )
-        for kind, detail in raised
+        for kind, detail, grade in raised
     ]
     db.add_all(alerts)
     db.flush()
@@ -91,15 +93,22 @@ def for_check_in(db: Session, check_in: CheckIn) -> list[Alert]:
         kind="distress",
         detail=f"Weekly check-in distress {check_in.distress} of 10",
         check_in_id=check_in.id,
+        grade=check_in.distress,
     )
     db.add(alert)
     db.flush()
     return [alert]
 
 
-def urgency(alert: Alert) -> tuple[int, float, int]:
-    """Sort key: the most urgent kind first, then the newest."""
-    return (-SEVERITY.get(alert.kind, 0), -alert.opened_at.timestamp(), -alert.id)
+def urgency(alert: Alert) -> tuple[int, int, float, int]:
+    """Sort key: the most urgent kind first; within a kind the higher grade (item 9 "nearly
+    every day" before "more than half the days" before "several days"); then the newest."""
+    return (
+        -SEVERITY.get(alert.kind, 0),
+        -(alert.grade or 0),
+        -alert.opened_at.timestamp(),
+        -alert.id,
+    )
 
 
 def client_alerts(db: Session, client: User) -> list[Alert]:

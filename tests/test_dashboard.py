@@ -158,23 +158,44 @@ def test_the_sorted_column_says_so_to_screen_readers(app, client, make_user, sig
 
 
 def test_open_alerts_lead_with_the_most_urgent_kind_then_the_newest():
-    """A self-harm answer from last week comes before a high distress rating from today."""
+    """Item 9 "nearly every day" from last week comes before "several days" from today, which
+    comes before a red flag, a distress rating of 10 before one of 9, and so on down to a
+    reliable deterioration."""
     import datetime as dt
 
     from clinic import alerts as alert_rules
     from clinic.models import Alert
 
     now = dt.datetime.now(dt.UTC)
-    kinds = [("distress", 1), ("item9", 100), ("severe", 2), ("deterioration", 0), ("item9", 3)]
     made = [
-        Alert(id=i + 1, client_id=1, kind=k, detail="x", opened_at=now - dt.timedelta(hours=h))
-        for i, (k, h) in enumerate(kinds)
+        ("distress", 9, 1),
+        ("item9", 1, 0),
+        ("severe", 0, 2),
+        ("deterioration", 0, 0),
+        ("item9", 3, 100),
+        ("distress", 10, 50),
+        ("red_flag", 0, 5),
+        ("item9", 2, 30),
     ]
-    ordered = sorted(made, key=alert_rules.urgency)
-    assert [(a.kind, a.id) for a in ordered] == [
-        ("item9", 5),
+    alerts = [
+        Alert(
+            id=i + 1,
+            client_id=1,
+            kind=k,
+            grade=g,
+            detail="x",
+            opened_at=now - dt.timedelta(hours=h),
+        )
+        for i, (k, g, h) in enumerate(made)
+    ]
+    ordered = sorted(alerts, key=alert_rules.urgency)
+    assert [(a.kind, a.grade) for a in ordered] == [
+        ("item9", 3),
         ("item9", 2),
-        ("distress", 1),
-        ("severe", 3),
-        ("deterioration", 4),
+        ("item9", 1),
+        ("red_flag", 0),
+        ("distress", 10),
+        ("distress", 9),
+        ("severe", 0),
+        ("deterioration", 0),
     ]

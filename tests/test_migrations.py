@@ -123,8 +123,21 @@ def test_upgrading_a_database_in_use_keeps_every_row(empty_database_url):
                 "INSERT INTO assignment (id, plan_id, week, worksheet_key, due_on, position, "
                 "created_at) VALUES (1, 1, 1, 'trust_history', '2026-01-11', 0, CURRENT_TIMESTAMP)"
             )
+            # An item-9 alert from before alerts had grades (0009 grades it from the answer).
+            conn.exec_driver_sql(
+                "INSERT INTO administration (id, client_id, plan_id, instrument_code, "
+                "instrument_version, slot, week, requested_at, completed_at, answers, total) "
+                "VALUES (1, 2, 1, 'phq9', 1, 'baseline', 1, CURRENT_TIMESTAMP, "
+                'CURRENT_TIMESTAMP, \'{"9": 3}\', 20)'
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO alert (id, client_id, kind, administration_id, detail, opened_at) "
+                "VALUES (1, 2, 'item9', 1, 'PHQ-9 item 9 answered 3 (of 3)', CURRENT_TIMESTAMP)"
+            )
         command.upgrade(cfg, "head")
         with engine.connect() as conn:
             counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in tables}
+            grade = conn.exec_driver_sql("SELECT grade FROM alert WHERE id = 1").scalar()
         engine.dispose()
     assert counts == {"practice": 1, "user_account": 2, "care": 1, "plan": 1, "assignment": 1}
+    assert grade == 3

@@ -119,6 +119,7 @@ def test_item9_raises_an_alert_and_shows_the_practice_crisis_contacts(app, db, c
     assert "within 24 hours" in page and "Nobody watches Bedrock around the clock" in page
     alert = db.scalars(sa.select(Alert)).one()
     assert alert.kind == "item9" and alert.detail == "PHQ-9 item 9 answered 1 (of 3)"
+    assert alert.grade == 1  # "several days": below "more than half" and "nearly every day"
     t = browser(app, therapist)
     caseload = page_text(t.get("/therapist/"))
     assert "Open alerts (1)" in caseload and "Self-harm item answered" in caseload

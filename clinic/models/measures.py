@@ -126,6 +126,9 @@ class Alert(Base):
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     note: Mapped[str | None] = mapped_column(ClinicalText)
+    # How urgent within its kind, higher first: the item-9 answer (1 several days .. 3 nearly
+    # every day), the distress rating (9 or 10); 0 where a kind has no grades.
+    grade: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the practice's safety contacts were emailed because nobody acknowledged it in time.
     escalated_at: Mapped[datetime | None]
     # How it was acknowledged, besides the note (alerts.ACK_CHOICES): was risk assessed, what

@@ -1,12 +1,13 @@
 """escalate alerts nobody acknowledged in time: the practice's response time, its safety
 contacts, when an alert was escalated, and the escalation email; the practice's domestic abuse
-helplines for the client's "Need help now?" page; alerts raised by a flagged worksheet answer; structured acknowledgement
+helplines for the client's "Need help now?" page; alerts raised by a flagged worksheet answer; structured acknowledgement; alert grades
 
 Revision ID: 0009_escalation
 Revises: 0008_erasure
 Create Date: 2026-12-01 01:30:00
 """
 
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ def upgrade() -> None:
             sa.Column("escalated_at", clinic.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("submission_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("grade", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("risk_review", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("safety_plan", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("contact", sa.String(length=16), nullable=True))
@@ -57,12 +59,38 @@ def upgrade() -> None:
         batch_op.drop_constraint(op.f("ck_alert_has_source"), type_="check")
         batch_op.create_check_constraint(
             op.f("ck_alert_has_source"),
-            "administration_id IS NOT NULL OR check_in_id IS NOT NULL "
-            "OR submission_id IS NOT NULL",
+            "administration_id IS NOT NULL OR check_in_id IS NOT NULL OR submission_id IS NOT NULL",
         )
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_notification_kind_known"), type_="check")
         batch_op.create_check_constraint(op.f("ck_notification_kind_known"), f"kind IN {KINDS!r}")
+    _grade_existing_alerts()
+
+
+def _grade_existing_alerts() -> None:
+    """Alerts raised before grades existed get theirs: the item-9 answer (answers are plain
+    JSON) and the check-in's distress rating."""
+    conn = op.get_bind()
+    item9 = conn.execute(
+        sa.text(
+            "SELECT alert.id, administration.answers FROM alert JOIN administration "
+            "ON administration.id = alert.administration_id WHERE alert.kind = 'item9'"
+        )
+    ).all()
+    for alert_id, answers in item9:
+        data = json.loads(answers) if isinstance(answers, str) else (answers or {})
+        value = data.get("9")
+        if isinstance(value, int):
+            conn.execute(
+                sa.text("UPDATE alert SET grade = :grade WHERE id = :id"),
+                {"grade": value, "id": alert_id},
+            )
+    conn.execute(
+        sa.text(
+            "UPDATE alert SET grade = (SELECT distress FROM check_in "
+            "WHERE check_in.id = alert.check_in_id) WHERE kind = 'distress'"
+        )
+    )
 
 
 def downgrade() -> None:
@@ -84,6 +112,7 @@ def downgrade() -> None:
         )
         batch_op.drop_constraint(op.f("fk_alert_submission_id_submission"), type_="foreignkey")
         batch_op.drop_column("submission_id")
+        batch_op.drop_column("grade")
         for name in ("next_step", "contacted_on", "contact", "safety_plan", "risk_review"):
             batch_op.drop_column(name)
         batch_op.drop_column("escalated_at")
