@@ -242,10 +242,13 @@ def escalations(db: Session, now: dt.datetime) -> list[Notification]:
     )
     planned: list[Notification] = []
     done: set[tuple[str, int]] = set()
+    contacts_of: dict[int, list[User]] = {}  # one query per practice, not per alert
     for alert, practice in rows:
         if alert.opened_at > now - dt.timedelta(hours=practice.alert_response_hours):
             continue
-        contacts = accounts.safety_contacts(db, practice.id)
+        if practice.id not in contacts_of:
+            contacts_of[practice.id] = accounts.safety_contacts(db, practice.id)
+        contacts = contacts_of[practice.id]
         if not contacts:
             continue  # nobody to tell yet; tried again on the next run
         alert.escalated_at = now
