@@ -100,6 +100,12 @@ class Week:
     text: str
     worksheets: tuple[str, ...]
     measures: tuple[str, ...]
+    # Weeks that ask the client to act towards a partner (lower their guard, raise a worry,
+    # set a boundary). The suitability screen may leave them out or adapt them; `adapted` is
+    # what the client reads in an adapted week, `therapist_note` what only the therapist sees.
+    partner_facing: bool = False
+    adapted: str = ""
+    therapist_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -370,8 +376,13 @@ def parse_program(body: dict[str, Any], where: str, worksheets: dict[str, Worksh
                 text=w.get("text", str),
                 worksheets=names,
                 measures=measures,
+                partner_facing=w.get("partner_facing", bool, False),
+                adapted=w.get("adapted", str, ""),
+                therapist_note=w.get("therapist_note", str, ""),
             )
         )
+        if weeks[-1].adapted and not weeks[-1].partner_facing:
+            raise w.fail("'adapted' is only for a week marked partner_facing = true")
         w.done()
     if len(weeks) != WEEKS:
         raise r.fail(f"a program has {WEEKS} weeks; this one has {len(weeks)}")
