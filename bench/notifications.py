@@ -67,6 +67,9 @@ def main() -> None:
             client.password_hash = accounts.hash_password(PASSWORD)
             week = 1 + i % 12
             first = dt.date.today() - dt.timedelta(days=7 * (week - 1) + 2)
+            ws = plans.screening.definition(db)
+            raw = plans.screening.answers_for(ws, {"outcome": "suitable"})
+            plans.screening.record(db, client, therapist, raw, first - dt.timedelta(days=7))
             plan = plans.start_plan(db, client, therapist, first, first.weekday())
             for a in plan.assignments:
                 if a.week == week:

@@ -60,6 +60,9 @@ def _client_history(
 ) -> None:
     week = rng.randint(1, 12)
     first = today - dt.timedelta(days=7 * (week - 1) + rng.randint(0, 6))
+    ws = plans.screening.definition(db)
+    raw = plans.screening.answers_for(ws, {"outcome": "suitable"})
+    plans.screening.record(db, client, therapist, raw, first - dt.timedelta(days=7))
     plan = plans.start_plan(db, client, therapist, first, first.weekday())
     answers = _demo_answers()
     shift = plan.first_session - ANSWERS_FIRST_SESSION

@@ -110,6 +110,7 @@ def _plan_with_history(
 ) -> None:
     """Start a plan `week` weeks ago and fill in the homework a client at that point has."""
     first = today - dt.timedelta(days=7 * (week - 1) + 2)
+    _screen(db, client, therapist, first - dt.timedelta(days=7), story)
     plan = plans.start_plan(db, client, therapist, first, first.weekday())
     answers = _demo_answers()
     shift = plan.first_session - ANSWERS_FIRST_SESSION
@@ -145,6 +146,34 @@ def _plan_with_history(
 # ("behind") stays where they were.
 TRAJECTORY = {"phq9": (16, -0.9), "gad7": (13, -0.8), "wsas": (25, -1.3), "csi4": (9, 0.7)}
 FLAT = {"behind", "fresh"}
+
+
+def _screen(db: Session, client: User, therapist: User, on: dt.date, story: str) -> None:
+    """The suitability screen before the plan: one demo client checks their partner's phone
+    when anxious, so two partner-facing weeks are adapted; the others are suitable."""
+    ws = plans.screening.definition(db)
+    if story == "behind":
+        areas = {
+            "own_behaviour": {
+                "status": "now",
+                "notes": "Checks partner's phone and location when anxious, most evenings. "
+                "Partner has said it feels controlling; no violence or threats by either. "
+                "Agreed that cutting down checking is a target of the work.",
+            },
+            "partner_harm": {"status": "no"},
+        }
+        outcome = {
+            "outcome": "with_changes",
+            "week_7": "adapted",
+            "week_8": "adapted",
+            "changes": "Weeks 7 and 8 practised with a sibling first, not the partner, so the "
+            "conversations do not turn into requests for reassurance.",
+        }
+    else:
+        areas = {"trauma": {"status": "past", "notes": "A frightening break-up years ago."}}
+        outcome = {"outcome": "suitable"}
+    raw = plans.screening.answers_for(ws, outcome, areas)
+    plans.screening.record(db, client, therapist, raw, on)
 
 
 def _measures_history(

@@ -126,6 +126,8 @@ class Program:
 class Library:
     programs: dict[str, Program]
     worksheets: dict[str, Worksheet]
+    # The suitability and safety screen: shaped like a worksheet, filled in by the therapist.
+    screen: Worksheet
 
 
 class Reader:
@@ -399,6 +401,48 @@ def parse_program(body: dict[str, Any], where: str, worksheets: dict[str, Worksh
     return program
 
 
+SCREEN_KEY = "suitability"
+SCREEN_OUTCOMES = ("suitable", "with_changes", "not_suitable")
+WEEK_CHANGES = ("as_written", "adapted", "left_out")
+SCREEN_STATUSES = ("no", "past", "now", "unknown")
+_WEEK_FIELD = re.compile(r"^week_([0-9]+)$")
+
+
+def parse_screen(body: dict[str, Any], where: str) -> Worksheet:
+    """The screen: a worksheet whose 'outcome' section has an 'outcome' choice (suitable,
+    with_changes, not_suitable) and may have week_<n> choices (as_written, adapted, left_out)."""
+    ws = parse_worksheet(body, where)
+    if ws.key != SCREEN_KEY:
+        raise ContentError(f"{where}: the screen's key must be {SCREEN_KEY!r}")
+    outcome = next((s for s in ws.sections if s.key == "outcome" and not s.repeat), None)
+    field_ = next((f for f in outcome.fields if f.key == "outcome"), None) if outcome else None
+    if field_ is None or field_.type != "choice" or not field_.required:
+        raise ContentError(f"{where}: needs a section 'outcome' with a required choice 'outcome'")
+    if {v for v, _ in field_.choices} != set(SCREEN_OUTCOMES):
+        raise ContentError(f"{where}: the outcome's choices must be {', '.join(SCREEN_OUTCOMES)}")
+    for section in ws.sections:
+        status = next((f for f in section.fields if f.key == "status"), None)
+        if section.key != "outcome" and (
+            section.repeat
+            or status is None
+            or status.type != "choice"
+            or not {v for v, _ in status.choices} <= set(SCREEN_STATUSES)
+        ):
+            raise ContentError(
+                f"{where}: section {section.key!r} needs a choice 'status' "
+                f"offering only {', '.join(SCREEN_STATUSES)}"
+            )
+    for f in outcome.fields:  # type: ignore[union-attr]
+        match = _WEEK_FIELD.match(f.key)
+        if match is None:
+            continue
+        if not 1 <= int(match.group(1)) <= WEEKS:
+            raise ContentError(f"{where}: '{f.key}' names no week of the plan")
+        if f.type != "choice" or not {v for v, _ in f.choices} <= set(WEEK_CHANGES):
+            raise ContentError(f"{where}: '{f.key}' must offer {', '.join(WEEK_CHANGES)}")
+    return ws
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -412,7 +456,12 @@ def load_library(*roots: Path) -> Library:
     definitions but not silently replace one with the same key)."""
     worksheets: dict[str, Worksheet] = {}
     program_files: list[Path] = []
+    screen: Worksheet | None = None
     for root in roots:
+        # One screen per practice: the practice's own file replaces the one shipped.
+        screen_file = root / "screens" / f"{SCREEN_KEY}.toml"
+        if screen_file.is_file():
+            screen = parse_screen(read_toml(screen_file), str(screen_file))
         for path in sorted((root / "worksheets").glob("*.toml")):
             ws = parse_worksheet(read_toml(path), str(path))
             if ws.key != path.stem:
@@ -431,7 +480,9 @@ def load_library(*roots: Path) -> Library:
         programs[program.key] = program
     if not programs:
         raise ContentError(f"no program definitions found under {', '.join(map(str, roots))}")
-    return Library(programs=programs, worksheets=worksheets)
+    if screen is None:
+        raise ContentError(f"no screens/{SCREEN_KEY}.toml under {', '.join(map(str, roots))}")
+    return Library(programs=programs, worksheets=worksheets, screen=screen)
 
 
 def init_app(app: Flask) -> None:

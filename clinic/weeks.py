@@ -41,6 +41,8 @@ class WeekView:
     check_in_due: bool = False
     check_in_done: CheckIn | None = None
     today: dt.date = field(default_factory=dt.date.today)
+    # 'adapted' or 'left_out' when the suitability screen changed this week
+    change: str | None = None
 
     def state(self, assignment: Assignment) -> str:
         """How one piece of homework stands today."""
@@ -72,6 +74,7 @@ def week_view(db: Session, plan: Plan, today: dt.date) -> WeekView:
         check_in_due=check_in_due,
         check_in_done=questionnaires.check_in_for(db, plan, where.week) if check_in_due else None,
         today=today,
+        change=plans.screening.week_change(plan, where.week),
     )
 
 
@@ -84,6 +87,7 @@ class TimelineWeek:
     questionnaires: list[Administration]
     notes: list[SessionNote]
     alerts: list[Alert]
+    change: str | None = None  # 'adapted' or 'left_out' by the suitability screen
 
 
 def timeline(
@@ -116,6 +120,7 @@ def timeline(
                     for x in client_alerts
                     if start <= local_time(x.opened_at, client).date() < end
                 ],
+                change=plans.screening.week_change(plan, week.number),
             )
         )
     return weeks
@@ -138,6 +143,8 @@ class RecordView:
     outcome: measures.TalkingTherapiesOutcome | None
     pending: list[Administration]
     today: dt.date
+    screen: plans.screening.ScreenView | None = None  # the newest suitability screen
+    screens: int = 0  # how many screens there are
 
     def state(self, assignment: Assignment) -> str:
         """How one piece of homework stands today."""
@@ -155,6 +162,7 @@ def record_view(db: Session, client: User, therapist: User, today: dt.date) -> R
     client_alerts = alerts.client_alerts(db, client)
     events = notes.events_of(db, client)
     markers = tuple((e.on_date, e.text) for e in events)
+    screens = plans.screening.screens_of(db, client)
     return RecordView(
         plan=plan,
         where=plans.position(plan, today) if plan else None,
@@ -168,4 +176,6 @@ def record_view(db: Session, client: User, therapist: User, today: dt.date) -> R
         outcome=progress.talking_therapies(db, client),
         pending=questionnaires.pending_requests(db, client),
         today=today,
+        screen=plans.screening.view(db, screens[0]) if screens else None,
+        screens=len(screens),
     )

@@ -426,6 +426,32 @@ def make_user(db: Session, practice: Practice) -> Callable[..., User]:
     return user_factory(db, practice)
 
 
+def record_screen(
+    db: Session,
+    client: User,
+    therapist: User,
+    outcome: str = "suitable",
+    *,
+    on: dt.date | None = None,
+    weeks: dict[int, str] | None = None,
+    areas: dict[str, dict[str, str]] | None = None,
+) -> Any:
+    """Record a suitability screen (no concern anywhere unless `areas` says so) dated `on`
+    (default today); `weeks` maps week numbers to 'adapted' or 'left_out'. Needs an app
+    context; flushes, does not commit."""
+    ws = plans.screening.definition(db)
+    fields = {f"week_{n}": change for n, change in (weeks or {}).items()}
+    notes = {
+        "with_changes": {"changes": "Partner-facing weeks changed."},
+        "not_suitable": {"referral": "Referred to a domestic abuse service."},
+    }
+    raw = plans.screening.answers_for(
+        ws, {"outcome": outcome, **fields, **notes.get(outcome, {})}, areas
+    )
+    screen, _ = plans.screening.record(db, client, therapist, raw, on or dt.date.today())
+    return screen
+
+
 def plan_factory(app: Flask, db: Session) -> Callable[..., Plan]:
     def make(
         client: User,
@@ -446,6 +472,8 @@ def plan_factory(app: Flask, db: Session) -> Callable[..., Plan]:
             if therapist is None:
                 therapist = accounts.therapist_of(db, client)
                 assert therapist is not None, "the client has no therapist: pass one"
+            if plans.screening.latest(db, client) is None:
+                record_screen(db, client, therapist, on=start - dt.timedelta(days=7))
             plan = plans.start_plan(
                 db,
                 client,

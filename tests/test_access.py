@@ -108,6 +108,9 @@ ROUTES: dict[str, Access] = {
     "therapist.email_invitation": Access("therapist", scoped=True),
     "therapist.client_reminders": Access("therapist", scoped=True),
     "therapist.start_plan": Access("therapist", scoped=True),
+    "therapist.new_screen": Access("therapist", scoped=True),
+    "therapist.record_screen": Access("therapist", scoped=True),
+    "therapist.screen": Access("therapist", scoped=True),
     "therapist.change_plan": Access("therapist", scoped=True),
     "therapist.new_assignment": Access("therapist", scoped=True),
     "therapist.edit_assignment": Access("therapist", scoped=True),
@@ -216,6 +219,7 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
         )
         db.commit()
         reminders_token = notifications.unsubscribe_token(people["client"])
+        screen_id = plans.screening.latest(db, people["client"]).id
     email = Notification(
         practice_id=people["admin"].practice_id,
         recipient_id=therapist.id,
@@ -233,6 +237,7 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
         "completed_administration": completed.id,
         "alert_id": raised[0].id,
         "note_id": note.id,
+        "screen_id": screen_id,
         "revision_id": revision.id,
         "note_revision_id": note_revision.id,
         "week": 1,

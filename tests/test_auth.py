@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from bs4 import BeautifulSoup
 
-from clinic.web.gates import is_safe_next
 from clinic.models import Role
+from clinic.web.gates import is_safe_next
 
 from .conftest import PASSWORD
 

@@ -11,7 +11,7 @@ from clinic import plans, questionnaires
 from clinic.db import utcnow
 from clinic.models import Role
 
-from .conftest import PASSWORD, count_statements
+from .conftest import PASSWORD, count_statements, record_screen
 from .test_auth import page_text
 
 
@@ -23,6 +23,7 @@ def build_caseload(app, db, make_user, therapist, n: int) -> list:  # type: igno
             client = make_user(Role.CLIENT, therapist=therapist, name=f"Client {i:03d}")
             week = 1 + i % 12
             first = dt.date.today() - dt.timedelta(days=7 * (week - 1) + 1)
+            record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
             plan = plans.start_plan(db, client, therapist, first, first.weekday())
             for a in plan.assignments[: max(0, week - 2)]:
                 ws = plans.worksheet(db, a.worksheet_key)

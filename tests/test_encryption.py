@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from clinic import crypto, notes, plans, questionnaires
 from clinic.models import CheckIn, Role, SessionNote, Submission
 
+from .conftest import record_screen
+
 SECRET = "Chris looked at his phone and I felt sick"
 
 
@@ -19,6 +21,7 @@ def stored(app, db, make_user):  # type: ignore[no-untyped-def]
     therapist = make_user(Role.THERAPIST)
     client = make_user(Role.CLIENT, therapist=therapist)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, dt.date.today(), dt.date.today().weekday())
         a = next(x for x in plan.assignments if x.worksheet_key == "trust_history")
         plans.save_draft(db, a, client, {"events": [{"what_happened": SECRET}]}, 0)

@@ -26,7 +26,7 @@ from clinic.models import (
     User,
 )
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 from .test_reports import _thought_record
 
 
@@ -43,6 +43,7 @@ def case(app, db, make_user):  # type: ignore[no-untyped-def]
     admin = make_user(Role.ADMIN)
     first = dt.date.today() - dt.timedelta(days=21)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, first, first.weekday())
         ws = plans.worksheet(db, "thought_record")
         a = next(x for x in plan.assignments if x.worksheet_key == "thought_record")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from clinic import plans
 from clinic.models import Role, Submission
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 
 # Text that people (and attackers) type: any Unicode, control characters, very long values,
 # numbers out of every range, and empty strings.
@@ -37,6 +37,7 @@ def people(app, db, make_user):  # type: ignore[no-untyped-def]
     therapist = make_user(Role.THERAPIST)
     client = make_user(Role.CLIENT, therapist=therapist)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, dt.date.today(), dt.date.today().weekday())
         db.commit()
         thought = next(a.id for a in plan.assignments if a.worksheet_key == "thought_record")

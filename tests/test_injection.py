@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from clinic import plans
 from clinic.models import Role
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -33,6 +33,7 @@ def test_stored_script_in_free_text_renders_inert_everywhere(app, db, make_user)
     therapist = make_user(Role.THERAPIST, name=PAYLOAD)
     client = make_user(Role.CLIENT, therapist=therapist, name=PAYLOAD)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, dt.date.today(), dt.date.today().weekday())
         db.commit()
         a = next(x for x in plan.assignments if x.worksheet_key == "self_compassion_letter")

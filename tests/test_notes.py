@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from clinic import plans, questionnaires
 from clinic.models import Addendum, Role, SessionNote, SessionNoteRevision
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 from .test_auth import page_text
 from .worksheet_data import valid_formdata
 
@@ -29,6 +29,7 @@ def session(app, db, make_user):  # type: ignore[no-untyped-def]
     client = make_user(Role.CLIENT, therapist=therapist, name="Jordan")
     first = dt.date.today() - dt.timedelta(days=7 * 4)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, first, first.weekday())
         questionnaires.complete(
             db,

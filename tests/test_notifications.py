@@ -41,7 +41,7 @@ from clinic.models import (
     User,
 )
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 from .test_fuzz import FUZZ, VALUES
 
 BASE_URL = "http://127.0.0.1:5181"
@@ -156,6 +156,7 @@ def people(app, db, make_user):  # type: ignore[no-untyped-def]
     therapist = make_user(Role.THERAPIST, name="Dr Ada Therapist")
     client = make_user(Role.CLIENT, therapist=therapist, name="Jordan Mayfield-Client")
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, DUE + dt.timedelta(days=30), 0)
         first, *rest = plan.assignments
         first.due_on = DUE
@@ -322,6 +323,7 @@ def test_questionnaires_and_the_check_in_are_reminded_too(app, db, inbox, make_u
     client = make_user(Role.CLIENT, therapist=therapist, name="Casey Q")
     with app.app_context():
         # first session Monday 2 March: week 1's baseline questionnaires are due on Sunday 8th
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plans.start_plan(db, client, therapist, dt.date(2026, 3, 2), 0)
         db.commit()
     run(app, at(7, 12))
@@ -420,6 +422,7 @@ def test_an_alert_emails_the_treating_therapist_without_saying_who_or_why(
     therapist = make_user(Role.THERAPIST, name="Dr Ada Therapist")
     person = make_user(Role.CLIENT, therapist=therapist, name="Robin Alert-Client")
     with app.app_context():
+        record_screen(db, person, therapist, on=dt.date(2000, 1, 1))
         plans.start_plan(db, person, therapist, dt.date.today() - dt.timedelta(days=1), 0)
         db.commit()
     _check_in(app, client, sign_in, person, distress=9)
@@ -442,6 +445,7 @@ def test_an_alert_acknowledged_before_the_email_goes_is_not_sent(
     therapist = make_user(Role.THERAPIST)
     person = make_user(Role.CLIENT, therapist=therapist)
     with app.app_context():
+        record_screen(db, person, therapist, on=dt.date(2000, 1, 1))
         plans.start_plan(db, person, therapist, dt.date.today() - dt.timedelta(days=1), 0)
         db.commit()
     _check_in(app, client, sign_in, person, distress=10)
@@ -464,6 +468,7 @@ def test_alert_emails_are_planned_from_new_alerts_once_and_not_from_old_ones(
     therapist = make_user(Role.THERAPIST)
     person = make_user(Role.CLIENT, therapist=therapist)
     with app.app_context():
+        record_screen(db, person, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, person, therapist, dt.date.today() - dt.timedelta(days=8), 0)
     sources = [
         CheckIn(client_id=person.id, plan_id=plan.id, week=w, trust=3, distress=9) for w in (1, 2)
@@ -651,6 +656,7 @@ def test_two_senders_at_once_send_each_message_once(app, db, inbox, make_user, d
     clients = [make_user(Role.CLIENT, therapist=therapist) for _ in range(12)]
     with app.app_context():
         for person in clients:
+            record_screen(db, person, therapist, on=dt.date(2000, 1, 1))
             plan = plans.start_plan(db, person, therapist, DUE + dt.timedelta(days=30), 0)
             plan.assignments[0].due_on = DUE
         db.commit()
@@ -838,6 +844,7 @@ def test_an_email_that_cannot_be_written_fails_visibly_and_the_rest_still_go(
     therapist, _, _ = people
     other = make_user(Role.CLIENT, therapist=therapist)
     with app.app_context():
+        record_screen(db, other, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, other, therapist, DUE + dt.timedelta(days=30), 0)
         plan.assignments[0].due_on = DUE
         db.commit()
@@ -1057,6 +1064,7 @@ def practice_with_alert(app, db, make_user):  # type: ignore[no-untyped-def]
     admin = make_user(Role.ADMIN, name="Office Admin")
     person = make_user(Role.CLIENT, therapist=therapist, name="Robin Overdue-Client")
     with app.app_context():
+        record_screen(db, person, therapist, on=dt.date(2000, 1, 1))
         plans.start_plan(db, person, therapist, dt.date.today() - dt.timedelta(days=20), 0)
         db.commit()
     return therapist, admin, person

@@ -13,7 +13,7 @@ from clinic import plans
 from clinic.library import CONTENT_DIR, load_library
 from clinic.models import Assignment, Plan, Role, Submission, SubmissionRevision
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 from .test_auth import page_text
 from .worksheet_data import valid_formdata
 
@@ -43,9 +43,30 @@ def version_of(response) -> str:  # type: ignore[no-untyped-def]
     return soup(response).find("input", attrs={"name": "version"})["value"]
 
 
+SCREEN_AREAS = (
+    "partner_harm",
+    "own_behaviour",
+    "risk_to_others",
+    "self_harm",
+    "trauma",
+    "infidelity",
+    "jealousy",
+    "substances",
+    "children",
+)
+
+
+def screen_form(outcome: str = "suitable", **more: str) -> dict[str, str]:
+    """What a therapist posts on the screen page: no concern in any area, and the outcome."""
+    data = {f"{area}-status": "no" for area in SCREEN_AREAS}
+    return data | {"outcome-outcome": outcome} | more
+
+
 def start(app, people, first: dt.date, weekday: int):  # type: ignore[no-untyped-def]
     therapist, client = people
     t = browser(app, therapist)
+    screened = t.post(f"/therapist/clients/{client.id}/screen", data=screen_form())
+    assert screened.status_code == 302, page_text(screened)
     response = t.post(
         f"/therapist/clients/{client.id}/plan/start",
         data={"start": first.isoformat(), "session_weekday": str(weekday)},
@@ -99,6 +120,7 @@ def test_a_second_plan_cannot_start_while_one_is_open(app, db, people):
 def test_start_form_errors_keep_the_input(app, people):
     therapist, client = people
     t = browser(app, therapist)
+    t.post(f"/therapist/clients/{client.id}/screen", data=screen_form())
     response = t.post(
         f"/therapist/clients/{client.id}/plan/start",
         data={"start": "31/02/2026", "session_weekday": "3"},
@@ -756,6 +778,7 @@ def test_a_refused_pause_writes_nothing_so_no_view_has_to_roll_back(app, db, peo
     with the plan's version untouched, in the same transaction, without a rollback."""
     therapist, client = people[0], people[1]
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, dt.date.today(), 0)
         plans.pause_plan(db, plan, dt.date.today(), plan.version)
         version = plan.version

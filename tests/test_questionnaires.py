@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from clinic import plans
 from clinic.models import Administration, Alert, CheckIn, Role, User
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 from .test_auth import page_text
 
 
@@ -34,6 +34,7 @@ def care(app, db, make_user):  # type: ignore[no-untyped-def]
     def at_week(week: int = 1):  # type: ignore[no-untyped-def]
         first = dt.date.today() - dt.timedelta(days=7 * (week - 1))
         with app.app_context():
+            record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
             plan = plans.start_plan(db, client, therapist, first, first.weekday())
             db.commit()
         return plan

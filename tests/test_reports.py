@@ -20,7 +20,7 @@ from clinic import alerts, notes, pdf, plans, questionnaires, reports
 from clinic import answers as engine
 from clinic.models import AuditEvent, Role
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, record_screen
 
 AUTOMATIC = "She is going to leave me like the others did."
 BALANCED = "She has stayed through hard months; one late reply is not leaving."
@@ -65,6 +65,7 @@ def record(app, db, make_user):  # type: ignore[no-untyped-def]
     client = make_user(Role.CLIENT, therapist=therapist, name="Jordan Avery")
     first = dt.date.today() - dt.timedelta(days=7 * 4)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, first, first.weekday())
         for week, value, item9 in ((1, 2, 1), (4, 1, 0)):
             when = dt.datetime.combine(
@@ -302,6 +303,7 @@ def test_any_script_prints_in_an_embedded_font(app, db, make_user):
     client = make_user(Role.CLIENT, therapist=therapist, name="Léa 李 مريم 🙂")
     first = dt.date.today() - dt.timedelta(days=7)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, first, first.weekday())
         ws = plans.worksheet(db, "thought_record")
         a = next(x for x in plan.assignments if x.worksheet_key == "thought_record")
@@ -359,6 +361,7 @@ def test_an_empty_record_and_a_single_score_give_correct_reports(app, db, make_u
         assert "No questionnaires answered and no homework set in this period yet." in empty
         assert "No questionnaires answered yet." in summary
         assert "No homework was due or sent." in summary
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, today, today.weekday())
         questionnaires.complete(
             db, client, "gad7", {str(i): 1 for i in range(1, 8)}, client, plan=plan, week=1
@@ -379,6 +382,7 @@ def test_a_whole_plan_with_every_worksheet_done(app, db, make_user):
     client = make_user(Role.CLIENT, therapist=therapist, name="Twelve Weeks")
     first = dt.date.today() - dt.timedelta(days=7 * 12)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, first, first.weekday())
         titles = set()
         for a in plan.assignments:

@@ -13,6 +13,7 @@ from clinic import plans
 from clinic.library import CONTENT_DIR, load_library
 from clinic.models import Alert, Role, Submission
 
+from .conftest import record_screen
 from .worksheet_data import bad_values, field_name, valid_formdata, valid_value
 
 LIBRARY = load_library(CONTENT_DIR)
@@ -25,6 +26,7 @@ def homework(app, db, make_user, sign_in):  # type: ignore[no-untyped-def]
     therapist = make_user(Role.THERAPIST)
     client = make_user(Role.CLIENT, therapist=therapist)
     with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
         plan = plans.start_plan(db, client, therapist, dt.date.today(), dt.date.today().weekday())
         ids = {key: plans.add_assignment(db, plan, key, 1).id for key in KEYS}
         db.commit()

@@ -21,8 +21,8 @@ from ..models import (
 from ..timeutil import local_time, local_today
 from ..web.forms import int_arg
 from ..web.gates import signed_in_user
+from ..web.worksheet_form import apply_errors, build_form, raw_from_form
 from .blueprint import bp, get_assignment_or_404, get_revision_or_404
-from .worksheet_form import apply_errors, build_form, raw_from_form
 
 
 def _form_context(assignment: Assignment) -> dict[str, Any]:

@@ -5,6 +5,7 @@ people     practices, people and their sign-in, care, invitations
 plans      the 12-week plan, its homework, answers and their revisions, content snapshots
 measures   questionnaires, weekly check-ins and the alerts they raise
 notes      session notes, addenda, revisions and event notes
+screens    the suitability and safety screen before (and during) a plan
 records    the audit trail, sign-in throttling, erasures and the email outbox"""
 
 from .measures import ALERT_KINDS, Administration, Alert, CheckIn
@@ -37,6 +38,7 @@ from .records import (
     Notification,
     SignInThrottle,
 )
+from .screens import SCREEN_OUTCOMES, Screen
 
 __all__ = [
     "ALERT_KINDS",
@@ -63,8 +65,10 @@ __all__ = [
     "ROLE_VALUES",
     "RecoveryCode",
     "Role",
+    "SCREEN_OUTCOMES",
     "SESSION_FORMATS",
     "SQLITE_TRIGGERS",
+    "Screen",
     "SessionNote",
     "SessionNoteRevision",
     "SignInThrottle",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, ClinicalJSON, ClinicalText, utcnow
 from .people import User
+from .screens import Screen
 
 
 class ContentSnapshot(Base):
@@ -20,7 +21,7 @@ class ContentSnapshot(Base):
 
     __tablename__ = "content_snapshot"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('program', 'worksheet')", name="kind_known"),
+        sa.CheckConstraint("kind IN ('program', 'worksheet', 'screen')", name="kind_known"),
         sa.UniqueConstraint("kind", "key", "version"),
     )
 
@@ -74,8 +75,12 @@ class Plan(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The suitability screen the plan follows (which partner-facing weeks are changed); none
+    # for plans started before screens were recorded.
+    screen_id: Mapped[int | None] = mapped_column(sa.ForeignKey("screen.id", ondelete="SET NULL"))
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
+    screen: Mapped[Screen | None] = relationship()
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="plan", order_by="(Assignment.week, Assignment.position, Assignment.id)"
     )

@@ -6,8 +6,10 @@ subclass) for anything a person should be told about.
 definitions  the plan's errors, and the program and worksheet definitions a plan uses
 schedule     weeks, session dates, due dates, and how homework stands
 tailoring    starting a plan and changing it: homework added, moved, removed; pause, resume
+screening    the suitability and safety screen a plan needs first, and the weeks it changes
 homework     a client's answers: drafts, conflicts, sending, correcting, the therapist's review"""
 
+from . import screening
 from .definitions import (
     WEEKS,
     InvalidAnswers,
@@ -84,6 +86,7 @@ __all__ = [
     "restore_assignment",
     "resume_plan",
     "review",
+    "screening",
     "save_draft",
     "sent_homework",
     "session_date",

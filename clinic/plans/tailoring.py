@@ -22,6 +22,7 @@ from ..models import (
 )
 from .definitions import WEEKS, Locked, PlanError, StaleChange, record_snapshot
 from .schedule import default_due, first_session_on
+from .screening import required_for_plan
 
 
 def find_assignment(db: Session, client_id: int, assignment_id: int) -> Assignment | None:
@@ -83,9 +84,11 @@ def start_plan(
     weekday: int,
     program_key: str = DEFAULT_PROGRAM,
 ) -> Plan:
-    """Start a client's plan and schedule the program's homework for all 12 weeks."""
+    """Start a client's plan and schedule the program's homework for all 12 weeks (but for
+    weeks the suitability screen leaves out). Refused until a screen allows it."""
     if open_plan(db, client) is not None:
         raise PlanError("This client already has a plan. Finish it before starting another.")
+    screen = required_for_plan(db, client)
     program = library().programs.get(program_key)
     if program is None:
         raise PlanError("Choose a program.", "program")
@@ -100,10 +103,13 @@ def start_plan(
         first_session=first_session_on(start, weekday),
         session_weekday=weekday,
         status=PlanStatus.ACTIVE.value,
+        screen_id=screen.id,
     )
     db.add(plan)
     db.flush()
     for week in program.weeks:
+        if screen.week_changes.get(str(week.number)) == "left_out":
+            continue
         for position_, key in enumerate(week.worksheets):
             db.add(
                 Assignment(

@@ -1,6 +1,14 @@
 """The therapist's pages: caseload, client records, plans, outcomes, notes and downloads."""
 
-from . import caseload, downloads, outcomes, plan, record, session_notes  # noqa: F401
+from . import (  # noqa: F401
+    caseload,
+    downloads,
+    outcomes,
+    plan,
+    record,
+    screening,
+    session_notes,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -46,7 +46,12 @@ def start_plan(client_id: int) -> Response | tuple[str, int]:
             audit.record("create", "plan", plan.id, subject_id=client.id)
             flash("The plan has started. All 12 weeks of homework are scheduled.", "success")
             return _to_record(client)
-    return render_template("therapist/start_plan.html", form=form, client=client), status_of(form)
+    screen = plans.screening.latest(database.session(), client)
+    changes = plans.screening.changes_words(screen.week_changes) if screen else ""
+    page = render_template(
+        "therapist/start_plan.html", form=form, client=client, screen=screen, changes=changes
+    )
+    return page, status_of(form)
 
 
 @bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")

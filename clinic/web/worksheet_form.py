@@ -16,7 +16,7 @@ from wtforms.fields.core import Field as WTField
 
 from ..answers import DRAFT_ROW_CAP, DRAFT_TEXT_CAP, Errors, Raw, blank_raw, normalise_raw
 from ..library import Field, Section, Worksheet
-from ..web.forms import options
+from .forms import options
 
 
 def _wt_field(f: Field) -> WTField:
