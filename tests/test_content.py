@@ -182,3 +182,52 @@ def test_alert_on_must_name_choices_of_a_choice_field(tmp_path):
     )
     with pytest.raises(ContentError, match="alert_on must list choice values"):
         load_library(CONTENT_DIR, extra)
+
+
+# --- The safety pathway in the shipped content ---------------------------------------------
+
+PARTNER_FACING = {5, 6, 7, 8, 9}
+
+
+def _program():
+    return load_library(CONTENT_DIR).programs["trust12"]
+
+
+def test_weeks_five_to_nine_are_partner_facing_with_an_adapted_text_and_a_therapist_note():
+    program = _program()
+    assert program.version == 3
+    for week in program.weeks:
+        if week.number in PARTNER_FACING:
+            assert week.partner_facing, f"week {week.number}"
+            for text in (week.adapted, week.therapist_note):
+                sentences = [s for s in text.replace("?", ".").split(". ") if s.strip()]
+                assert 2 <= len(sentences) <= 4, f"week {week.number}: {text!r}"
+        else:
+            assert not week.partner_facing, f"week {week.number}"
+            assert week.adapted == "" and week.therapist_note == "", f"week {week.number}"
+
+
+def test_an_adapted_week_sends_the_exercises_elsewhere_and_puts_safety_first():
+    for number in sorted(PARTNER_FACING):
+        week = _program().week(number)
+        adapted = week.adapted.lower()
+        assert "friend" in adapted and "session" in adapted, f"week {number}"
+        assert "hurt or frightened you" in adapted, f"week {number}"
+        assert "need help now?" in adapted, f"week {number}"
+        assert "partner" in adapted, f"week {number}: says it is not for use with a partner"
+
+
+def test_the_therapist_note_says_when_a_week_must_not_be_used_towards_a_partner():
+    for number in sorted(PARTNER_FACING):
+        note = _program().week(number).therapist_note.lower()
+        for risk in (
+            "violence",
+            "threats",
+            "coercive control",
+            "stalking",
+            "afraid of the partner",
+        ):
+            assert risk in note, f"week {number} note lacks {risk!r}"
+        assert "checking" in note and "control" in note, f"week {number}: the client's own"
+        assert "suitability screen" in note, f"week {number}: record the change"
+        assert "leave" in note and "other" in note, f"week {number}: other people or leave out"
