@@ -231,3 +231,24 @@ def test_the_therapist_note_says_when_a_week_must_not_be_used_towards_a_partner(
         assert "checking" in note and "control" in note, f"week {number}: the client's own"
         assert "suitability screen" in note, f"week {number}: record the change"
         assert "leave" in note and "other" in note, f"week {number}: other people or leave out"
+
+
+def test_weeks_one_and_two_teach_red_flags_and_point_to_need_help_now():
+    program = _program()
+    one, two = program.week(1).text, program.week(2).text
+    for text in (one, two):
+        assert "red flag" in text.lower()
+        assert "‘Need help now?’" in text
+        assert "therapist" in text
+    # The fuller teaching in week 1: mistrust can be accurate, with concrete examples.
+    lowered = one.lower()
+    assert "accurate" in lowered
+    for sign in ("threat", "afraid", "money", "phone", "who you see", "where you go", "sex"):
+        assert sign in lowered, sign
+    assert "not for use with someone who" in lowered
+    # Week 11 keeps the deeper review and says it builds on weeks 1 and 2.
+    assert "weeks 1 and 2" in program.week(11).text
+    assert "with a focus on red flags and when to seek more help in week 11" not in (
+        program.description
+    )
+    assert "weeks 1 and 2" in program.description and "week 11" in program.description
