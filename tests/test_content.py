@@ -252,3 +252,28 @@ def test_weeks_one_and_two_teach_red_flags_and_point_to_need_help_now():
         program.description
     )
     assert "weeks 1 and 2" in program.description and "week 11" in program.description
+
+
+def test_checking_and_reassurance_seeking_are_named_as_safety_behaviours_to_reduce():
+    program = _program()
+    for number in (2, 5, 6):
+        text = program.week(number).text.lower()
+        assert "safety behaviour" in text, f"week {number}"
+        assert "checking" in text and "reassurance" in text, f"week {number}"
+    early = program.week(2).text.lower()
+    for word in ("questioning", "again and again", "monitoring", "relief", "keep the fear going"):
+        assert word in early, word
+    assert "gradually" in early
+    ladder = load_library(CONTENT_DIR).worksheets["trust_ladder"]
+    assert "safety behaviour" in ladder.instructions.lower()
+    assert ladder.version == 2
+
+
+def test_checking_a_partners_phone_or_location_is_named_as_potentially_controlling():
+    program = _program()
+    one, five = program.week(1).text.lower(), program.week(5).text.lower()
+    assert "check their phone" in one  # the CBT example stays...
+    assert "feel like control" in one  # ...and says how it can land on the other person
+    for word in ("phone", "messages", "location", "social media"):
+        assert word in five, word
+    assert "controlling" in five and "harm" in five
