@@ -277,3 +277,60 @@ def test_checking_a_partners_phone_or_location_is_named_as_potentially_controlli
     for word in ("phone", "messages", "location", "social media"):
         assert word in five, word
     assert "controlling" in five and "harm" in five
+
+
+def _strings(value):
+    """Every string in a definition body (labels, help, instructions, texts ...)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _all_content_text():
+    lib = load_library(CONTENT_DIR)
+    bodies = [p.body for p in lib.programs.values()] + [w.body for w in lib.worksheets.values()]
+    return [s for body in bodies for s in _strings(body)]
+
+
+# Requests that ask someone to account for their whereabouts or to reassure: the examples
+# the plan used to model. Reassurance-seeking is a safety behaviour to reduce, not a request.
+OLD_REASSURANCE_EXAMPLES = (
+    "didn't hear from you",
+    "where you were",
+    "could you text me",
+    "didn't text",
+    "text me if",
+    "quick text if you're running late",
+    "tell each other if plans change",
+    "back after ten",
+)
+
+
+def test_no_example_asks_someone_to_account_for_their_whereabouts_or_to_reassure():
+    for text in _all_content_text():
+        lowered = text.lower()
+        for phrase in OLD_REASSURANCE_EXAMPLES:
+            assert phrase not in lowered, f"{phrase!r} in {text!r}"
+
+
+def test_conversations_and_boundaries_send_a_wish_for_reassurance_elsewhere():
+    lib = load_library(CONTENT_DIR)
+    program = lib.programs["trust12"]
+    planner = lib.worksheets["conversation_planner"]
+    boundaries = lib.worksheets["mutual_boundaries"]
+    assert planner.version == 2 and boundaries.version == 2
+    for where, text in (
+        ("week 7", program.week(7).text),
+        ("week 8", program.week(8).text),
+        ("planner", " ".join(_strings(planner.body))),
+    ):
+        lowered = text.lower()
+        assert "reassurance" in lowered and "thought record" in lowered, where
+        assert "session" in lowered, where
+    for text in (program.week(7).text, program.week(8).text, boundaries.instructions):
+        assert "where" in text and "who they see" in text  # not a request to make of anyone
