@@ -334,3 +334,18 @@ def test_conversations_and_boundaries_send_a_wish_for_reassurance_elsewhere():
         assert "session" in lowered, where
     for text in (program.week(7).text, program.week(8).text, boundaries.instructions):
         assert "where" in text and "who they see" in text  # not a request to make of anyone
+
+
+def test_the_consistency_log_is_filled_from_what_you_naturally_notice_never_by_checking():
+    lib = load_library(CONTENT_DIR)
+    log = lib.worksheets["consistency_log"]
+    assert log.version == 2
+    for where, text in (
+        ("worksheet", log.instructions),
+        ("week 6", lib.programs["trust12"].week(6).text),
+    ):
+        lowered = text.lower()
+        assert "naturally see or hear" in lowered, where
+        for never in ("go looking", "check", "ask other people", "test"):
+            assert never in lowered, f"{where}: {never!r}"
+    assert "naturally" in log.section("entries").field("said").help
