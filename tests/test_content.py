@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -349,3 +350,58 @@ def test_the_consistency_log_is_filled_from_what_you_naturally_notice_never_by_c
         for never in ("go looking", "check", "ask other people", "test"):
             assert never in lowered, f"{where}: {never!r}"
     assert "naturally" in log.section("entries").field("said").help
+
+
+def test_content_is_region_neutral():
+    """‘Your doctor’, never ‘GP’; ‘your local emergency number’, never a country's number."""
+    for path in sorted(CONTENT_DIR.rglob("*.toml")):
+        assert not re.search(r"\bGP\b", path.read_text(encoding="utf-8")), path
+    for text in _all_content_text():
+        assert not re.search(r"\b(999|911|112)\b", text), text
+
+
+# The worksheets this release reworded keep every field key and choice value: stored answers
+# and clinic/demo_answers.toml refer to them.
+REWORDED_WORKSHEET_SHAPES = {
+    "trust_ladder": {
+        "steps": [
+            "step",
+            "who_with",
+            "expected_discomfort",
+            ("done", ("yes", "no")),
+            "actual_discomfort",
+        ],
+    },
+    "conversation_planner": {
+        "before": ["concern", "observed", "affected", "say", "ask"],
+        "after": ["how_it_went", "learned"],
+    },
+    "mutual_boundaries": {
+        "boundaries": [
+            "boundary",
+            "why",
+            "how_say",
+            "ask_of_other",
+            "if_crossed",
+            ("agreed", ("yes", "not_yet", "no")),
+        ],
+    },
+    "consistency_log": {
+        "entries": ["date", "said", "did", ("matched", ("yes", "partly", "no")), "reaction"],
+    },
+}
+
+
+def test_reworded_worksheets_keep_their_field_keys_and_choice_values():
+    lib = load_library(CONTENT_DIR)
+    for key, shape in REWORDED_WORKSHEET_SHAPES.items():
+        ws = lib.worksheets[key]
+        assert ws.version == 2, key
+        found = {
+            s.key: [
+                f.key if not f.choices else (f.key, tuple(v for v, _ in f.choices))
+                for f in s.fields
+            ]
+            for s in ws.sections
+        }
+        assert found == shape, key
