@@ -23,6 +23,7 @@ from .models import (
     EventNote,
     Plan,
     Role,
+    Screen,
     SessionNote,
     SessionNoteRevision,
     Submission,
@@ -74,6 +75,7 @@ def fingerprint(db: Session, client: User) -> str:
         ),
         "addendum": sa.select(Addendum.id).where(Addendum.note_id.in_(notes)),
         "event": sa.select(EventNote.id).where(EventNote.client_id == client.id),
+        "screen": sa.select(Screen.id).where(Screen.client_id == client.id),
     }
     state = {
         name: part

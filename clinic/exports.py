@@ -78,6 +78,17 @@ HOMEWORK_HEADER = (
     "answers_json",
 )
 
+SCREEN_HEADER = (
+    "screen_id",
+    "screened_on",
+    "recorded_by",
+    "outcome",
+    "week_changes",
+    "area",
+    "question",
+    "answer",
+)
+
 
 def _utc(moment: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds") if moment else ""
@@ -143,6 +154,34 @@ def homework_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
                     json.dumps(sub.answers, ensure_ascii=False, sort_keys=True),
                 ]
             )
+    return rows
+
+
+def screen_rows(db: Session, client: User) -> list[list[Any]]:
+    """The client's suitability screens, oldest first: one row per answer, so every note is
+    in its own cell whatever its length."""
+    rows = []
+    for screen in reversed(plans.screening.screens_of(db, client)):
+        ws = plans.screening.definition(db, screen.content_version)
+        view = plans.screening.view(db, screen)
+        for section in ws.sections:
+            answered = screen.answers.get(section.key) or {}
+            for f in section.fields:
+                value = answered.get(f.key)
+                if value is None or value == "":
+                    continue
+                rows.append(
+                    [
+                        screen.id,
+                        screen.screened_on.isoformat(),
+                        view.by,
+                        view.outcome_words,
+                        view.changes,
+                        section.title,
+                        f.label,
+                        f.choice_label(value) if f.type == "choice" else value,
+                    ]
+                )
     return rows
 
 
@@ -213,6 +252,8 @@ def record_bundle(
         hidden = CLIENT_OMITS_QUESTIONNAIRES | (set() if scores else HIDDEN_SCORES)
         questionnaires = without(*questionnaires, hidden)
         homework = without(*homework, CLIENT_OMITS_HOMEWORK)
+    if not for_client:
+        files.append(("suitability-screens.csv", csv_text(SCREEN_HEADER, screen_rows(db, client))))
     files += [
         ("questionnaires.csv", csv_text(*questionnaires)),
         ("homework.csv", csv_text(*homework)),
@@ -223,7 +264,8 @@ def record_bundle(
         f"Record of {client.display_name} from {client.practice.name}, made {today:%d %B %Y}.\n\n"
         f"{names}\n\n"
         "questionnaires.csv and homework.csv have one row per completed questionnaire and per "
-        "homework sent. fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, "
+        "homework sent; suitability-screens.csv (in the therapist's copy) has one row per "
+        "answer of each suitability and safety screen. fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, "
         "QuestionnaireResponse, Observation) with LOINC codes where they are verified.\n"
         "This file holds health information: keep it somewhere private.\n"
     )

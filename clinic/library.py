@@ -429,8 +429,8 @@ def parse_screen(body: dict[str, Any], where: str) -> Worksheet:
             or not {v for v, _ in status.choices} <= set(SCREEN_STATUSES)
         ):
             raise ContentError(
-                f"{where}: section {section.key!r} needs a choice 'status' "
-                f"offering only {', '.join(SCREEN_STATUSES)}"
+                f"{where}: section {section.key!r} must be a single section with a choice "
+                f"'status' offering only {', '.join(SCREEN_STATUSES)}"
             )
     for f in outcome.fields:  # type: ignore[union-attr]
         match = _WEEK_FIELD.match(f.key)

@@ -62,12 +62,14 @@ def _parsed(sha: str, body_json: str) -> Worksheet:
     return parse_screen(json.loads(body_json), f"stored screen {sha[:12]}")
 
 
-def latest(db: Session, client: User, on: dt.date | None = None) -> Screen | None:
-    """The client's newest screen (as of a day, if given)."""
-    query = sa.select(Screen).where(Screen.client_id == client.id)
-    if on is not None:
-        query = query.where(Screen.screened_on <= on)
-    return db.scalar(query.order_by(Screen.screened_on.desc(), Screen.id.desc()).limit(1))
+def latest(db: Session, client: User) -> Screen | None:
+    """The client's newest screen, the one that decides."""
+    return db.scalar(
+        sa.select(Screen)
+        .where(Screen.client_id == client.id)
+        .order_by(Screen.screened_on.desc(), Screen.id.desc())
+        .limit(1)
+    )
 
 
 def screens_of(db: Session, client: User) -> list[Screen]:
@@ -226,7 +228,7 @@ class ScreenView:
     changes: str  # the weeks changed, in words
     concerns: tuple[tuple[str, str, str], ...]  # area, what was found, notes
     cleared: tuple[str, ...]  # areas with no concern
-    details: tuple[tuple[str, str], ...]  # changes note, referral, review date
+    details: tuple[tuple[str, str], ...]  # the outcome's notes: the changes, the referral
     review_on: dt.date | None
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak
+from reportlab.platypus import Flowable, PageBreak
 from sqlalchemy.orm import Session
 
 from .. import charts, measures, notes, pdf, plans, progress, questionnaires
@@ -65,6 +65,10 @@ class ProgressReport:
     homework: tuple[HomeworkWeek, ...]
     sessions: tuple[tuple[str, str, str], ...]  # date, attendance, assessment
     statistics: tuple[StatisticNote, ...] = field(default_factory=tuple)
+    # The newest suitability screen up to the report's end, and the earlier ones (date, outcome);
+    # the therapist's copy only.
+    screen: plans.screening.ScreenView | None = None
+    earlier_screens: tuple[tuple[str, str], ...] = ()
 
 
 def _midpoint(dated: list[tuple[dt.date, questionnaires.Point]]) -> int | None:
@@ -153,7 +157,14 @@ def gather_progress_report(
             and (first is None or n.session_date >= first)
             and n.session_date <= last
         )
+    screens = [] if for_client else plans.screening.screens_of(db, client)
+    screens = [x for x in screens if x.screened_on <= last]
     return ProgressReport(
+        screen=plans.screening.view(db, screens[0]) if screens else None,
+        earlier_screens=tuple(
+            (f"{x.screened_on:%d %b %Y}", plans.screening.OUTCOME_WORDS[x.outcome])
+            for x in screens[1:]
+        ),
         header=header(db, client, plan, min(today, last)),
         start=first or last,
         end=last,
@@ -260,6 +271,34 @@ def statistics_notes() -> tuple[StatisticNote, ...]:
     return tuple(out)
 
 
+def _screen_story(
+    screen: plans.screening.ScreenView | None, earlier: tuple[tuple[str, str], ...]
+) -> list[Flowable]:
+    """The suitability and safety screen: outcome, concerns with their notes, the outcome's
+    notes (changes, referral) and the dates of earlier screens."""
+    story: list[Flowable] = [pdf.para("Suitability and safety screen", "h3")]
+    if screen is None:
+        return [*story, pdf.para("No screen recorded in this period.")]
+    changes = f"; {screen.changes}" if screen.changes else ""
+    story.append(
+        pdf.para(
+            f"{screen.outcome_words}{changes} (screened {screen.screened_on:%d %b %Y} by {screen.by})."
+        )
+    )
+    for area, found, notes_ in screen.concerns:
+        story.append(pdf.para(f"• {area}: {found.lower()}." + (f" {notes_}" if notes_ else "")))
+    if screen.cleared:
+        story.append(pdf.para("No concern: " + "; ".join(screen.cleared) + ".", "small"))
+    for label, text in screen.details:
+        story.append(pdf.labelled(f"{label}:", text))
+    if screen.review_on:
+        story.append(pdf.para(f"Screen again by {screen.review_on:%d %b %Y}.", "small"))
+    if earlier:
+        listed = "; ".join(f"{day}, {outcome.lower()}" for day, outcome in earlier)
+        story.append(pdf.para(f"Earlier screens: {listed}.", "small"))
+    return story
+
+
 def progress_report_pdf(r: ProgressReport) -> bytes:
     """The progress report as PDF bytes: a summary page, then charts and tables, then the
     appendix on statistics."""
@@ -280,6 +319,8 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         story.append(pdf.para("NHS Talking Therapies outcome", "h3"))
         story.append(pdf.para(r.talking_therapies))
         story.append(pdf.para(progress.NHS_CONVENTION + ".", "small"))
+    if not r.for_client:
+        story += _screen_story(r.screen, r.earlier_screens)
     story.append(PageBreak())
     if r.measures:
         story.append(pdf.para("Questionnaires", "h2"))
