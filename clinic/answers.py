@@ -198,13 +198,15 @@ def error_places(ws: Worksheet, errors: Errors) -> dict[str, str]:
     """Where each problem is, in the words on the page ('Moment 1: What I felt'), keyed like
     the errors, for the summary at the top of the form."""
     places: dict[str, str] = {}
+    labels = [f.label for s in ws.sections for f in s.fields]
     for s in ws.sections:
         if s.key in errors:
             places[s.key] = s.title
         for f in s.fields:
             if not s.repeat:
-                if f"{s.key}-{f.key}" in errors:
-                    places[f"{s.key}-{f.key}"] = f.label
+                if f"{s.key}-{f.key}" in errors:  # a label used in several parts names its part
+                    shared = labels.count(f.label) > 1
+                    places[f"{s.key}-{f.key}"] = f"{s.title}: {f.label}" if shared else f.label
                 continue
             for key in errors:
                 index = key.removeprefix(f"{s.key}-").removesuffix(f"-{f.key}")

@@ -103,7 +103,9 @@ def test_a_broken_practice_screen_stops_the_app_at_start_up(tmp_path, monkeypatc
     )
     (instance / "content" / "screens" / "suitability.toml").write_text(text, encoding="utf-8")
     monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(instance))
-    with pytest.raises(ContentError, match="section 'partner_harm' must be a single section with a choice 'status'"):
+    with pytest.raises(
+        ContentError, match="section 'partner_harm' must be a single section with a choice 'status'"
+    ):
         create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
 
 
@@ -162,6 +164,8 @@ def test_the_form_asks_for_notes_on_a_current_concern_and_keeps_what_was_typed(a
     assert "Please answer this" in page.find(id="own_behaviour-notes").find_parent().get_text()
     assert "Please answer this" in page.find(id="outcome-referral").find_parent().get_text()
     assert len(page.find(id="error-summary").find_all("li")) == 2
+    # the summary names the part, since every area asks "What you learned and what you did"
+    assert "The client's own checking" in page.find(id="error-summary").get_text()
     assert page.find(id="trauma-notes").get_text().strip() == "Typed"
     assert page.find("input", attrs={"name": "own_behaviour-status", "value": "now"}).has_attr(
         "checked"

@@ -118,8 +118,10 @@ def therapist_adds_client_and_copies_invitation(j: Journey) -> None:
     page.get_by_role("link", name="Caseload").first.click()
     page.get_by_role("link", name="Sam Rivers", exact=True).click()
     j.check(page, "client-record-new")
+    therapist_records_the_screen(j)
     page.get_by_role("link", name="Start the 12-week plan").click()
     j.check(page, "start-plan")
+    expect(page.get_by_text("week 7 adapted (not towards a partner)")).to_be_visible()
     first = page.get_by_label("First session")
     start = dt.date.fromisoformat(first.input_value()) - dt.timedelta(days=8)
     first.fill(start.isoformat())
@@ -127,6 +129,46 @@ def therapist_adds_client_and_copies_invitation(j: Journey) -> None:
     page.get_by_role("button", name="Start the plan").click()
     expect(page.get_by_role("status")).to_contain_text("The plan has started")
     expect(page.get_by_text("Week 2/12 · Understand the origins")).to_be_visible()
+
+
+SCREEN_AREAS = (
+    "partner_harm",
+    "own_behaviour",
+    "risk_to_others",
+    "self_harm",
+    "trauma",
+    "infidelity",
+    "jealousy",
+    "substances",
+    "children",
+)
+
+
+def therapist_records_the_screen(j: Journey) -> None:
+    """No plan without the suitability screen: the record says so; a current concern needs a
+    note (the error sits by the field and the choices stay); 'with changes' adapts week 7."""
+    page = j.therapist
+    expect(page.get_by_role("link", name="Start the 12-week plan")).to_have_count(0)
+    page.get_by_role("link", name="Record the screen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Suitability and safety screen for Sam Rivers"
+    )
+    for area in SCREEN_AREAS:
+        page.locator(f"#{area}-status-0").check()  # no concern
+    page.locator("#own_behaviour-status-2").check()  # a concern now
+    page.locator("#outcome-outcome-1").check()  # suitable with changes
+    page.locator("#outcome-week_7-1").check()  # adapted
+    page.get_by_role("button", name="Record the screen").click()
+    expect(page.locator("#error-summary")).to_contain_text("Please answer this")
+    expect(page.locator("#own_behaviour-status-2")).to_be_checked()
+    j.check(page, "screen-form-errors")
+    page.locator("#own_behaviour-notes").fill("Checks partner's phone when anxious; agreed target.")
+    page.locator("#outcome-changes").fill("Week 7 practised with a friend first.")
+    page.get_by_role("button", name="Record the screen").click()
+    expect(page.get_by_role("status")).to_contain_text("The screen is recorded: suitable with")
+    screen = page.locator("#screen")
+    expect(screen).to_contain_text("Checks partner's phone when anxious")
+    expect(screen).to_be_in_viewport()  # at the top of the record
 
 
 def client_accepts_on_a_phone(j: Journey) -> None:
