@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import alerts, measures, plans
+from . import alerts, episodes, measures, plans
 from .models import (
     Administration,
     Alert,
@@ -48,6 +48,7 @@ class Row:
     next_session: dt.date | None = None
     open_alerts: list[Alert] = field(default_factory=list)
     phq9_change: str | None = None
+    courses: dict[str, episodes.Course] = field(default_factory=dict)
     nhs: measures.TalkingTherapiesOutcome | None = None
     days_quiet: int | None = None
     reasons: list[str] = field(default_factory=list)
@@ -147,13 +148,18 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
             row.to_review += 1
         if quality is not None:
             row.qualities.append(quality)
-    # PHQ-9 and GAD-7 totals, oldest first: one query.
-    for client_id, code, total, completed_at in db.execute(
+    # PHQ-9 and GAD-7 scores of each client's episode (their plan), oldest first: one query.
+    found: dict[tuple[int, str], list[episodes.Score]] = {}
+    for client_id, plan_id, code, total, completed_at, week, slot, row_id in db.execute(
         sa.select(
             Administration.client_id,
+            Administration.plan_id,
             Administration.instrument_code,
             Administration.total,
             Administration.completed_at,
+            Administration.week,
+            Administration.slot,
+            Administration.id,
         )
         .where(
             Administration.client_id.in_(in_care),
@@ -163,8 +169,16 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
         .order_by(Administration.completed_at, Administration.id)
     ):
         row = rows[client_id]
-        (row.phq9 if code == "phq9" else row.gad7).append(total)
         row.touch(completed_at)
+        if plan_id == (row.plan.id if row.plan else None):
+            day = completed_at.date()  # the course only orders by time; the day is not shown
+            score = episodes.Score(completed_at, day, total, week, slot, row_id)
+            found.setdefault((client_id, code), []).append(score)
+    for (client_id, code), scores in found.items():
+        course = episodes.course(code, scores)
+        if course is not None:
+            rows[client_id].courses[code] = course
+            setattr(rows[client_id], code, [s.value for s in course.scores])
     # Weekly trust thermometer: one query.
     for client_id, trust, created_at in db.execute(
         sa.select(CheckIn.client_id, CheckIn.trust, CheckIn.created_at)
@@ -182,12 +196,13 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
         rows[alert.client_id].open_alerts.append(alert)
     phq9 = measures.instrument("phq9")
     for row in rows.values():
-        if len(row.phq9) > 1:
-            rc = phq9.reliable_change(row.phq9[0], row.phq9[-1])
+        phq, gad = row.courses.get("phq9"), row.courses.get("gad7")
+        if phq is not None and not phq.single:
+            rc = phq9.reliable_change(phq.baseline.value, phq.latest.value)
             row.phq9_change = rc.category if rc else None
-        if len(row.phq9) > 1 and len(row.gad7) > 1:
+        if phq is not None and gad is not None and not phq.single and not gad.single:
             row.nhs = measures.talking_therapies_outcome(
-                row.phq9[0], row.phq9[-1], row.gad7[0], row.gad7[-1]
+                phq.baseline.value, phq.latest.value, gad.baseline.value, gad.latest.value
             )
         if row.last_activity is not None:
             row.days_quiet = (now - row.last_activity).days

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import measures, plans, questionnaires
+from . import episodes, measures, plans, questionnaires
 from .db import utcnow
 from .errors import DomainError
 from .models import (
@@ -73,21 +73,24 @@ def _previous_session(db: Session, client: User, before: dt.date) -> dt.date | N
 
 
 def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[str, str]:
-    """The scores (latest, change since baseline) and the homework since the last session,
-    as text to start a note's 'data' and 'homework reviewed' fields."""
-    lines = ["Scores on file (latest; change since the first score):"]
-    series = questionnaires.series(db, client)
-    for code, inst in measures.instruments().items():
-        points = series.get(code)
-        if not points:
-            continue
-        s = questionnaires.summarise(code, points)
-        change = (
-            "" if s.latest is s.baseline else f"; baseline {s.baseline.value}, change {s.change:+d}"
-        )
-        rc = f"; {s.rc.category.replace('_', ' ')} (Jacobson & Truax)" if s.rc else ""
+    """The scores (latest, change since the episode's baseline), the latest check-in and the
+    homework since the last session, as of the session date (nothing after it), as text to
+    start a note's 'data' and 'homework reviewed' fields."""
+    plan = episodes.episode(db, client, session_date)
+    lines = [f"Scores up to {session_date:%d %b %Y} (latest; change since the baseline):"]
+    for code, course in episodes.courses(db, client, plan, until=session_date).items():
+        inst = measures.instrument(code)
+        s = questionnaires.summarise(course)
+        change = "" if course.single else f"; baseline {s.baseline.value}, change {s.change:+d}"
+        verdict = s.rc.category.replace("_", " ") if s.rc else ""
+        rc = f"; {measures.JACOBSON_TRUAX}: {verdict} (RCI {s.rc.rci:+.2f})" if s.rc else ""
         lines.append(f"- {inst.short_name} {s.latest.value} ({s.band}){change}{rc}")
-    check_ins = questionnaires.check_in_series(db, client)
+    check_ins = [
+        c
+        for c in questionnaires.check_in_series(db, client)
+        if (plan is None or c.plan_id == plan.id)
+        and local_time(c.created_at, client).date() <= session_date
+    ]
     if check_ins:
         last = check_ins[-1]
         lines.append(
@@ -95,11 +98,11 @@ def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[st
         )
     if len(lines) == 1:
         lines.append("- No questionnaires answered yet.")
-    since, due = homework_window(db, client, plans.open_plan(db, client), session_date)
+    since, due = homework_window(db, client, plan, session_date)
     homework = [f"Homework since the last session{f' ({since:%d %b %Y})' if since else ''}:"]
     for a in due:
         title = plans.worksheet(db, a.worksheet_key).title
-        state = plans.THERAPIST_STATE_WORDS[plans.homework_state(a, session_date)]
+        state = plans.THERAPIST_STATE_WORDS[plans.homework_state_on(a, session_date, client)]
         homework.append(f"- Week {a.week} · {title}: {state}")
     if len(homework) == 1:
         homework.append("- None due or sent.")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from . import charts, measures, plans, questionnaires
+from . import charts, episodes, measures, plans, questionnaires
 from .models import Plan, User
 from .timeutil import local_time
 
@@ -20,6 +20,8 @@ NHS_CONVENTION = (
     "GAD-7 ≥ 4 points; first versus latest score"
 )
 
+JT = measures.JACOBSON_TRUAX
+NHS = measures.NHS_TALKING_THERAPIES
 RC_WORDS = {
     measures.IMPROVEMENT: "Reliable improvement",
     measures.NO_CHANGE: "No reliable change",
@@ -50,14 +52,15 @@ def measure_charts(
     markers: tuple[tuple[dt.date, str], ...] = (),
 ) -> list[ChartView]:
     """A chart for every measure the client has answered, in instrument order."""
-    series = questionnaires.series(db, client)
+    found = episodes.courses(db, client, episodes.episode(db, client))
     views = []
     for code, inst in measures.instruments().items():
-        points = series.get(code)
-        if not points:
+        course = found.get(code)
+        if course is None:
             continue
-        summary = questionnaires.summarise(code, points)
-        local = [local_time(p.when, client).date() for p in points]
+        points = list(course.scores)
+        summary = questionnaires.summarise(course)
+        local = [p.day for p in points]
         chart = charts.Chart(
             title=f"{inst.short_name} over time",
             y_label="Total score",
@@ -70,7 +73,7 @@ def measure_charts(
             bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
             cutoff=inst.change.cutoff,
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
-            baseline=points[0].value,
+            baseline=course.baseline.value,
             summary=_text_summary(inst, summary, len(points)),
             markers=markers,
         )
@@ -117,8 +120,9 @@ def therapist_words(s: questionnaires.Summary) -> str:
         )
     return (
         f"Latest {s.latest.value} ({s.band}); change since baseline {s.change:+d}. "
-        f"{RC_WORDS[s.rc.category]} (RCI {s.rc.rci:.2f}, S_diff {s.rc.s_diff:.2f}). "
-        f"{CATEGORY_WORDS[s.category or 'unchanged']}"
+        f"{JT}: {RC_WORDS[s.rc.category].lower()} (RCI {s.rc.rci:.2f}, S_diff "
+        f"{s.rc.s_diff:.2f}); {CATEGORY_WORDS[s.category or 'unchanged'][0].lower()}"
+        f"{CATEGORY_WORDS[s.category or 'unchanged'][1:]}"
     )
 
 
@@ -150,12 +154,12 @@ def client_words(inst: measures.Instrument, s: questionnaires.Summary) -> str:
 
 def talking_therapies(db: Session, client: User) -> measures.TalkingTherapiesOutcome | None:
     """The NHS Talking Therapies outcome, once there are two PHQ-9 and two GAD-7 scores."""
-    series = questionnaires.series(db, client)
-    phq, gad = series.get("phq9", []), series.get("gad7", [])
-    if len(phq) < 2 or len(gad) < 2:
+    found = episodes.courses(db, client, episodes.episode(db, client))
+    phq, gad = found.get("phq9"), found.get("gad7")
+    if phq is None or gad is None or phq.single or gad.single:
         return None
     return measures.talking_therapies_outcome(
-        phq[0].value, phq[-1].value, gad[0].value, gad[-1].value
+        phq.baseline.value, phq.latest.value, gad.baseline.value, gad.latest.value
     )
 
 
@@ -246,6 +250,7 @@ def homework_chart(
         Markup(charts.svg(chart, "chart-homework")),
         rows,
         None,
-        "Quality as rated at review (Kazantzis's homework quality, 0–4), averaged per week.",
+        "Quality as rated at review (0–4, a scale informed by Kazantzis et al.'s research on "
+        "homework quality), averaged per week.",
         "Rated by the therapist when reviewing homework.",
     )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import alerts, measures, plans
+from . import alerts, episodes, measures, plans
 from .db import utcnow
 from .errors import DomainError
 from .models import Administration, Alert, CheckIn, Plan, User
@@ -151,18 +150,6 @@ def parse_answers(code: str, form: dict[str, Any]) -> dict[str, int]:
     return answers
 
 
-def _baseline(db: Session, client_id: int, code: str, plan_id: int | None) -> Administration | None:
-    """The first completed administration of an instrument: within the plan if there is one."""
-    stmt = sa.select(Administration).where(
-        Administration.client_id == client_id,
-        Administration.instrument_code == code,
-        Administration.completed_at.is_not(None),
-    )
-    if plan_id is not None:
-        stmt = stmt.where(Administration.plan_id == plan_id)
-    return db.scalar(stmt.order_by(Administration.completed_at, Administration.id).limit(1))
-
-
 def complete(
     db: Session,
     client: User,
@@ -180,7 +167,11 @@ def complete(
     inst = measures.instrument(code)
     item_answers = {i.key: answers.get(i.key) for i in inst.items}
     result = measures.score(code, item_answers)  # raises ValueError on anything missing
-    baseline = _baseline(db, client.id, code, plan.id if plan else None)
+    if plan is None:  # what is answered while a plan is open belongs to its episode
+        sent_in = request_row.plan_id if request_row is not None else None
+        plan = db.get(Plan, sent_in) if sent_in else plans.open_plan(db, client)
+    before = episodes.courses(db, client, plan).get(code)
+    baseline = db.get(Administration, before.baseline.id) if before else None
     row = request_row or Administration(
         client_id=client.id,
         plan_id=plan.id if plan else None,
@@ -191,6 +182,7 @@ def complete(
     )
     if row.completed_at is not None:
         raise QuestionnaireError("This questionnaire has already been answered.")
+    row.plan_id = plan.id if plan else None
     row.instrument_version = inst.version
     row.answers = dict(answers)
     row.total = result.total
@@ -264,27 +256,6 @@ def check_in_for(db: Session, plan: Plan, week: int) -> CheckIn | None:
 # --- series for charts and summaries --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Point:
-    when: dt.datetime
-    value: int
-    week: int | None
-
-
-def series(db: Session, client: User) -> dict[str, list[Point]]:
-    """Every completed questionnaire total of a client, per instrument, oldest first."""
-    out: dict[str, list[Point]] = {}
-    rows = db.scalars(
-        sa.select(Administration)
-        .where(Administration.client_id == client.id, Administration.completed_at.is_not(None))
-        .order_by(Administration.completed_at, Administration.id)
-    )
-    for a in rows:
-        assert a.completed_at is not None and a.total is not None
-        out.setdefault(a.instrument_code, []).append(Point(a.completed_at, a.total, a.week))
-    return out
-
-
 def check_in_series(db: Session, client: User) -> list[CheckIn]:
     """All the client's weekly check-ins, oldest first."""
     return list(
@@ -299,8 +270,8 @@ def check_in_series(db: Session, client: User) -> list[CheckIn]:
 @dataclass(frozen=True)
 class Summary:
     code: str
-    latest: Point
-    baseline: Point
+    latest: episodes.Score
+    baseline: episodes.Score
     band: str
     change: int
     rc: measures.ReliableChange | None
@@ -308,16 +279,19 @@ class Summary:
     direction_words: str
 
 
-def summarise(code: str, points: list[Point]) -> Summary:
-    """Latest score and band, change since the first score and the reliable-change category."""
-    inst = measures.instrument(code)
-    first, last = points[0], points[-1]
+def summarise(course: episodes.Course) -> Summary:
+    """Latest score and band, change since the episode's baseline and the reliable-change
+    category (Jacobson & Truax 1991)."""
+    inst = measures.instrument(course.code)
+    first, last = course.baseline, course.latest
     rc = None
     category = None
-    if len(points) > 1:
+    if not course.single:
         rc = inst.reliable_change(first.value, last.value)
         category = measures.clinical_category(inst, first.value, last.value)
     change = last.value - first.value
     better = (change > 0) == inst.higher_is_better
     words = "no change" if change == 0 else ("better" if better else "worse")
-    return Summary(code, last, first, inst.band_for(last.value).label, change, rc, category, words)
+    return Summary(
+        course.code, last, first, inst.band_for(last.value).label, change, rc, category, words
+    )

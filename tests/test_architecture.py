@@ -28,7 +28,7 @@ PAGE_TOOLS = {"render_template", "redirect", "url_for", "flash", "abort", "Bluep
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "crypto", "db", "models", "timeutil", "mail", "audit", "library", "measures"),
     ("answers", "charts", "pdf", "backup", "throttle"),
-    ("accounts", "mfa", "plans", "alerts", "erasure"),
+    ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
     ("questionnaires",),
     ("notes",),
     ("dashboard", "progress", "weeks", "reports", "fhir", "exports"),

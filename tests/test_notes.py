@@ -90,7 +90,7 @@ def test_a_new_note_quotes_the_weeks_scores_and_homework(app, db, session):
     page = t.get(response.headers["Location"])
     text = BeautifulSoup(page.data, "html.parser")
     data = text.find(id="data").get_text()
-    assert "PHQ-9 8 (mild); baseline 16, change -8; reliable improvement (Jacobson & Truax)" in data
+    assert "PHQ-9 8 (mild); baseline 16, change -8; Jacobson–Truax: reliable improvement" in data
     assert "Weekly check-in, week 4: trust 6/10, distress 3/10" in data
     homework = text.find(id="homework_reviewed").get_text()
     assert "Week 4 · Thought record: Submitted · to review" in homework

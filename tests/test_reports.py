@@ -144,7 +144,7 @@ def test_session_summary_of_a_signed_note_has_everything_a_session_needs(app, re
         # scores with band, change since baseline and reliable change
         "PHQ-9",
         "Baseline 17, change -9",
-        "Reliable improvement (RCI -4.00); Recovered",
+        "Jacobson–Truax: reliable improvement (RCI -4.00); recovered",
         "Baseline 14, change -7",
         "GAD-7",
         # the alert and how it was handled
@@ -193,14 +193,17 @@ def test_progress_report_summary_charts_tables_outcome_and_appendix(app, record)
     reader = pypdf.PdfReader(io.BytesIO(response.data))
     first_page = re.sub(r"\s+", " ", reader.pages[0].extract_text())
     assert "What changed" in first_page
-    assert "PHQ-9 (depression symptoms over the last two weeks) went from 17 to 8" in first_page
+    assert (
+        "PHQ-9 (depression symptoms over the last two weeks) went from 17 (baseline) to 8"
+        in first_page
+    )
     for expected in (
         "PHQ-9: Patient Health Questionnaire-9",
         "Baseline",
         "Latest",
         "moderately severe",
-        "NHS Talking Therapies outcome",
-        "A case at the start: reliable improvement",
+        "NHS Talking Therapies outcome (a different convention)",
+        "NHS Talking Therapies (PHQ-9 and GAD-7 together): a case at the start; reliable improvement",
         "caseness PHQ-9 ≥ 10 or GAD-7 ≥ 8",
         "Homework by week",
         "4 Catching and testing automatic thoughts 1 1 1 all 3.0",
@@ -209,7 +212,7 @@ def test_progress_report_summary_charts_tables_outcome_and_appendix(app, record)
         # the appendix explains each statistic with the numbers and sources used
         "Appendix: how the figures are worked out",
         "S_diff = SD × √2 × √(1 − r) = 4.8 × √2 × √(1 − 0.89)",
-        "a change of more than 4.41 points",
+        "a change of 5 points or more",
         "Richards DA",
         "Kroenke K",
     ):
@@ -422,7 +425,7 @@ def test_a_whole_plan_with_every_worksheet_done(app, db, make_user):
     assert [(w.sent, w.quality) for w in report.homework if w.set] == [
         (w.set, "2.0") for w in report.homework if w.set
     ], report.homework
-    assert "Mid-point" in text and "went from 24 to 0" in text
+    assert "Mid-point" in text and "went from 24 (baseline) to 0" in text
     summary_text = pdf_text(summary)
     assert sum(title in summary_text for title in titles) == len(titles) == 14
 

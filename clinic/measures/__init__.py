@@ -9,6 +9,8 @@ scoring      totals, bands and flags; clinical categories; NHS Talking Therapies
 from .change import (
     DETERIORATION,
     IMPROVEMENT,
+    JACOBSON_TRUAX,
+    NHS_TALKING_THERAPIES,
     NO_CHANGE,
     RCI_CRITERION,
     ReliableChange,
@@ -49,6 +51,8 @@ __all__ = [
     "GAD7_CASENESS",
     "GAD7_RELIABLE",
     "IMPROVEMENT",
+    "JACOBSON_TRUAX",
+    "NHS_TALKING_THERAPIES",
     "Instrument",
     "Item",
     "NO_CHANGE",

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 RCI_CRITERION = 1.96
 
 
+# The two conventions a change figure can follow; every figure names its own, next to it.
+JACOBSON_TRUAX = "Jacobson–Truax"
+NHS_TALKING_THERAPIES = "NHS Talking Therapies"
+
+
 IMPROVEMENT = "reliable_improvement"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 from ..library import CONTENT_DIR, IDENTIFIER, ContentError, Reader, digest, read_toml
-from .change import ReliableChange, reliable_change
+from .change import NO_CHANGE, ReliableChange, reliable_change
 
 SHIPPED = ("phq9", "gad7", "wsas", "csi4")
 
@@ -122,6 +122,18 @@ class Instrument:
         return reliable_change(
             pre, post, self.change.sd, self.change.reliability, self.higher_is_better
         )
+
+    def smallest_reliable_change(self) -> int | None:
+        """The smallest whole-number change this instrument classifies as reliable, found
+        with the same function that classifies (so the appendix and the verdicts agree)."""
+        if self.change.sd is None:
+            return None
+        low = self.min_total
+        for points in range(1, self.max_total - low + 1):
+            rc = self.reliable_change(low, low + points)
+            if rc is not None and rc.category != NO_CHANGE:
+                return points
+        return None
 
     def in_clinical_range(self, total: float) -> bool:
         """Whether a total is on the clinical side of the cut-off."""

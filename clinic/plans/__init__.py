@@ -36,6 +36,7 @@ from .schedule import (
     default_due,
     first_session_on,
     homework_state,
+    homework_state_on,
     position,
     session_date,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "finish_plan",
     "first_session_on",
     "homework_state",
+    "homework_state_on",
     "keep_set_aside",
     "latest_plan",
     "open_plan",

@@ -11,7 +11,9 @@ from ..models import (
     Plan,
     PlanStatus,
     SubmissionStatus,
+    User,
 )
+from ..timeutil import local_time
 from .definitions import WEEKS
 
 
@@ -54,6 +56,21 @@ def homework_state(assignment: Assignment, today: dt.date) -> str:
     if assignment.due_on < today and assignment.plan.status == PlanStatus.ACTIVE.value:
         return "overdue"
     return "draft" if sub is not None else "not_started"
+
+
+def homework_state_on(assignment: Assignment, day: dt.date, client: User) -> str:
+    """How homework stood at the end of a day in the client's time zone (a session's date):
+    anything sent, reviewed or started after that day does not count yet."""
+    sub = assignment.submission
+
+    def by(moment: dt.datetime | None) -> bool:
+        return moment is not None and local_time(moment, client).date() <= day
+
+    if sub is not None and by(sub.submitted_at):
+        return "reviewed" if by(sub.reviewed_at) else "submitted"
+    if assignment.due_on < day and assignment.plan.status == PlanStatus.ACTIVE.value:
+        return "overdue"
+    return "draft" if sub is not None and by(sub.created_at) else "not_started"
 
 
 # How a state reads: warm and unhurried for clients, precise for therapists (ui.md).

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from reportlab.platypus import Flowable
 from sqlalchemy.orm import Session
 
-from .. import accounts, alerts, charts, measures, pdf, plans, progress, questionnaires
+from .. import accounts, alerts, charts, episodes, measures, pdf, plans, progress, questionnaires
 from .. import answers as engine
-from ..models import Administration, Alert, Assignment, Plan, SubmissionStatus, User
+from ..models import Administration, Alert, Assignment, Plan, User
 from ..timeutil import local_time
 
 CONFIDENTIAL = "Confidential: contains health information about the person named."
@@ -100,14 +100,15 @@ def homework_item(db: Session, client: User, assignment: Assignment, on: dt.date
     figures: tuple[tuple[str, str], ...] = ()
     review = None
     submitted_on = None
-    if sub is not None and sub.status != SubmissionStatus.DRAFT.value:
+    state = plans.homework_state_on(assignment, on, client)  # nothing sent after `on` shows
+    if sub is not None and state in ("submitted", "reviewed"):
         quotes = tuple(engine.key_answers(ws, sub.answers))
         figures = tuple(
             (f.label, f"{f.value}{f'. {f.note}' if f.note else ''}")
             for f in engine.derived_figures(ws, sub.answers)
         )
         submitted_on = local_time(sub.submitted_at, client).date() if sub.submitted_at else None
-        if sub.status == SubmissionStatus.REVIEWED.value:
+        if state == "reviewed":
             review = f"Done: {sub.completion or 'not rated'}; quality {sub.quality}/4"
             if sub.feedback:
                 review += f". Feedback: {sub.feedback}"
@@ -115,7 +116,7 @@ def homework_item(db: Session, client: User, assignment: Assignment, on: dt.date
         week=assignment.week,
         title=ws.title,
         due=assignment.due_on,
-        state=plans.THERAPIST_STATE_WORDS[plans.homework_state(assignment, on)],
+        state=plans.THERAPIST_STATE_WORDS[state],
         submitted_on=submitted_on,
         quotes=quotes,
         figures=figures,
@@ -123,30 +124,19 @@ def homework_item(db: Session, client: User, assignment: Assignment, on: dt.date
     )
 
 
-def points_until(
-    db: Session, client: User, start: dt.date | None, end: dt.date
-) -> dict[str, list[tuple[dt.date, questionnaires.Point]]]:
-    out: dict[str, list[tuple[dt.date, questionnaires.Point]]] = {}
-    for code, points in questionnaires.series(db, client).items():
-        for p in points:
-            day = local_time(p.when, client).date()
-            if day <= end and (start is None or day >= start):
-                out.setdefault(code, []).append((day, p))
-    return out
-
-
 def reliable_words(s: questionnaires.Summary) -> str:
+    """The change verdict with its convention named: 'Jacobson–Truax: reliable improvement
+    (RCI −2.31); recovered'."""
     if s.latest is s.baseline:
         return "One score so far"
     if s.rc is None:
         return "No reliable change index: no verified standard deviation on file"
-    category = progress.CATEGORY_WORDS[s.category or "unchanged"].split(":")[0]
-    return f"{progress.RC_WORDS[s.rc.category]} (RCI {s.rc.rci:+.2f}); {category}"
+    category = progress.CATEGORY_WORDS[s.category or "unchanged"].split(":")[0].lower()
+    verdict = progress.RC_WORDS[s.rc.category].lower()
+    return f"{progress.JT}: {verdict} (RCI {s.rc.rci:+.2f}); {category}"
 
 
-def chart(
-    inst: measures.Instrument, dated: list[tuple[dt.date, questionnaires.Point]]
-) -> charts.Chart:
+def chart(inst: measures.Instrument, dated: list[tuple[dt.date, episodes.Score]]) -> charts.Chart:
     return charts.Chart(
         title=f"{inst.short_name} ({inst.min_total}–{inst.max_total})",
         y_label="Total score",

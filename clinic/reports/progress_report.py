@@ -11,7 +11,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak
 from sqlalchemy.orm import Session
 
-from .. import charts, measures, notes, pdf, plans, progress, questionnaires
+from .. import charts, episodes, measures, notes, pdf, plans, progress, questionnaires
 from ..models import Plan, SubmissionStatus, User
 from .common import (
     ATTENDANCE_WORDS,
@@ -19,7 +19,6 @@ from .common import (
     Header,
     chart,
     header,
-    points_until,
     reliable_words,
     title_block,
 )
@@ -71,15 +70,6 @@ class ProgressReport:
     earlier_screens: tuple[tuple[str, str], ...] = ()
 
 
-def _midpoint(dated: list[tuple[dt.date, questionnaires.Point]]) -> int | None:
-    """The mid-point score: the one given closest to week 6 (the program's mid-point battery),
-    neither the first nor the last."""
-    inner = [i for i in range(1, len(dated) - 1) if dated[i][1].week is not None]
-    if not inner:
-        return None
-    return min(inner, key=lambda i: abs((dated[i][1].week or 0) - 6))
-
-
 def gather_progress_report(
     db: Session,
     client: User,
@@ -90,51 +80,48 @@ def gather_progress_report(
     for_client: bool = False,
 ) -> ProgressReport:
     """What the progress report shows for a plan (or a chosen date range)."""
-    plan = plans.open_plan(db, client) or plans.latest_plan(db, client)
+    last = end or today
+    plan = episodes.episode(db, client, last)
     plans.preload_homework(db, plan)
     first = start or (plan.first_session if plan else None)
-    last = end or today
     show_scores = not for_client or client.practice.clients_see_scores
     blocks, summary = [], []
-    dated_series = points_until(db, client, first, last)
-    for code, inst in measures.instruments().items():
-        dated = dated_series.get(code)
-        if not dated:
-            continue
-        points = [p for _, p in dated]
-        s = questionnaires.summarise(code, points)
-        mid = _midpoint(dated)
-        picks = [("Baseline", 0)] + ([("Mid-point", mid)] if mid is not None else [])
-        if len(dated) > 1:
-            picks.append(("Latest", len(dated) - 1))
+    found = episodes.courses(db, client, plan, since=start, until=last)
+    for code, course in found.items():
+        inst = measures.instrument(code)
+        s = questionnaires.summarise(course)
+        picks = [("Baseline", course.baseline), ("Mid-point", course.midpoint)]
+        picks.append(("Latest", None if course.single else course.latest))
         rows = tuple(
-            (
-                label,
-                f"{dated[i][0]:%d %b %Y}",
-                str(dated[i][1].value),
-                inst.band_for(dated[i][1].value).label,
-            )
-            for label, i in picks
+            (label, f"{p.day:%d %b %Y}", str(p.value), inst.band_for(p.value).label)
+            for label, p in picks
+            if p is not None
         )
+        dated = [(p.day, p) for p in course.scores]
         words = progress.client_words(inst, s) if for_client else progress.therapist_words(s)
         blocks.append(
             MeasureBlock(
-                inst.short_name, inst.name, chart(inst, dated), rows, reliable_words(s), words
+                inst.short_name,
+                inst.name,
+                chart(inst, dated),
+                rows,
+                "" if for_client else reliable_words(s),
+                words,
             )
         )
-        if s.latest is s.baseline:
+        if course.single:
             summary.append(f"{inst.short_name}: one score so far, {s.latest.value} ({s.band}).")
         else:
             rc = "" if for_client else f" {reliable_words(s)}."
             summary.append(
-                f"{inst.short_name} ({inst.about}) went from {s.baseline.value} to "
+                f"{inst.short_name} ({inst.about}) went from {s.baseline.value} (baseline) to "
                 f"{s.latest.value} ({s.band}); {s.direction_words}.{rc}"
             )
     outcome = None
-    phq, gad = dated_series.get("phq9", []), dated_series.get("gad7", [])
-    if len(phq) > 1 and len(gad) > 1:
+    phq, gad = found.get("phq9"), found.get("gad7")
+    if phq and gad and not phq.single and not gad.single:
         o = measures.talking_therapies_outcome(
-            phq[0][1].value, phq[-1][1].value, gad[0][1].value, gad[-1][1].value
+            phq.baseline.value, phq.latest.value, gad.baseline.value, gad.latest.value
         )
         outcome = _talking_therapies_words(o)
     weeks = _homework_weeks(db, plan, first, last) if plan else ()
@@ -166,7 +153,10 @@ def gather_progress_report(
             for x in screens[1:]
         ),
         header=header(db, client, plan, min(today, last)),
-        start=first or last,
+        start=min(
+            [d for d in (first, *(c.scores[0].day for c in found.values())) if d is not None],
+            default=last,
+        ),
         end=last,
         for_client=for_client,
         show_scores=show_scores,
@@ -177,7 +167,7 @@ def gather_progress_report(
         talking_therapies=outcome if show_scores and not for_client else None,
         homework=weeks,
         sessions=sessions,
-        statistics=statistics_notes() if show_scores else (),
+        statistics=statistics_notes(for_client) if show_scores else (),
     )
 
 
@@ -190,11 +180,11 @@ def _talking_therapies_words(o: measures.TalkingTherapiesOutcome) -> str:
     else:
         change = "no reliable change"
     verdict = [change]
-    if o.recovery is not None:
-        verdict.append("recovered" if o.recovery else "not recovered")
+    if o.recovery is not None:  # the convention's own word, unlike Jacobson–Truax "recovered"
+        verdict.append("recovery" if o.recovery else "no recovery")
     if o.reliable_recovery:
         verdict.append("reliable recovery")
-    return f"{start}: {', '.join(verdict)}."
+    return f"{progress.NHS} (PHQ-9 and GAD-7 together): {start.lower()}; {', '.join(verdict)}."
 
 
 def _homework_weeks(
@@ -227,24 +217,36 @@ def _homework_weeks(
     return tuple(out)
 
 
-def statistics_notes() -> tuple[StatisticNote, ...]:
-    """How each figure is computed, with the numbers and sources used (from the definitions)."""
+def statistics_notes(for_client: bool = False) -> tuple[StatisticNote, ...]:
+    """How each figure is computed, with the numbers and sources used (from the definitions).
+    The client's copy explains the scores and bands only: no reliable-change statistics."""
     out = []
     for inst in measures.instruments().values():
         c = inst.change
+        if for_client:
+            out.append(
+                StatisticNote(
+                    inst.short_name,
+                    f"{inst.name}: scores from {inst.min_total} to {inst.max_total}; "
+                    f"{'higher' if inst.higher_is_better else 'lower'} is better. Ranges: "
+                    + ", ".join(f"{b.low}–{b.high} {b.label}" for b in inst.bands)
+                    + f". Reference: {inst.citation}",
+                )
+            )
+            continue
         if c.sd is None:
             rc = (
                 "No reliable change index is computed: no verified standard deviation is on "
                 f"file. ({c.sd_source})"
             )
         else:
-            threshold = 1.96 * c.sd * (2 * (1 - c.reliability)) ** 0.5
+            s_diff = c.sd * (2 * (1 - c.reliability)) ** 0.5
             rc = (
-                f"Reliable change (Jacobson & Truax 1991): S_diff = SD × √2 × √(1 − r) = "
-                f"{c.sd:g} × √2 × √(1 − {c.reliability:g}) = {threshold / 1.96:.2f}; "
+                f"{progress.JT} reliable change (Jacobson & Truax 1991): S_diff = SD × √2 × "
+                f"√(1 − r) = {c.sd:g} × √2 × √(1 − {c.reliability:g}) = {s_diff:.2f}; "
                 f"RCI = (latest − baseline) / S_diff, reliable when |RCI| > 1.96, that is a "
-                f"change of more than {threshold:.2f} points. SD source: {c.sd_source} "
-                f"Reliability source: {c.reliability_source}"
+                f"change of {inst.smallest_reliable_change()} points or more. SD source: "
+                f"{c.sd_source} Reliability source: {c.reliability_source}"
             )
         out.append(
             StatisticNote(
@@ -253,11 +255,14 @@ def statistics_notes() -> tuple[StatisticNote, ...]:
                 f"{'higher' if inst.higher_is_better else 'lower'} is better. Bands: "
                 + ", ".join(f"{b.low}–{b.high} {b.label}" for b in inst.bands)
                 + f". Clinical cut-off {c.cutoff:g} ({c.cutoff_source}) {rc} "
-                f"Categories: recovered = reliable improvement and past the cut-off; improved = "
+                f"{progress.JT} categories: recovered = reliable improvement and past the "
+                f"cut-off; improved = "
                 f"reliable improvement only; unchanged; deteriorated = reliable deterioration. "
                 f"Reference: {inst.citation}",
             )
         )
+    if for_client:
+        return tuple(out)
     out.append(
         StatisticNote(
             "NHS Talking Therapies",
@@ -306,6 +311,20 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
     period = f"{r.start:%d %b %Y} to {r.end:%d %b %Y}"
     story = title_block(title, r.header, period)
     story.append(pdf.para("What changed" if not r.for_client else "In short", "h2"))
+    if r.measures and not r.for_client:
+        nhs = (
+            f" The {progress.NHS} outcome below combines PHQ-9 and GAD-7 by its own, "
+            "different rules."
+            if r.talking_therapies
+            else ""
+        )
+        story.append(
+            pdf.para(
+                "Each questionnaire: change from its baseline to the latest score, with "
+                f"{progress.JT} reliable change.{nhs}",
+                "small",
+            )
+        )
     for line in r.summary:
         story.append(pdf.para(f"• {line}"))
     if not r.show_scores:
@@ -316,7 +335,7 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
             )
         )
     if r.talking_therapies:
-        story.append(pdf.para("NHS Talking Therapies outcome", "h3"))
+        story.append(pdf.para(f"{progress.NHS} outcome (a different convention)", "h3"))
         story.append(pdf.para(r.talking_therapies))
         story.append(pdf.para(progress.NHS_CONVENTION + ".", "small"))
     if not r.for_client:
@@ -354,8 +373,9 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         )
         story.append(
             pdf.para(
-                "Quality is rated by the therapist at review (0 = not done to 4 = excellent; "
-                "Kazantzis et al.'s homework rating).",
+                "Quality is the therapist's rating at review on Bedrock's 0–4 scale (0 = not done, "
+                "4 = excellent), informed by research on homework quality (Kazantzis, "
+                "Whittington & Dattilio 2010, Clin Psychol Sci Pract 17:144–156).",
                 "small",
             )
         )
@@ -372,7 +392,12 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         )
     if r.statistics:
         story.append(PageBreak())
-        story.append(pdf.para("Appendix: how the figures are worked out", "h2"))
+        heading = (
+            "About the questionnaires"
+            if r.for_client
+            else "Appendix: how the figures are worked out"
+        )
+        story.append(pdf.para(heading, "h2"))
         for note in r.statistics:
             story.append(pdf.para(note.instrument, "h3"))
             story.append(pdf.para(note.text, "small"))

@@ -11,7 +11,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 from sqlalchemy.orm import Session
 
-from .. import alerts, charts, measures, notes, pdf, plans, progress, questionnaires
+from .. import alerts, charts, episodes, measures, notes, pdf, plans, progress, questionnaires
 from ..models import SessionNote, User
 from ..timeutil import local_time
 from .common import (
@@ -28,7 +28,6 @@ from .common import (
     header,
     homework_flowables,
     homework_item,
-    points_until,
     reliable_words,
     title_block,
 )
@@ -60,14 +59,15 @@ def gather_session_summary(
     db: Session, client: User, session_date: dt.date, note: SessionNote | None
 ) -> SessionSummary:
     """What the summary of one session shows, read from the record as it stands."""
-    plan = plans.open_plan(db, client)
+    plan = episodes.episode(db, client, session_date)
     plans.preload_homework(db, plan)
     since, due = notes.homework_window(db, client, plan, session_date)
     homework = tuple(homework_item(db, client, a, session_date) for a in due)
     scores, drawn = [], []
-    for code, dated in points_until(db, client, None, session_date).items():
+    for code, course in episodes.courses(db, client, plan, until=session_date).items():
         inst = measures.instrument(code)
-        s = questionnaires.summarise(code, [p for _, p in dated])
+        s = questionnaires.summarise(course)
+        dated = [(p.day, p) for p in course.scores]
         scores.append(
             ScoreLine(
                 instrument=inst.short_name,
@@ -162,7 +162,13 @@ def session_summary_pdf(s: SessionSummary) -> bytes:
     if s.scores:
         story.append(
             pdf.table(
-                ["Measure", "Latest", "Band", "Change since baseline", "Reliable change"],
+                [
+                    "Measure",
+                    "Latest",
+                    "Band",
+                    "Change since baseline",
+                    f"Reliable change ({progress.JT})",
+                ],
                 [
                     (x.instrument, f"{x.latest} ({x.on:%d %b})", x.band, x.change, x.reliable)
                     for x in s.scores
