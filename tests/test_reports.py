@@ -451,6 +451,7 @@ DOWNLOADS = [
     "progress-report.pdf",
     "questionnaires.csv",
     "homework.csv",
+    "check-ins.csv",
     "fhir.json",
     "record.zip",
 ]
@@ -600,10 +601,12 @@ def test_the_clients_own_copy_leaves_out_session_notes(app, record):
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert not [n for n in archive.namelist() if n.startswith("session-summaries/")]
     assert "My progress report" in pdf_text(archive.read("progress-report.pdf"))
-    homework = list(csv.DictReader(io.StringIO(archive.read("homework.csv").decode())))
+    homework = list(csv.DictReader(io.StringIO(archive.read("homework.csv").decode("utf-8-sig"))))
     assert AUTOMATIC in homework[0]["answers_json"]
     assert "quality" not in homework[0] and "completion" not in homework[0]  # the therapist's
-    questionnaires = list(csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode())))
+    questionnaires = list(
+        csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode("utf-8-sig")))
+    )
     assert "flags" not in questionnaires[0] and questionnaires[0]["total"] == "17"
     assert "Observation" in archive.read("fhir-bundle.json").decode()
 
@@ -613,9 +616,11 @@ def test_the_clients_copy_follows_the_practice_that_hides_scores(app, db, record
     client.practice.clients_see_scores = False
     db.commit()
     archive = zipfile.ZipFile(io.BytesIO(browser(app, client).get("/me/my-record.zip").data))
-    questionnaires = list(csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode())))
+    questionnaires = list(
+        csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode("utf-8-sig")))
+    )
     assert "total" not in questionnaires[0] and "band" not in questionnaires[0]
-    assert questionnaires[0]["item_answers"].startswith("1=2")  # their own answers stay
+    assert questionnaires[0]["item_1"] == "2"  # their own answers stay
     bundle = json.loads(archive.read("fhir-bundle.json"))
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert kinds == {"Patient", "QuestionnaireResponse"}
@@ -637,7 +642,7 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
         args=["export-reports", "--therapist", therapist.email, "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "Wrote 6 files for 2 client(s)" in result.output
+    assert "Wrote 8 files for 2 client(s)" in result.output
     names = sorted(p.name for p in out.iterdir())
     assert any(n.startswith(f"bedrock-client-{client.id}-progress-") for n in names)
     assert f"bedrock-client-{other.id}-questionnaires.csv" in names
