@@ -367,8 +367,9 @@ def record_bundle(
         "distress 0-10, last week's homework helpfulness 0-4: the practice's own ratings, not a "
         "validated scale); suitability-screens.csv (in the therapist's copy) has one row per "
         "answer of each suitability and safety screen.\n"
-        "fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, QuestionnaireResponse, "
-        "Observation) with LOINC codes where they are verified.\n"
+        "fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, Questionnaire, "
+        "QuestionnaireResponse, Observation) with LOINC codes where they are verified and "
+        "Bedrock's own code systems (urn:bedrock:...) elsewhere.\n"
         "This file holds health information: keep it somewhere private.\n"
     )
     return zip_bytes([("README.txt", readme), *files])

@@ -1,18 +1,19 @@
 """Exports read back the way the tools clinicians use would read them: CSV bytes as Excel
 opens them (UTF-8 with a byte-order mark, ISO dates, one column per questionnaire item), the
-weekly check-ins."""
+weekly check-ins, and the FHIR bundle validated against the R4B models."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import json
 import re
 import zipfile
 
 import pytest
 
-from clinic import plans, questionnaires
+from clinic import exports, plans, questionnaires
 from clinic.models import Role
 
 from .conftest import record_screen
@@ -233,3 +234,125 @@ def test_check_in_csv_has_one_row_per_check_in_with_every_rating(app, db, make_u
     assert rows[0]["note"] == "" and rows[1]["note"] == "'" + NOTE
     page = browser(app, therapist).get(f"/therapist/clients/{client.id}").get_data(as_text=True)
     assert url in page  # offered with the other downloads
+
+
+# --- FHIR ---------------------------------------------------------------------------------------
+
+SCORE = {"system": "http://unitsofmeasure.org", "code": "{score}", "unit": "{score}"}
+GAD7_ITEMS = ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"]
+
+
+def _bundle(app, therapist, client):  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.bundle import Bundle
+
+    data = json.loads(browser(app, therapist).get(f"/therapist/clients/{client.id}/fhir.json").data)
+    Bundle.model_validate(data)  # raises on anything invalid
+    return data, [e["resource"] for e in data["entry"]]
+
+
+def test_fhir_totals_carry_loincs_own_names_and_a_ucum_score(app, exported):
+    therapist, client, _ = exported
+    _, resources = _bundle(app, therapist, client)
+    totals = {
+        o["code"]["coding"][0]["code"]: o
+        for o in resources
+        if o["resourceType"] == "Observation" and "valueQuantity" in o
+    }
+    # Long common names as LOINC publishes them (loinc.org term pages 44261-6 and 69729-2).
+    assert totals["44261-6"]["code"]["coding"][0]["display"] == (
+        "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"
+    )
+    assert totals["70274-6"]["code"]["coding"][0]["display"] == (
+        "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"
+    )
+    assert totals["44261-6"]["valueQuantity"] == {"value": 16, **SCORE}
+    assert totals["70274-6"]["valueQuantity"] == {"value": 12, **SCORE}
+    assert totals["wsas-total"]["valueQuantity"]["value"] == 25
+    assert not any("valueInteger" in o for o in totals.values())
+
+
+def test_fhir_gad7_items_carry_the_loinc_item_codes(app, exported):
+    therapist, client, _ = exported
+    _, resources = _bundle(app, therapist, client)
+    gad = next(
+        r
+        for r in resources
+        if r["resourceType"] == "QuestionnaireResponse"
+        and len([i for i in r["item"] if i["linkId"] != "difficulty"]) == 7
+    )
+    assert [i.get("definition") for i in gad["item"] if i["linkId"] != "difficulty"] == [
+        f"http://loinc.org/{code}" for code in GAD7_ITEMS
+    ]
+
+
+def test_fhir_bundle_holds_the_questionnaire_each_response_refers_to(app, exported):
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    therapist, client, _ = exported
+    _, resources = _bundle(app, therapist, client)
+    defined = {}
+    for q in (r for r in resources if r["resourceType"] == "Questionnaire"):
+        Questionnaire.model_validate(q)
+        defined[f"{q['url']}|{q['version']}"] = q
+    responses = [r for r in resources if r["resourceType"] == "QuestionnaireResponse"]
+    assert len(responses) == 3 and len(defined) == 3
+    for response in responses:
+        q = defined[response["questionnaire"]]  # every canonical resolves inside the bundle
+        options = {i["linkId"]: i for i in q["item"]}
+        for item in response["item"]:
+            asked = options[item["linkId"]]
+            assert asked["text"] == item["text"]
+            assert item["answer"][0]["valueCoding"] in [
+                o["valueCoding"] for o in asked["answerOption"]
+            ]
+    phq = next(q for q in defined.values() if q["code"][0]["code"] == "44249-1")
+    assert phq["code"][0] == {
+        "system": "http://loinc.org",
+        "code": "44249-1",
+        "display": "PHQ-9 quick depression assessment panel [Reported.PHQ]",
+    }
+    assert phq["item"][8]["code"][0]["code"] == "44260-8"  # item 9
+    gad = next(q for q in defined.values() if q["code"][0]["code"] == "69737-5")
+    assert gad["code"][0]["display"] == "Generalized anxiety disorder 7 item (GAD-7)"
+    assert [i["code"][0]["code"] for i in gad["item"][:7]] == GAD7_ITEMS
+    wsas = next(q for q in defined.values() if q["name"] == "WSAS")
+    assert "code" not in wsas  # no verified LOINC panel: nothing guessed
+
+
+def test_fhir_check_ins_are_observations_in_a_local_code_system(app, exported):
+    therapist, client, _ = exported
+    _, resources = _bundle(app, therapist, client)
+    check_ins = [
+        o
+        for o in resources
+        if o["resourceType"] == "Observation"
+        and o["code"]["coding"][0]["system"] == "urn:bedrock:check-in"
+    ]
+    assert len(check_ins) == 2
+    coding = check_ins[0]["code"]["coding"][0]
+    assert coding["code"] == "weekly-check-in"
+    assert "not a validated scale" in coding["display"]
+    ratings = {
+        c["code"]["coding"][0]["code"]: c.get("valueInteger") for c in check_ins[1]["component"]
+    }
+    assert ratings == {"trust": 8, "distress": 3, "helpfulness": 3}
+    assert {c["code"]["coding"][0]["code"] for c in check_ins[0]["component"]} == {
+        "trust",
+        "distress",
+    }  # an unanswered rating is left out, not sent as 0
+    assert check_ins[1]["note"] == [{"text": NOTE}]
+    assert all(
+        "not a validated scale" in c["code"]["coding"][0]["display"]
+        for o in check_ins
+        for c in o["component"]
+    )
+
+
+def test_the_record_zip_is_the_same_bytes_for_the_same_record(app, db, exported):
+    _, client, _ = exported
+    now = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+    with app.app_context():
+        for for_client in (False, True):
+            first = exports.record_bundle(db, client, now.date(), now, for_client=for_client)
+            again = exports.record_bundle(db, client, now.date(), now, for_client=for_client)
+            assert first == again

@@ -566,9 +566,9 @@ def test_fhir_bundle_is_valid_and_uses_the_verified_loinc_codes(app, db, record)
     assert ("http://loinc.org", "70274-6") in codes  # GAD-7 total
     assert ("urn:bedrock:instrument", "wsas-total") in codes  # no verified LOINC: local code
     phq_total = next(o for o in observations if o["code"]["coding"][0]["code"] == "44261-6")
-    assert phq_total["valueInteger"] == 17
+    assert phq_total["valueQuantity"]["value"] == 17
     responses = [r for r in resources if r["resourceType"] == "QuestionnaireResponse"]
-    phq = next(r for r in responses if r["questionnaire"] == "http://loinc.org/q/44249-1")
+    phq = next(r for r in responses if r["questionnaire"] == "urn:bedrock:instrument/phq9|1")
     item9 = next(i for i in phq["item"] if i["linkId"] == "9")
     assert item9["definition"] == "http://loinc.org/44260-8"
     assert item9["answer"][0]["valueCoding"]["code"] == "LA6569-3"  # several days
@@ -623,7 +623,7 @@ def test_the_clients_copy_follows_the_practice_that_hides_scores(app, db, record
     assert questionnaires[0]["item_1"] == "2"  # their own answers stay
     bundle = json.loads(archive.read("fhir-bundle.json"))
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
-    assert kinds == {"Patient", "QuestionnaireResponse"}
+    assert kinds == {"Patient", "Questionnaire", "QuestionnaireResponse"}
 
 
 # --- the batch command --------------------------------------------------------------------------
