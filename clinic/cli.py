@@ -175,10 +175,13 @@ def export_reports(email: str, out: Path) -> None:
             files = {
                 f"{stem}-progress-{today:%Y-%m-%d}.pdf": reports.progress_report_pdf(data),
                 f"{stem}-questionnaires.csv": exports.csv_text(
-                    exports.QUESTIONNAIRE_HEADER, exports.questionnaire_rows(db, [client])
+                    *exports.questionnaire_table(db, [client])
                 ).encode(),
                 f"{stem}-homework.csv": exports.csv_text(
                     exports.HOMEWORK_HEADER, exports.homework_rows(db, [client])
+                ).encode(),
+                f"{stem}-check-ins.csv": exports.csv_text(
+                    exports.CHECK_IN_HEADER, exports.check_in_rows(db, [client])
                 ).encode(),
             }
             for name, content in files.items():

@@ -1,5 +1,8 @@
-"""Exports: CSV files, downloads and the client record bundle (a ZIP). Cells that a
-spreadsheet would run as a formula are neutralised; numbers stay numbers."""
+"""Exports: CSV files, downloads and the client record bundle (a ZIP). Every CSV is written for
+the spreadsheet a clinician opens it in: UTF-8 with a byte-order mark (without it Excel reads
+the bytes as the local code page and garbles every accent and script), local ISO dates next to
+the UTC timestamps, one column per questionnaire item. Cells that a spreadsheet would run as a
+formula are neutralised; numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import answers as engine
-from . import fhir, notes, plans, reports
-from .models import Assignment, Plan, SubmissionStatus, User
+from . import fhir, measures, notes, plans, questionnaires, reports
+from .models import Administration, Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
 
 # OWASP "CSV Injection": a cell starting with = + - @ tab or carriage return can be run as a
@@ -36,9 +39,16 @@ def safe_cell(value: Any) -> Any:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+# The UTF-8 byte-order mark: Excel (Windows and Mac) opens a CSV as UTF-8 only when it starts
+# with one; LibreOffice, pandas (encoding="utf-8-sig") and R's readr accept it too.
+BOM = "\ufeff"
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV text with a header row; every cell passed through safe_cell."""
+    """CSV text with a byte-order mark and a header row; every cell passed through safe_cell.
+    Encode it as UTF-8."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
@@ -48,7 +58,8 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 # --- tidy CSV rows ----------------------------------------------------------------------------
 
-QUESTIONNAIRE_HEADER = (
+# Followed by item_1 .. item_n and extra_<key> (see questionnaire_table).
+QUESTIONNAIRE_COLUMNS = (
     "client_id",
     "client",
     "instrument",
@@ -60,7 +71,6 @@ QUESTIONNAIRE_HEADER = (
     "total",
     "band",
     "flags",
-    "item_answers",
 )
 HOMEWORK_HEADER = (
     "client_id",
@@ -71,11 +81,25 @@ HOMEWORK_HEADER = (
     "due_on",
     "status",
     "submitted_at_utc",
+    "submitted_on_local",
     "reviewed_at_utc",
+    "reviewed_on_local",
     "completion",
     "quality",
     "figures",
     "answers_json",
+)
+
+CHECK_IN_HEADER = (
+    "client_id",
+    "client",
+    "plan_week",
+    "checked_in_at_utc",
+    "checked_in_on_local",
+    "trust",
+    "distress",
+    "helpfulness",
+    "note",
 )
 
 SCREEN_HEADER = (
@@ -90,33 +114,81 @@ SCREEN_HEADER = (
 )
 
 
+Table = tuple[list[str], list[list[Any]]]
+
+
 def _utc(moment: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds") if moment else ""
 
 
-def questionnaire_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
-    """One row per completed questionnaire."""
-    rows = []
+def _local_date(moment: dt.datetime | None, client: User) -> str:
+    """The calendar date where the client lives, as YYYY-MM-DD: the one form of a date that
+    Excel, LibreOffice and Numbers all read as a date whatever the computer's locale."""
+    return local_time(moment, client).date().isoformat() if moment else ""
+
+
+def _item_answers(
+    a: Administration, inst: measures.Instrument | None
+) -> tuple[list[Any], dict[str, Any]]:
+    """An administration's scored answers in the instrument's item order, and its extra
+    (unscored) answers by key. An instrument removed since keeps its stored order."""
+    answers = dict(a.answers or {})
+    if inst is None:
+        return list(answers.values()), {}
+    scored = [answers.get(item.key) for item in inst.items]
+    extra = {item.key: answers[item.key] for item in inst.extra_items if item.key in answers}
+    return scored, extra
+
+
+def questionnaire_table(db: Session, clients: Sequence[User]) -> Table:
+    """One row per completed questionnaire, one column per item: item_1 .. item_n in each
+    instrument's own order, then extra_<key> for the questions recorded but not scored (the
+    PHQ-9 and GAD-7 "how difficult" question).
+
+    Several instruments share one table, so the item columns run to the longest instrument any
+    row or any loaded definition has, and a shorter instrument leaves the rest blank. One tidy
+    table (rather than a file per instrument) filters and pivots by the instrument column; the
+    columns stay the same from one month's export to the next while the instruments do, so files
+    append; and blank, not 0, keeps a spreadsheet's SUM and AVERAGE right for every row."""
+    known = measures.instruments()
+    rows: list[tuple[User, Administration, list[Any], dict[str, Any]]] = []
     for client in clients:
         for a in reports.administrations_in(db, client):
-            assert a.completed_at is not None
-            rows.append(
-                [
-                    client.id,
-                    client.display_name,
-                    a.instrument_code,
-                    a.instrument_version,
-                    a.slot,
-                    a.week,
-                    _utc(a.completed_at),
-                    local_time(a.completed_at, client).date().isoformat(),
-                    a.total,
-                    a.band,
-                    " ".join(a.flags or []),
-                    " ".join(f"{k}={v}" for k, v in (a.answers or {}).items()),
-                ]
-            )
-    return rows
+            scored, extra = _item_answers(a, known.get(a.instrument_code))
+            rows.append((client, a, scored, extra))
+    width = max([len(inst.items) for inst in known.values()] + [len(r[2]) for r in rows] + [0])
+    extra_keys = list(
+        dict.fromkeys(
+            [item.key for inst in known.values() for item in inst.extra_items]
+            + [key for r in rows for key in r[3]]
+        )
+    )
+    header = [
+        *QUESTIONNAIRE_COLUMNS,
+        *(f"item_{n}" for n in range(1, width + 1)),
+        *(f"extra_{key}" for key in extra_keys),
+    ]
+    table = []
+    for client, a, scored, extra in rows:
+        table.append(
+            [
+                client.id,
+                client.display_name,
+                a.instrument_code,
+                a.instrument_version,
+                a.slot,
+                a.week,
+                _utc(a.completed_at),
+                _local_date(a.completed_at, client),
+                a.total,
+                a.band,
+                " ".join(a.flags or []),
+                *scored,
+                *([None] * (width - len(scored))),
+                *(extra.get(key) for key in extra_keys),
+            ]
+        )
+    return header, table
 
 
 def homework_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
@@ -147,11 +219,34 @@ def homework_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
                     a.due_on.isoformat(),
                     sub.status,
                     _utc(sub.submitted_at),
+                    _local_date(sub.submitted_at, client),
                     _utc(sub.reviewed_at),
+                    _local_date(sub.reviewed_at, client),
                     sub.completion,
                     sub.quality,
                     figures,
                     json.dumps(sub.answers, ensure_ascii=False, sort_keys=True),
+                ]
+            )
+    return rows
+
+
+def check_in_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
+    """One row per weekly check-in, oldest first; a rating left unanswered stays blank."""
+    rows = []
+    for client in clients:
+        for c in questionnaires.check_in_series(db, client):
+            rows.append(
+                [
+                    client.id,
+                    client.display_name,
+                    c.week,
+                    _utc(c.created_at),
+                    _local_date(c.created_at, client),
+                    c.trust,
+                    c.distress,
+                    c.helpfulness,
+                    c.note,
                 ]
             )
     return rows
@@ -239,10 +334,7 @@ def record_bundle(
                     reports.session_summary_pdf(summary),
                 )
             )
-    questionnaires: tuple[Sequence[str], Sequence[Sequence[Any]]] = (
-        QUESTIONNAIRE_HEADER,
-        questionnaire_rows(db, [client]),
-    )
+    answered: tuple[Sequence[str], Sequence[Sequence[Any]]] = questionnaire_table(db, [client])
     homework: tuple[Sequence[str], Sequence[Sequence[Any]]] = (
         HOMEWORK_HEADER,
         homework_rows(db, [client]),
@@ -250,23 +342,34 @@ def record_bundle(
     scores = not for_client or client.practice.clients_see_scores
     if for_client:
         hidden = CLIENT_OMITS_QUESTIONNAIRES | (set() if scores else HIDDEN_SCORES)
-        questionnaires = without(*questionnaires, hidden)
+        answered = without(*answered, hidden)
         homework = without(*homework, CLIENT_OMITS_HOMEWORK)
     if not for_client:
         files.append(("suitability-screens.csv", csv_text(SCREEN_HEADER, screen_rows(db, client))))
     files += [
-        ("questionnaires.csv", csv_text(*questionnaires)),
+        ("questionnaires.csv", csv_text(*answered)),
         ("homework.csv", csv_text(*homework)),
+        # The check-ins are the client's own ratings: the same in both copies.
+        ("check-ins.csv", csv_text(CHECK_IN_HEADER, check_in_rows(db, [client]))),
         ("fhir-bundle.json", fhir.client_bundle_json(db, client, now, totals=scores)),
     ]
     names = "\n".join(f"- {name}" for name, _ in files)
     readme = (
         f"Record of {client.display_name} from {client.practice.name}, made {today:%d %B %Y}.\n\n"
         f"{names}\n\n"
-        "questionnaires.csv and homework.csv have one row per completed questionnaire and per "
-        "homework sent; suitability-screens.csv (in the therapist's copy) has one row per "
-        "answer of each suitability and safety screen. fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, "
-        "QuestionnaireResponse, Observation) with LOINC codes where they are verified.\n"
+        "The CSV files are UTF-8 (with a byte-order mark, so Excel reads every script). Times "
+        "ending _utc are in UTC; dates ending _on_local are the client's own calendar date, "
+        "written YYYY-MM-DD.\n"
+        "questionnaires.csv has one row per completed questionnaire; item_1, item_2 ... are the "
+        "answers in the order the questionnaire asks them (blank where a questionnaire has fewer "
+        "items), and extra_difficulty is the unscored 'how difficult' question. homework.csv has "
+        "one row per homework sent; check-ins.csv one row per weekly check-in (trust 0-10, "
+        "distress 0-10, last week's homework helpfulness 0-4: the practice's own ratings, not a "
+        "validated scale); suitability-screens.csv (in the therapist's copy) has one row per "
+        "answer of each suitability and safety screen.\n"
+        "fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, Questionnaire, "
+        "QuestionnaireResponse, Observation) with LOINC codes where they are verified and "
+        "Bedrock's own code systems (urn:bedrock:...) elsewhere.\n"
         "This file holds health information: keep it somewhere private.\n"
     )
     return zip_bytes([("README.txt", readme), *files])

@@ -1,10 +1,13 @@
-"""FHIR R4 export of a client's questionnaires: a collection Bundle with the Patient, one
-QuestionnaireResponse per completed questionnaire and one Observation per total score.
+"""FHIR R4 export of a client's questionnaires and check-ins: a collection Bundle with the
+Patient, the Questionnaire of every instrument answered, one QuestionnaireResponse per
+completed questionnaire, one Observation per total score and one per weekly check-in.
 
-Codes: LOINC where design/measures.md lists a verified code (PHQ-9 panel 44249-1, total
-44261-6, items and answers; GAD-7 panel 69737-5, total 70274-6). Everything else uses
-Bedrock's own code systems (urn:bedrock:...) rather than a guessed LOINC code. Only elements
-that mean the same in R4 and R4B are used, so the output is valid R4."""
+Codes: LOINC where it is verified (design/measures.md and the instrument files: PHQ-9 panel
+44249-1, total 44261-6, items, answers and the difficulty question; GAD-7 panel 69737-5, total
+70274-6 and items). Everything else uses Bedrock's own code systems (urn:bedrock:...) rather
+than a guessed LOINC code; the check-in is the practice's own rating, not a validated scale,
+so it has only a local code. Only elements that mean the same in R4 and R4B are used, so the
+output is valid R4. The same record and moment give the same Bundle, byte for byte."""
 
 from __future__ import annotations
 
@@ -15,14 +18,53 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import measures, reports
-from .models import Administration, User
+from . import measures, questionnaires, reports
+from .models import Administration, CheckIn, User
 
 LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
 LOCAL_INSTRUMENT = "urn:bedrock:instrument"
 LOCAL_ANSWERS = "urn:bedrock:answer"
 LOCAL_PATIENT = "urn:bedrock:client"
+LOCAL_CHECK_IN = "urn:bedrock:check-in"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+# LOINC's own display for the codes sent with one (the Long Common Name, which LOINC's FHIR
+# terminology service returns as the display), copied from LOINC's term pages: loinc.org/
+# 44261-6 (its name, and 44249-1's in its "member of these panels" table), loinc.org/69729-2
+# (70274-6), the Regenstrief-published Questionnaire 69737-5 (its code display), loinc.org/
+# LL358-3 and LL359-1 (the answers). A code missing here is sent without a display rather
+# than with a made-up one. Item codes go without a display, as in LOINC's own Questionnaires.
+LOINC_DISPLAY = {
+    "44249-1": "PHQ-9 quick depression assessment panel [Reported.PHQ]",
+    "44261-6": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    "69737-5": "Generalized anxiety disorder 7 item (GAD-7)",
+    "70274-6": "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+    "LA6568-5": "Not at all",
+    "LA6569-3": "Several days",
+    "LA6570-1": "More than half the days",
+    "LA6571-9": "Nearly every day",
+    "LA6572-7": "Not difficult at all",
+    "LA6573-5": "Somewhat difficult",
+    "LA6575-0": "Very difficult",
+    "LA6574-3": "Extremely difficult",
+}
+
+# A total score has no unit: UCUM writes that as the annotation {score}, the example unit
+# LOINC gives for 44261-6 and 70274-6.
+SCORE_UNIT = {"unit": "{score}", "system": UCUM, "code": "{score}"}
+
+# The weekly check-in (design/measures.md): Bedrock's own ratings, not a validated scale.
+NOT_VALIDATED = "Bedrock's own rating, not a validated scale"
+# The words and anchors are the check-in form's own (client/forms.py CheckInForm).
+CHECK_IN_RATINGS = (
+    (
+        "trust",
+        "Felt able to trust the people close to me this week, 0 = not at all, 10 = completely",
+    ),
+    ("distress", "Distress this week, 0 = not at all, 10 = the most distressed I could be"),
+    ("helpfulness", "Helpfulness of last week's homework, 0 = not at all, 4 = extremely"),
+)
 # Every id is a name-based UUID, so exporting the same record twice gives the same Bundle.
 _NAMESPACE = uuid.UUID("6a1f6a52-5d0e-4f61-9e51-2b7f5f0c8e11")
 
@@ -35,19 +77,23 @@ def _instant(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def _loinc(code: str) -> dict[str, Any]:
+    coding = {"system": LOINC, "code": code}
+    if code in LOINC_DISPLAY:
+        coding["display"] = LOINC_DISPLAY[code]
+    return coding
+
+
 def _questionnaire_url(inst: measures.Instrument) -> str:
-    if inst.loinc_panel:
-        return f"{LOINC}/q/{inst.loinc_panel}"
-    return f"{LOCAL_INSTRUMENT}/{inst.code}|{inst.version}"
+    """The canonical URL of Bedrock's Questionnaire for an instrument (the Bundle holds it).
+    Not LOINC's http://loinc.org/q/... even where LOINC has a form: its linkIds are not ours,
+    so the Questionnaire names LOINC's in derivedFrom instead."""
+    return f"{LOCAL_INSTRUMENT}/{inst.code}"
 
 
 def _total_code(inst: measures.Instrument) -> dict[str, Any]:
     if inst.loinc_total:
-        return {
-            "system": LOINC,
-            "code": inst.loinc_total,
-            "display": f"{inst.short_name} total score",
-        }
+        return _loinc(inst.loinc_total)
     return {
         "system": LOCAL_INSTRUMENT,
         "code": f"{inst.code}-total",
@@ -55,14 +101,24 @@ def _total_code(inst: measures.Instrument) -> dict[str, Any]:
     }
 
 
+def _option_coding(inst: measures.Instrument, option: measures.Option) -> dict[str, Any]:
+    """An answer's coding: LOINC's answer code where the instrument file gives one (with
+    LOINC's display; an LA code's display is the answer's own words), else Bedrock's."""
+    if option.loinc:
+        display = LOINC_DISPLAY.get(option.loinc, option.label)
+        return {"system": LOINC, "code": option.loinc, "display": display}
+    return {
+        "system": f"{LOCAL_ANSWERS}/{inst.code}",
+        "code": str(option.value),
+        "display": option.label,
+    }
+
+
 def _answer(inst: measures.Instrument, item: measures.Item, value: int) -> dict[str, Any]:
     option = next((o for o in item.options if o.value == value), None)
-    label = option.label if option else str(value)
-    if option is not None and option.loinc:
-        coding = {"system": LOINC, "code": option.loinc, "display": label}
-    else:
-        coding = {"system": f"{LOCAL_ANSWERS}/{inst.code}", "code": str(value), "display": label}
-    return {"valueCoding": coding}
+    if option is None:
+        option = measures.Option(value, str(value))
+    return {"valueCoding": _option_coding(inst, option)}
 
 
 def patient(client: User) -> dict[str, Any]:
@@ -73,6 +129,46 @@ def patient(client: User) -> dict[str, Any]:
         "name": [{"text": client.display_name}],
         "active": client.active,
     }
+
+
+def _computable_name(inst: measures.Instrument) -> str:
+    """A name a machine can use (FHIR's que-0 pattern): 'PHQ-9' gives 'PHQ9'."""
+    name = "".join(ch for ch in inst.short_name if ch.isascii() and (ch.isalnum() or ch == "_"))
+    return name if name[:1].isalpha() and name[:1].isupper() else f"Q{name}"
+
+
+def questionnaire(inst: measures.Instrument) -> dict[str, Any]:
+    """The instrument as a FHIR Questionnaire: every question, with its answer options coded
+    exactly as the responses code them."""
+    items = []
+    for item, required in [(i, True) for i in inst.items] + [(i, False) for i in inst.extra_items]:
+        entry: dict[str, Any] = {"linkId": item.key}
+        if item.loinc:
+            entry["code"] = [{"system": LOINC, "code": item.loinc}]
+        entry |= {
+            "text": item.text,
+            "type": "choice",
+            "required": required,
+            "answerOption": [{"valueCoding": _option_coding(inst, o)} for o in item.options],
+        }
+        items.append(entry)
+    resource: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "id": f"instrument-{inst.code.replace('_', '-')}"[:64],
+        "url": _questionnaire_url(inst),
+        "version": str(inst.version),
+        "name": _computable_name(inst),
+        "title": inst.name,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": inst.instructions,
+        "copyright": " ".join(t for t in (inst.attribution, inst.citation) if t),
+    }
+    if inst.loinc_panel:
+        resource["derivedFrom"] = [f"{LOINC}/q/{inst.loinc_panel}"]
+        resource["code"] = [_loinc(inst.loinc_panel)]
+    resource["item"] = items
+    return resource
 
 
 def questionnaire_response(
@@ -96,7 +192,7 @@ def questionnaire_response(
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"administration-{a.id}",
-        "questionnaire": _questionnaire_url(inst),
+        "questionnaire": f"{_questionnaire_url(inst)}|{a.instrument_version}",
         "status": "completed",
         "subject": {"reference": patient_ref},
         "authored": _instant(a.completed_at),
@@ -118,24 +214,67 @@ def observation(
         "code": {"coding": [_total_code(inst)], "text": f"{inst.short_name} total score"},
         "subject": {"reference": patient_ref},
         "effectiveDateTime": _instant(a.completed_at),
-        "valueInteger": a.total,
+        "valueQuantity": {"value": a.total, **SCORE_UNIT},
         "interpretation": [{"text": a.band or inst.band_for(a.total).label}],
         "derivedFrom": [{"reference": response_ref}],
     }
+
+
+def _check_in_code(code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": LOCAL_CHECK_IN, "code": code, "display": display}]}
+
+
+def check_in_observation(c: CheckIn, patient_ref: str) -> dict[str, Any]:
+    """A weekly check-in as one Observation: each rating a component (one left unanswered is
+    left out, not sent as 0), the client's note as the Observation's note."""
+    components = []
+    for key, words in CHECK_IN_RATINGS:
+        value = getattr(c, key)
+        if value is None:
+            continue
+        components.append(
+            {"code": _check_in_code(key, f"{words} ({NOT_VALIDATED})"), "valueInteger": value}
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"check-in-{c.id}",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+        ],
+        "code": _check_in_code(
+            "weekly-check-in", "Weekly check-in (Bedrock's own ratings, not a validated scale)"
+        )
+        | {"text": f"Weekly check-in, plan week {c.week}"},
+        "subject": {"reference": patient_ref},
+        "effectiveDateTime": _instant(c.created_at),
+        "component": components,
+    }
+    if c.note:
+        resource["note"] = [{"text": c.note}]
+    return resource
 
 
 def client_bundle(
     db: Session, client: User, generated: dt.datetime, *, totals: bool = True
 ) -> dict[str, Any]:
     """The client's Bundle as a JSON-ready dict; without `totals`, only their answers (no
-    Observation of a total score)."""
+    Observation of a total score). Entries come in a fixed order: the Patient, the
+    Questionnaires by instrument code, each response (with its total), then the check-ins."""
     patient_ref = _urn("patient", client.id)
-    entries = [{"fullUrl": patient_ref, "resource": patient(client)}]
     known = measures.instruments()
-    for a in reports.administrations_in(db, client):
-        inst = known.get(a.instrument_code)
-        if inst is None:  # an instrument the practice has since removed
-            continue
+    answered = [
+        (a, known[a.instrument_code])
+        for a in reports.administrations_in(db, client)
+        # an instrument the practice has since removed has no definition left to export
+        if a.instrument_code in known
+    ]
+    entries = [{"fullUrl": patient_ref, "resource": patient(client)}]
+    for code in sorted({inst.code for _, inst in answered}):
+        entries.append(
+            {"fullUrl": _urn("questionnaire", code), "resource": questionnaire(known[code])}
+        )
+    for a, inst in answered:
         response_ref = _urn("response", a.id)
         entries.append(
             {"fullUrl": response_ref, "resource": questionnaire_response(a, inst, patient_ref)}
@@ -147,6 +286,10 @@ def client_bundle(
                     "resource": observation(a, inst, patient_ref, response_ref),
                 }
             )
+    for c in questionnaires.check_in_series(db, client):
+        entries.append(
+            {"fullUrl": _urn("check-in", c.id), "resource": check_in_observation(c, patient_ref)}
+        )
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid5(_NAMESPACE, f"bundle:{client.id}")),

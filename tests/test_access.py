@@ -135,6 +135,7 @@ ROUTES: dict[str, Access] = {
     "therapist.progress_report_pdf": Access("therapist", scoped=True),
     "therapist.client_questionnaires_csv": Access("therapist", scoped=True),
     "therapist.client_homework_csv": Access("therapist", scoped=True),
+    "therapist.client_check_ins_csv": Access("therapist", scoped=True),
     "therapist.client_fhir": Access("therapist", scoped=True),
     "therapist.client_bundle": Access("therapist", scoped=True),
     "therapist.caseload_questionnaires_csv": Access("therapist"),

@@ -454,6 +454,7 @@ DOWNLOADS = [
     "progress-report.pdf",
     "questionnaires.csv",
     "homework.csv",
+    "check-ins.csv",
     "fhir.json",
     "record.zip",
 ]
@@ -568,9 +569,9 @@ def test_fhir_bundle_is_valid_and_uses_the_verified_loinc_codes(app, db, record)
     assert ("http://loinc.org", "70274-6") in codes  # GAD-7 total
     assert ("urn:bedrock:instrument", "wsas-total") in codes  # no verified LOINC: local code
     phq_total = next(o for o in observations if o["code"]["coding"][0]["code"] == "44261-6")
-    assert phq_total["valueInteger"] == 17
+    assert phq_total["valueQuantity"]["value"] == 17
     responses = [r for r in resources if r["resourceType"] == "QuestionnaireResponse"]
-    phq = next(r for r in responses if r["questionnaire"] == "http://loinc.org/q/44249-1")
+    phq = next(r for r in responses if r["questionnaire"] == "urn:bedrock:instrument/phq9|1")
     item9 = next(i for i in phq["item"] if i["linkId"] == "9")
     assert item9["definition"] == "http://loinc.org/44260-8"
     assert item9["answer"][0]["valueCoding"]["code"] == "LA6569-3"  # several days
@@ -603,10 +604,12 @@ def test_the_clients_own_copy_leaves_out_session_notes(app, record):
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     assert not [n for n in archive.namelist() if n.startswith("session-summaries/")]
     assert "My progress report" in pdf_text(archive.read("progress-report.pdf"))
-    homework = list(csv.DictReader(io.StringIO(archive.read("homework.csv").decode())))
+    homework = list(csv.DictReader(io.StringIO(archive.read("homework.csv").decode("utf-8-sig"))))
     assert AUTOMATIC in homework[0]["answers_json"]
     assert "quality" not in homework[0] and "completion" not in homework[0]  # the therapist's
-    questionnaires = list(csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode())))
+    questionnaires = list(
+        csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode("utf-8-sig")))
+    )
     assert "flags" not in questionnaires[0] and questionnaires[0]["total"] == "17"
     assert "Observation" in archive.read("fhir-bundle.json").decode()
 
@@ -616,12 +619,14 @@ def test_the_clients_copy_follows_the_practice_that_hides_scores(app, db, record
     client.practice.clients_see_scores = False
     db.commit()
     archive = zipfile.ZipFile(io.BytesIO(browser(app, client).get("/me/my-record.zip").data))
-    questionnaires = list(csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode())))
+    questionnaires = list(
+        csv.DictReader(io.StringIO(archive.read("questionnaires.csv").decode("utf-8-sig")))
+    )
     assert "total" not in questionnaires[0] and "band" not in questionnaires[0]
-    assert questionnaires[0]["item_answers"].startswith("1=2")  # their own answers stay
+    assert questionnaires[0]["item_1"] == "2"  # their own answers stay
     bundle = json.loads(archive.read("fhir-bundle.json"))
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
-    assert kinds == {"Patient", "QuestionnaireResponse"}
+    assert kinds == {"Patient", "Questionnaire", "QuestionnaireResponse"}
 
 
 # --- the batch command --------------------------------------------------------------------------
@@ -640,7 +645,7 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
         args=["export-reports", "--therapist", therapist.email, "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "Wrote 6 files for 2 client(s)" in result.output
+    assert "Wrote 8 files for 2 client(s)" in result.output
     names = sorted(p.name for p in out.iterdir())
     assert any(n.startswith(f"bedrock-client-{client.id}-progress-") for n in names)
     assert f"bedrock-client-{other.id}-questionnaires.csv" in names

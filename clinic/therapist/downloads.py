@@ -128,12 +128,11 @@ def progress_report_pdf(client_id: int) -> Response:
 
 @bp.get("/clients/<int:client_id>/questionnaires.csv")
 def client_questionnaires_csv(client_id: int) -> Response:
+    """Every questionnaire of one client, one column per item."""
     client = get_client_or_404(client_id)
     audit.record("export", "questionnaires_csv", subject_id=client.id)
-    rows = exports.questionnaire_rows(database.session(), [client])
-    return csv_response(
-        f"{_file_stem(client)}-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows
-    )
+    header, rows = exports.questionnaire_table(database.session(), [client])
+    return csv_response(f"{_file_stem(client)}-questionnaires.csv", header, rows)
 
 
 @bp.get("/clients/<int:client_id>/homework.csv")
@@ -142,6 +141,15 @@ def client_homework_csv(client_id: int) -> Response:
     audit.record("export", "homework_csv", subject_id=client.id)
     rows = exports.homework_rows(database.session(), [client])
     return csv_response(f"{_file_stem(client)}-homework.csv", exports.HOMEWORK_HEADER, rows)
+
+
+@bp.get("/clients/<int:client_id>/check-ins.csv")
+def client_check_ins_csv(client_id: int) -> Response:
+    """Every weekly check-in of one client: week, date and each rating."""
+    client = get_client_or_404(client_id)
+    audit.record("export", "check_ins_csv", subject_id=client.id)
+    rows = exports.check_in_rows(database.session(), [client])
+    return csv_response(f"{_file_stem(client)}-check-ins.csv", exports.CHECK_IN_HEADER, rows)
 
 
 @bp.get("/clients/<int:client_id>/fhir.json")
@@ -178,8 +186,8 @@ def caseload_questionnaires_csv() -> Response:
     """Every questionnaire of every client in the therapist's care."""
     clients = _caseload()
     audit.record("export", "caseload_questionnaires_csv")
-    rows = exports.questionnaire_rows(database.session(), clients)
-    return csv_response("bedrock-caseload-questionnaires.csv", exports.QUESTIONNAIRE_HEADER, rows)
+    header, rows = exports.questionnaire_table(database.session(), clients)
+    return csv_response("bedrock-caseload-questionnaires.csv", header, rows)
 
 
 @bp.get("/exports/homework.csv")
