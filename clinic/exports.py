@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import answers as engine
-from . import fhir, measures, notes, plans, questionnaires, reports
+from . import episodes, fhir, measures, notes, plans, questionnaires, reports
 from .models import Administration, Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
 
@@ -71,6 +71,10 @@ QUESTIONNAIRE_COLUMNS = (
     "total",
     "band",
     "flags",
+    "episode",
+    "episode_role",
+    "change_from_baseline",
+    "reliable_change_jacobson_truax",
 )
 HOMEWORK_HEADER = (
     "client_id",
@@ -168,8 +172,10 @@ def questionnaire_table(db: Session, clients: Sequence[User]) -> Table:
         *(f"item_{n}" for n in range(1, width + 1)),
         *(f"extra_{key}" for key in extra_keys),
     ]
+    roles = _episode_roles(rows)
     table = []
     for client, a, scored, extra in rows:
+        role, change, verdict = roles.get(a.id, ("", None, ""))
         table.append(
             [
                 client.id,
@@ -183,12 +189,41 @@ def questionnaire_table(db: Session, clients: Sequence[User]) -> Table:
                 a.total,
                 a.band,
                 " ".join(a.flags or []),
+                a.plan_id,
+                role,
+                change,
+                verdict,
                 *scored,
                 *([None] * (width - len(scored))),
                 *(extra.get(key) for key in extra_keys),
             ]
         )
     return header, table
+
+
+def _episode_roles(
+    rows: Sequence[tuple[User, Administration, list[Any], dict[str, Any]]],
+) -> dict[int, tuple[str, int | None, str]]:
+    """For each administration: its role in its episode's course (baseline, midpoint, latest;
+    the one rule in clinic/episodes.py), its change from the baseline and the Jacobson–Truax
+    verdict of that change."""
+    groups: dict[tuple[int, int | None, str], list[episodes.Score]] = {}
+    for client, a, _, _ in rows:
+        assert a.completed_at is not None and a.total is not None
+        day = local_time(a.completed_at, client).date()
+        score = episodes.Score(a.completed_at, day, a.total, a.week, a.slot, a.id)
+        groups.setdefault((client.id, a.plan_id, a.instrument_code), []).append(score)
+    out: dict[int, tuple[str, int | None, str]] = {}
+    for (_, _, code), scores in groups.items():
+        course = episodes.course(code, scores)
+        assert course is not None
+        inst = measures.instruments().get(code)
+        for score in course.scores:
+            change = score.value - course.baseline.value
+            rc = inst.reliable_change(course.baseline.value, score.value) if inst else None
+            verdict = rc.category if rc is not None and score is not course.baseline else ""
+            out[score.id] = (course.role(score), change, verdict)
+    return out
 
 
 def homework_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
@@ -292,8 +327,8 @@ def without(
 # therapist's working notes; scores too, when the practice talks them through in sessions
 # rather than showing them (the client's own answers are always in).
 CLIENT_OMITS_HOMEWORK = {"completion", "quality"}
-CLIENT_OMITS_QUESTIONNAIRES = {"flags"}
-HIDDEN_SCORES = {"total", "band"}
+CLIENT_OMITS_QUESTIONNAIRES = {"flags", "reliable_change_jacobson_truax"}
+HIDDEN_SCORES = {"total", "band", "change_from_baseline"}
 
 
 # --- the record bundle --------------------------------------------------------------------------

@@ -267,3 +267,25 @@ def test_the_appendix_cites_sources_without_internal_notes(app):
     for citation in ("Kroenke K, Spitzer RL, Williams JBW (2001)", "Lancet 388(10047):871–880"):
         assert citation in text
     assert "RCI" not in own and "S_diff" not in own and "recovered" not in own
+
+
+def test_the_questionnaire_csv_marks_each_episodes_baseline_and_names_its_convention(
+    app, db, people, signed_in
+):
+    import csv
+    import io
+
+    therapist, client = people
+    first = TODAY - dt.timedelta(days=21)
+    with app.app_context():
+        plan = start(db, client, therapist, first)
+        give(db, client, plan, 4, first - dt.timedelta(days=3), slot="ad_hoc")
+        give(db, client, plan, 18, first - dt.timedelta(days=2), slot="baseline", week=1)
+        give(db, client, plan, 11, TODAY - dt.timedelta(days=1), week=3)
+        db.commit()
+    response = signed_in(therapist).get(f"/therapist/clients/{client.id}/questionnaires.csv")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    picked = [(r["total"], r["episode_role"], r["change_from_baseline"]) for r in rows]
+    assert picked == [("4", "", "-14"), ("18", "baseline", "0"), ("11", "latest", "-7")]
+    assert rows[2]["reliable_change_jacobson_truax"] == "reliable_improvement"
+    assert {r["episode"] for r in rows} == {str(plan.id)}
