@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from reportlab import rl_config
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -32,6 +32,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.doctemplate import _ktAllow
 
 # Nothing a PDF contains may make ReportLab open a URL (no trusted hosts or schemes).
 rl_config.trustedHosts = None
@@ -107,13 +108,72 @@ def fonts() -> dict[str, set[int]]:
 
 def _visual(line: str) -> str:
     """Right-to-left text (Arabic, Hebrew) joined and ordered as it is read; ReportLab lays
-    glyphs out left to right only."""
+    glyphs out left to right only. For one line: a paragraph that wraps is broken into lines
+    first (`_BidiParagraph`), or its lines would print in the wrong order."""
+    if not _RTL.search(line):
+        return line
+    return _display(_shaped(line), _direction(line))
+
+
+def _shaped(line: str) -> str:
+    """Arabic letters in their joined forms, still in reading order."""
     if not _RTL.search(line):
         return line
     import arabic_reshaper
+
+    return str(arabic_reshaper.reshape(line))
+
+
+def _direction(line: str) -> str | None:
+    """'R' or 'L' from the first letter with a direction (the Unicode rule P2), else None."""
+    for ch in line:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "L"
+        if kind in ("R", "AL"):
+            return "R"
+    return None
+
+
+def _display(shaped: str, direction: str | None) -> str:
+    """One line in the order it is drawn, left to right."""
+    if not _RTL.search(shaped):
+        return shaped
     from bidi import get_display
 
-    return str(get_display(arabic_reshaper.reshape(line)))
+    return str(get_display(shaped, base_dir=direction or "L"))
+
+
+def _clean(value: Any) -> str:
+    """The text as it prints: composed, invisible joiners dropped, one kind of line break."""
+    raw = unicodedata.normalize("NFC", "" if value is None else str(value)).translate(_INVISIBLE)
+    return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _face(code: int, main: str) -> str:
+    """The font that draws a character: the main one, else the first fallback that has it."""
+    covered = fonts()
+    if code in covered[main]:
+        return main
+    return next((f for f in (CJK, HANGUL, SYMBOLS) if code in covered[f]), main)
+
+
+def _markup(line: str, main: str) -> str:
+    """One line of text as escaped markup, each run of characters in a font that has them."""
+    runs: list[tuple[str, str]] = []
+    for ch in line:
+        code = ord(ch)
+        if code < 32:
+            ch, code = " ", 32
+        face = _face(code, main)
+        if runs and runs[-1][0] == face:
+            runs[-1] = (face, runs[-1][1] + ch)
+        else:
+            runs.append((face, ch))
+    return "".join(
+        escape(chunk) if face == main else f'<font face="{face}">{escape(chunk)}</font>'
+        for face, chunk in runs
+    )
 
 
 def text(value: Any, *, bold: bool = False) -> str:
@@ -121,30 +181,143 @@ def text(value: Any, *, bold: bool = False) -> str:
     has it (Latin, Greek, Cyrillic, Arabic and Hebrew in DejaVu Sans; Chinese and Japanese in
     Droid Sans Fallback; Korean in a NanumGothic subset; emoji and symbols in Symbola), line
     breaks kept."""
-    covered = fonts()
     main = BOLD if bold else BODY
-    raw = unicodedata.normalize("NFC", "" if value is None else str(value)).translate(_INVISIBLE)
-    lines = []
-    for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        runs: list[tuple[str, str]] = []
-        for ch in _visual(line):
-            code = ord(ch)
-            if code < 32:
-                ch, code = " ", 32
-            face = main
-            if code not in covered[main]:
-                face = next((f for f in (CJK, HANGUL, SYMBOLS) if code in covered[f]), main)
-            if runs and runs[-1][0] == face:
-                runs[-1] = (face, runs[-1][1] + ch)
-            else:
-                runs.append((face, ch))
-        lines.append(
-            "".join(
-                escape(chunk) if face == main else f'<font face="{face}">{escape(chunk)}</font>'
-                for face, chunk in runs
+    return "<br/>".join(_markup(_visual(line), main) for line in _clean(value).split("\n"))
+
+
+# Right-to-left paragraphs: wrapped in reading order, then each line put in visual order.
+
+Run = tuple[str, bool]  # text, bold
+
+
+@lru_cache(maxsize=4096)
+def _width(ch: str, main: str, size: float) -> float:
+    code = 32 if ord(ch) < 32 else ord(ch)
+    return pdfmetrics.stringWidth(chr(code), _face(code, main), size)
+
+
+def _rtl_lines(runs: Sequence[Run], size: float, room: float) -> str:
+    """Markup with a line break wherever a line is full: the text is broken into lines in
+    reading order (at spaces, or inside a word longer than a line), and only then is each
+    line reordered for display, so the first words print on the first line."""
+    # Pieces: (run, text) within one hard line; each piece keeps its own direction, as
+    # text() does for a label and its value.
+    hard: list[list[tuple[bool, str, str | None]]] = [[]]
+    for value, bold in runs:
+        for k, part in enumerate(_clean(value).split("\n")):
+            if k:
+                hard.append([])
+            if part:
+                hard[-1].append((bold, _shaped(part), _direction(part)))
+    out = []
+    for pieces in hard:
+        chars = [(ch, n) for n, (_, shaped, _) in enumerate(pieces) for ch in shaped]
+        lines = _break(chars, pieces, size, room)
+        for line in lines or [[]]:
+            groups: list[tuple[int, str]] = []
+            for ch, n in line:
+                if groups and groups[-1][0] == n:
+                    groups[-1] = (n, groups[-1][1] + ch)
+                else:
+                    groups.append((n, ch))
+            out.append(
+                "".join(
+                    _markup(_display(chunk, pieces[n][2]), BOLD if pieces[n][0] else BODY)
+                    for n, chunk in groups
+                )
             )
-        )
-    return "<br/>".join(lines)
+    return "<br/>".join(out)
+
+
+def _break(
+    chars: list[tuple[str, int]],
+    pieces: list[tuple[bool, str, str | None]],
+    size: float,
+    room: float,
+) -> list[list[tuple[str, int]]]:
+    """Greedy line breaking of (character, piece) pairs at spaces, measured in the fonts that
+    will draw them."""
+
+    def width(seq: list[tuple[str, int]]) -> float:
+        return sum(_width(ch, BOLD if pieces[n][0] else BODY, size) for ch, n in seq)
+
+    words: list[list[tuple[str, int]]] = []
+    spaces: list[tuple[str, int]] = []
+    current: list[tuple[str, int]] = []
+    for ch, n in chars:
+        if ch.isspace():
+            if current:
+                words.append(current)
+                current = []
+                spaces.append((" ", n))
+        else:
+            current.append((ch, n))
+    if current:
+        words.append(current)
+    lines: list[list[tuple[str, int]]] = []
+    line: list[tuple[str, int]] = []
+    used = 0.0
+    for i, word in enumerate(words):
+        w = width(word)
+        gap = [spaces[i - 1]] if line and i else []
+        extra = width(gap)
+        if line and used + extra + w <= room:
+            line += gap + word
+            used += extra + w
+            continue
+        if line:
+            lines.append(line)
+            line, used = [], 0.0
+        while w > room and len(word) > 1:  # a word longer than the line: break inside it
+            cut, part = 0, 0.0
+            while cut < len(word) - 1 and part + width(word[cut : cut + 1]) <= room:
+                part += width(word[cut : cut + 1])
+                cut += 1
+            cut = max(cut, 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+            w = width(word)
+        line, used = list(word), w
+    if line:
+        lines.append(line)
+    return lines
+
+
+class _BidiParagraph(Paragraph):
+    """A paragraph holding right-to-left text, laid out again for each width it is given."""
+
+    def __init__(self, text: str, style: ParagraphStyle, *args: Any, **kwargs: Any) -> None:
+        # Set by _paragraph(); the halves of a split arrive here with frags and no runs.
+        self._runs: Sequence[Run] | None = kwargs.pop("runs", None)
+        self._laid_for: float | None = None
+        super().__init__(text, style, *args, **kwargs)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        if self._runs is not None and self._laid_for != availWidth:
+            s = self.style
+            room = availWidth - s.leftIndent - s.rightIndent - max(s.firstLineIndent, 0) - 0.5
+            runs, self._laid_for = self._runs, availWidth
+            Paragraph.__init__(self, _rtl_lines(runs, s.fontSize, room), s, self.bulletText)
+        return super().wrap(availWidth, availHeight)
+
+
+@lru_cache(maxsize=32)
+def _right_aligned(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-rtl", style, alignment=TA_RIGHT)
+
+
+def _paragraph(runs: Sequence[Run], style: ParagraphStyle) -> Paragraph:
+    """A Paragraph of plain text runs (escaped; never markup). Text with Arabic or Hebrew in
+    it is wrapped in reading order, and set right-aligned when all of it reads right to left."""
+    markup = "".join(text(value, bold=bold) for value, bold in runs)
+    if not any(_RTL.search(_clean(value)) for value, _ in runs):
+        return Paragraph(markup, style)
+    directions = {_direction(line) for value, _ in runs for line in _clean(value).split("\n")} - {
+        None
+    }
+    if directions == {"R"}:
+        style = _right_aligned(style)
+    return _BidiParagraph(markup, style, runs=tuple(runs))
 
 
 # --- styles -----------------------------------------------------------------------------------
@@ -164,11 +337,23 @@ def styles() -> dict[str, ParagraphStyle]:
     )
     return {
         "body": base,
-        "title": ParagraphStyle("title", base, fontName=BOLD, fontSize=16, leading=20),
-        "h2": ParagraphStyle(
-            "h2", base, fontName=BOLD, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4
+        # Headings go over to the next page with the start of what follows them (render()).
+        "title": ParagraphStyle(
+            "title", base, fontName=BOLD, fontSize=16, leading=20, keepWithNext=1
         ),
-        "h3": ParagraphStyle("h3", base, fontName=BOLD, fontSize=10, leading=13, spaceBefore=6),
+        "h2": ParagraphStyle(
+            "h2",
+            base,
+            fontName=BOLD,
+            fontSize=12,
+            leading=16,
+            spaceBefore=10,
+            spaceAfter=4,
+            keepWithNext=1,
+        ),
+        "h3": ParagraphStyle(
+            "h3", base, fontName=BOLD, fontSize=10, leading=13, spaceBefore=6, keepWithNext=1
+        ),
         "small": ParagraphStyle("small", base, fontSize=8, leading=10.5, textColor=MUTED),
         "quote": ParagraphStyle("quote", base, leftIndent=10, textColor=INK),
         "cell": ParagraphStyle("cell", base, fontSize=8.5, leading=11),
@@ -179,12 +364,12 @@ def styles() -> dict[str, ParagraphStyle]:
 
 def para(value: Any, style: str = "body", *, bold: bool = False) -> Paragraph:
     """A paragraph of plain text (escaped; never markup)."""
-    return Paragraph(text(value, bold=bold), styles()[style])
+    return _paragraph([(value, bold)], styles()[style])
 
 
 def labelled(label: str, value: Any, style: str = "body") -> Paragraph:
     """'Label: value' with the label in bold; both escaped."""
-    return Paragraph(f"{text(label, bold=True)} {text(value)}", styles()[style])
+    return _paragraph([(label, True), (" ", False), (value, False)], styles()[style])
 
 
 def table(
@@ -192,11 +377,19 @@ def table(
     rows: Iterable[Sequence[Any]],
     widths: Sequence[float] | None = None,
 ) -> Table:
-    """A simple ruled table; every cell is escaped text."""
+    """A simple ruled table; every cell is escaped text. A row taller than the space left
+    splits across pages (a note of any length prints), and each column is at least as wide
+    as the longest word of its header, so no header word breaks."""
     s = styles()
-    data = [[Paragraph(text(h, bold=True), s["cellhead"]) for h in header]]
-    data += [[Paragraph(text(c), s["cell"]) for c in row] for row in rows]
-    t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    data: list[list[Any]] = [[_paragraph([(h, True)], s["cellhead"]) for h in header]]
+    data += [[_paragraph([(c, False)], s["cell"]) for c in row] for row in rows]
+    t = Table(
+        data,
+        colWidths=_header_widths(header, widths),
+        repeatRows=1,
+        hAlign="LEFT",
+        splitInRow=1,
+    )
     t.setStyle(
         TableStyle(
             [
@@ -204,12 +397,47 @@ def table(
                 ("BACKGROUND", (0, 0), (-1, 0), SHADE),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
             ]
         )
     )
     return t
+
+
+CELL_PADDING = 4
+
+
+def _header_widths(
+    header: Sequence[str], widths: Sequence[float | None] | None
+) -> list[float | None] | None:
+    """The widths asked for, with any column too narrow for a word of its header widened,
+    and the widest other fixed column narrowed by as much (a column left to ReportLab
+    takes what is left)."""
+    if widths is None:
+        return None
+    size = styles()["cellhead"].fontSize
+    need = [
+        max((pdfmetrics.stringWidth(w, BOLD, size) for w in str(h).split()), default=0)
+        + 2 * CELL_PADDING
+        + 0.5
+        for h in header
+    ]
+    out = list(widths)
+    short = 0.0
+    for i, (w, n) in enumerate(zip(out, need, strict=True)):
+        if w is not None and w < n:
+            short += n - w
+            out[i] = n
+    if short and None not in out:
+        wide = max(
+            (i for i, w in enumerate(out) if w is not None and w - short >= need[i]),
+            key=lambda i: out[i] or 0,
+            default=None,
+        )
+        if wide is not None:
+            out[wide] = (out[wide] or 0) - short
+    return out
 
 
 def gap(height_mm: float = 3) -> Spacer:
@@ -222,7 +450,10 @@ def keep(*items: Flowable) -> KeepTogether:
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
-FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
+# What a flowable may fill: the page less its margins and the frame's own padding (ReportLab's
+# default, 6 pt a side); a table or chart as wide as the margins allow would stick out.
+FRAME_PADDING = 6
+FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN - 2 * FRAME_PADDING
 
 
 def render(
@@ -236,7 +467,7 @@ def render(
     random document id), so reports can be compared and cached."""
     fonts()
     out = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = _Document(
         out,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -262,6 +493,49 @@ def render(
 
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_counting_canvas())
     return out.getvalue()
+
+
+class _HeadingWithStart(KeepTogether):
+    """Headings (keepWithNext) and what follows them: they move to the next page only when
+    the start of what follows (all of it, or the first lines of a paragraph or rows of a
+    table) would not fit under them. Keeping all of a long note with its heading would
+    leave the rest of the page blank."""
+
+    def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803 (ReportLab's names)
+        *heads, tail = self._content
+        content = list(self._content)
+        frame = getattr(self, "_frame", None)
+        if not heads or (frame is not None and getattr(frame, "_atTop", False)):
+            return content
+        used = 0.0
+        for i, f in enumerate(heads):
+            _, h = f.wrapOn(self.canv, aW, aH)
+            used += h + (f.getSpaceBefore() if i else 0) + f.getSpaceAfter()
+        rest = aH - used - tail.getSpaceBefore()
+        if rest > 0:
+            _, h = tail.wrapOn(self.canv, aW, rest)
+            if h <= rest or tail.split(aW, rest):
+                return content
+        return [self.FrameBreak(), *content]
+
+
+class _Document(SimpleDocTemplate):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, keepTogetherClass=_HeadingWithStart, **kwargs)
+
+    def handle_keepWithNext(self, flowables: list[Flowable]) -> None:
+        """Headings before a block kept together join that block (ReportLab would keep
+        them with nothing, since a KeepTogether cannot be nested in another)."""
+        i = 0
+        while i < len(flowables) and flowables[i].getKeepWithNext() and _ktAllow(flowables[i]):
+            i += 1
+        if i and i < len(flowables) and type(flowables[i]) is KeepTogether:
+            heads = flowables[:i]
+            for f in heads:
+                f.__dict__["keepWithNext"] = 0
+            flowables[: i + 1] = [KeepTogether([*heads, *flowables[i]._content])]
+            return
+        super().handle_keepWithNext(flowables)
 
 
 def _counting_canvas() -> Callable[..., Any]:

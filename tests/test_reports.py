@@ -325,7 +325,11 @@ def test_any_script_prints_in_an_embedded_font(app, db, make_user):
     for part in ("Léa 李", "مريم", "🙂", "Dr Ōkubo"):
         assert part in text, part
     for name, sample in SCRIPTS.items():
-        assert unicodedata.normalize("NFKC", sample) in text, name
+        # Word by word: the quote starts in Arabic, so it reads right to left, and where it
+        # wraps a line may end inside the run of another script (pypdf then puts the Arabic
+        # of that line after it).
+        for word in unicodedata.normalize("NFKC", sample).split():
+            assert word in text, name
     assert "平静 ✓ calm" in text
     reader = pypdf.PdfReader(io.BytesIO(data))
     fonts = {}

@@ -340,7 +340,8 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         story.append(pdf.para(progress.NHS_CONVENTION + ".", "small"))
     if not r.for_client:
         story += _screen_story(r.screen, r.earlier_screens)
-    story.append(PageBreak())
+    # The questionnaires follow on the same page: each chart with its table moves to the next
+    # page only when it does not fit.
     if r.measures:
         story.append(pdf.para("Questionnaires", "h2"))
     for m in r.measures:
@@ -368,7 +369,8 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
                     (w.week, w.topic, w.set, w.sent, w.reviewed, w.done, w.quality)
                     for w in r.homework
                 ],
-                widths=[12 * mm, 56 * mm, 10 * mm, 11 * mm, 17 * mm, 30 * mm, None],
+                # Every header word fits its column (pdf.table widens one that would not).
+                widths=[14 * mm, 50 * mm, 10 * mm, 12 * mm, 21 * mm, 27 * mm, None],
             )
         )
         story.append(
