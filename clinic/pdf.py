@@ -116,32 +116,44 @@ def _visual(line: str) -> str:
     return str(get_display(arabic_reshaper.reshape(line)))
 
 
+def runs(line: str, *, bold: bool = False) -> list[tuple[str, str]]:
+    """One line of text as (font, chunk) runs in reading order on the page, each chunk in a
+    font that has its characters (for drawings, which cannot switch fonts inside a string)."""
+    covered = fonts()
+    main = BOLD if bold else BODY
+    out: list[tuple[str, str]] = []
+    for ch in _visual(unicodedata.normalize("NFC", line).translate(_INVISIBLE)):
+        code = ord(ch)
+        if code < 32:
+            ch, code = " ", 32
+        face = main
+        if code not in covered[main]:
+            face = next((f for f in (CJK, HANGUL, SYMBOLS) if code in covered[f]), main)
+        if out and out[-1][0] == face:
+            out[-1] = (face, out[-1][1] + ch)
+        else:
+            out.append((face, ch))
+    return out
+
+
+def width(line: str, size: float, *, bold: bool = False) -> float:
+    """How wide one line is when drawn in the embedded fonts at `size` points."""
+    return sum(pdfmetrics.stringWidth(chunk, face, size) for face, chunk in runs(line, bold=bold))
+
+
 def text(value: Any, *, bold: bool = False) -> str:
     """Paragraph markup that prints `value` exactly: escaped, every character in a font that
     has it (Latin, Greek, Cyrillic, Arabic and Hebrew in DejaVu Sans; Chinese and Japanese in
     Droid Sans Fallback; Korean in a NanumGothic subset; emoji and symbols in Symbola), line
     breaks kept."""
-    covered = fonts()
     main = BOLD if bold else BODY
-    raw = unicodedata.normalize("NFC", "" if value is None else str(value)).translate(_INVISIBLE)
+    raw = "" if value is None else str(value)
     lines = []
     for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        runs: list[tuple[str, str]] = []
-        for ch in _visual(line):
-            code = ord(ch)
-            if code < 32:
-                ch, code = " ", 32
-            face = main
-            if code not in covered[main]:
-                face = next((f for f in (CJK, HANGUL, SYMBOLS) if code in covered[f]), main)
-            if runs and runs[-1][0] == face:
-                runs[-1] = (face, runs[-1][1] + ch)
-            else:
-                runs.append((face, ch))
         lines.append(
             "".join(
                 escape(chunk) if face == main else f'<font face="{face}">{escape(chunk)}</font>'
-                for face, chunk in runs
+                for face, chunk in runs(line, bold=bold)
             )
         )
     return "<br/>".join(lines)
