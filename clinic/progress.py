@@ -36,6 +36,7 @@ class ChartView:
     summary: questionnaires.Summary | None
     words: str  # the plain-language or technical summary shown beside the chart
     source: str  # citation/attribution line for the instrument
+    events: tuple[tuple[str, str], ...] = ()  # date and full text of each event marked
 
 
 def _chart_id(code: str) -> str:
@@ -58,19 +59,11 @@ def measure_charts(
             continue
         summary = questionnaires.summarise(code, points)
         local = [local_time(p.when, client).date() for p in points]
-        chart = charts.Chart(
+        chart = instrument_chart(
+            inst,
+            [(day, p) for day, p in zip(local, points, strict=True)],
             title=f"{inst.short_name} over time",
-            y_label="Total score",
-            y_min=inst.min_total,
-            y_max=inst.max_total,
-            points=tuple(
-                charts.ChartPoint(day, p.value, f"week {p.week}" if p.week else "")
-                for day, p in zip(local, points, strict=True)
-            ),
-            bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
-            cutoff=inst.change.cutoff,
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
-            baseline=points[0].value,
             summary=_text_summary(inst, summary, len(points)),
             markers=markers,
         )
@@ -92,9 +85,43 @@ def measure_charts(
                 summary,
                 words,
                 f"{inst.attribution} Reference: {inst.citation}".strip(),
+                _events(markers),
             )
         )
     return views
+
+
+def instrument_chart(
+    inst: measures.Instrument,
+    dated: list[tuple[dt.date, questionnaires.Point]],
+    *,
+    title: str,
+    cutoff_label: str,
+    summary: str = "",
+    markers: tuple[tuple[dt.date, str], ...] = (),
+) -> charts.Chart:
+    """The chart of one instrument's scores (each with its local date): its bands, shaded by
+    severity in the instrument's direction, its cut-off, the baseline and any events."""
+    return charts.Chart(
+        title=title,
+        y_label="Total score",
+        y_min=inst.min_total,
+        y_max=inst.max_total,
+        points=tuple(
+            charts.ChartPoint(day, p.value, f"week {p.week}" if p.week else "") for day, p in dated
+        ),
+        bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
+        cutoff=inst.change.cutoff,
+        cutoff_label=cutoff_label,
+        baseline=dated[0][1].value,
+        summary=summary,
+        markers=markers,
+        higher_is_better=inst.higher_is_better,
+    )
+
+
+def _events(markers: tuple[tuple[dt.date, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{day:%d %b %Y}", text) for day, text in sorted(markers))
 
 
 def _text_summary(inst: measures.Instrument, s: questionnaires.Summary, n: int) -> str:
@@ -248,4 +275,5 @@ def homework_chart(
         None,
         "Quality as rated at review (Kazantzis's homework quality, 0–4), averaged per week.",
         "Rated by the therapist when reviewing homework.",
+        _events(markers),
     )

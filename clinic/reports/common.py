@@ -145,18 +145,16 @@ def reliable_words(s: questionnaires.Summary) -> str:
 
 
 def chart(
-    inst: measures.Instrument, dated: list[tuple[dt.date, questionnaires.Point]]
+    inst: measures.Instrument,
+    dated: list[tuple[dt.date, questionnaires.Point]],
+    markers: tuple[tuple[dt.date, str], ...] = (),
 ) -> charts.Chart:
-    return charts.Chart(
+    return progress.instrument_chart(
+        inst,
+        dated,
         title=f"{inst.short_name} ({inst.min_total}–{inst.max_total})",
-        y_label="Total score",
-        y_min=inst.min_total,
-        y_max=inst.max_total,
-        points=tuple(charts.ChartPoint(d, p.value) for d, p in dated),
-        bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
-        cutoff=inst.change.cutoff,
         cutoff_label=f"cut-off {inst.change.cutoff:g}",
-        baseline=dated[0][1].value,
+        markers=markers,
     )
 
 
