@@ -230,9 +230,14 @@ def layout(
     # Event labels above the plot, as many rows as keep them apart.
     rows: list[list[Box]] = []
     placed: list[tuple[float, str, str, int, float, str]] = []
-    for day, text in sorted(chart.markers, key=lambda m: m[0]):
-        x = x_of(day)
-        short = shorten(text, max((x1 - x0) * MARKER_SHARE, size * 3), size, measure)
+    ordered = sorted(chart.markers, key=lambda m: m[0])
+    xs = [x_of(day) for day, _ in ordered] + [width + pad]
+    for i, (day, text) in enumerate(ordered):
+        # As long as the room up to the next event (or the edge) allows, and at least a share
+        # of the plot (rows keep labels apart when events are close).
+        x = xs[i]
+        room = max(xs[i + 1] - x - pad - 3, (x1 - x0) * MARKER_SHARE, size * 3)
+        short = shorten(text, room, size, measure)
         w = measure(short, size)
         a, bx0 = ("start", x + 2) if x + 2 + w <= width - 1 else ("end", x - 2 - w)
         box = Box(bx0, 0, bx0 + w, line_h)
