@@ -174,7 +174,11 @@ def test_event_markers_carry_a_short_label_in_the_page_and_the_pdf():
         27,
         CHART.points,
         CHART.bands,
-        markers=((dt.date(2026, 3, 10), LONG_EVENT), (dt.date(2026, 3, 24), "Lost job")),
+        markers=(
+            (dt.date(2026, 3, 10), LONG_EVENT),
+            (dt.date(2026, 3, 24), "Lost job"),
+            (dt.date(2026, 4, 1), "家族と旅行"),  # any script, in a font that has it
+        ),
     )
     root = ET.fromstring(charts.svg(chart, "c"))
     texts = [_shown(t) for t in root.findall("s:text", NS)]
@@ -182,10 +186,11 @@ def test_event_markers_carry_a_short_label_in_the_page_and_the_pdf():
     assert short.endswith("…") and len(short) < len(LONG_EVENT)  # shortened on the chart
     assert any(t.endswith("Lost job") for t in texts)
     assert LONG_EVENT in root.find("s:desc", NS).text  # in full in the description
-    assert len(root.findall("s:line[@class='marker']", NS)) == 2
+    assert len(root.findall("s:line[@class='marker']", NS)) == 3
     text = PdfReader(io.BytesIO(renderPDF.drawToString(charts.drawing(chart)))).pages[0]
     drawn = text.extract_text()
     assert "Lost job" in drawn and "Moved in" in drawn and LONG_EVENT not in drawn
+    assert "家族と旅行" in drawn
 
 
 def _width(text: str, size: float) -> float:
