@@ -135,7 +135,7 @@ class Layout:
     def line_height(self) -> float:
         return self.size * 1.25
 
-    def baseline_of(self, label: Label, i: int) -> float:
+    def text_y(self, label: Label, i: int) -> float:
         """The text baseline of a label's line i."""
         return label.y + i * self.line_height + self.size * 0.95
 
@@ -489,7 +489,7 @@ def svg(chart: Chart, chart_id: str) -> str:
 
 def _svg_text(g: Layout, label: Label) -> str:
     head = (
-        f'<text x="{label.x:.1f}" y="{g.baseline_of(label, 0):.1f}" class="{label.kind}" '
+        f'<text x="{label.x:.1f}" y="{g.text_y(label, 0):.1f}" class="{label.kind}" '
         f'font-size="{g.size:g}"'
         + ("" if label.anchor == "start" else f' text-anchor="{label.anchor}"')
         + ">"
@@ -502,7 +502,7 @@ def _svg_text(g: Layout, label: Label) -> str:
     if len(label.lines) == 1:
         return f"{head}{title}{escape(label.lines[0])}</text>"
     spans = "".join(
-        f'<tspan x="{label.x:.1f}" y="{g.baseline_of(label, i):.1f}">{escape(line)}</tspan>'
+        f'<tspan x="{label.x:.1f}" y="{g.text_y(label, i):.1f}">{escape(line)}</tspan>'
         for i, line in enumerate(label.lines)
     )
     return f"{head}{title}{spans}</text>"
@@ -583,7 +583,7 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
             d.add(Circle(x, flip(y), 2.5, fillColor=colors.HexColor(LINE), strokeColor=None))
     for label in g.labels:
         for i, line in enumerate(label.lines):
-            _pdf_text(d, label.x, flip(g.baseline_of(label, i)), line, size, label.anchor)
+            _pdf_text(d, label.x, flip(g.text_y(label, i)), line, size, label.anchor)
     return d
 
 
