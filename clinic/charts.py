@@ -1,18 +1,36 @@
-"""One chart description per measure, drawn as SVG for pages (and, later, as a ReportLab
-drawing for PDFs). Every chart carries a title, a text summary and its data as a table, so
-that nobody depends on seeing it."""
+"""One chart description per measure, laid out once and drawn twice: as SVG for pages and as a
+ReportLab drawing for PDFs. Every chart carries a title, a text summary and its data as a
+table, so that nobody depends on seeing it.
+
+The layout is shared so both drawings say the same thing: bands shaded by severity (the
+instrument's direction decides which end is severe), band names in a gutter right of the
+plotting area where the line never runs, event markers with a short label above the plot,
+a date under as many points as fit, and a key for the cut-off, baseline and events."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 
-# A band is shaded, labelled and bounded; the palette is calm and colour is never the only
-# signal (band names are written on the chart and in the table).
+from . import pdf
+
+# A band is shaded, labelled and bounded; the palette runs from calm green (the healthiest
+# band) to the strongest warning tint (the most severe), and colour is never the only signal
+# (band names are written on the chart and in the table).
 BAND_FILLS = ("#eef5f1", "#f6f3e4", "#f8ece2", "#f6e3e0", "#f1dede")
+LINE, MARKER, CUTOFF, BASELINE, INK = "#22524a", "#6b8fc4", "#a1260f", "#55636b", "#3d4a50"
+
+# The page's chart: a viewBox sized so that its text stays >= 12 px on the narrowest phone
+# (ui.md). At 360 px the chart in a record card is about 284 px wide, so 17 units are 12 px;
+# wider screens get smaller units through app.css, inside the room laid out for 17.
+W, H, SIZE = 400, 300, 17
+PHONE_PX = 284
+# Event labels are shortened to this share of the plot (the full text is in the table).
+MARKER_SHARE = 0.45
 
 
 @dataclass(frozen=True)
@@ -42,102 +60,127 @@ class Chart:
     baseline: float | None = None
     summary: str = ""
     markers: tuple[tuple[dt.date, str], ...] = field(default_factory=tuple)
+    # The instrument's direction: it decides which band is the most severe (CSI-4's lowest).
+    higher_is_better: bool = False
 
 
-W, H = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 16, 16, 36
+def band_fills(chart: Chart) -> list[str]:
+    """Each band's fill, in the chart's band order, by severity: the healthiest band calm
+    green, the most severe the strongest warning tint, those between in order."""
+    n = len(chart.bands)
+    order = sorted(range(n), key=lambda i: chart.bands[i].low)
+    if chart.higher_is_better:
+        order.reverse()  # the lowest scores are the most severe
+    rank = {band: r for r, band in enumerate(order)}
+    return [_blend(rank[i] / (n - 1) if n > 1 else 0.0) for i in range(n)]
 
 
-def _x(chart: Chart, when: dt.date) -> float:
-    dates = [p.when for p in chart.points] + [m[0] for m in chart.markers]
-    first, last = min(dates), max(dates)
-    span = max((last - first).days, 1)
-    inner = W - LEFT - RIGHT
-    if len(chart.points) == 1 and not chart.markers:
-        return LEFT + inner / 2
-    return LEFT + inner * (when - first).days / span
+def _blend(t: float) -> str:
+    """The palette colour a share t of the way from calm to warning."""
+    stops = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in BAND_FILLS]
+    pos = t * (len(stops) - 1)
+    i = min(int(pos), len(stops) - 2)
+    f = pos - i
+    rgb = (round(a + (b - a) * f) for a, b in zip(stops[i], stops[i + 1], strict=True))
+    return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
-def _y(chart: Chart, value: float) -> float:
-    inner = H - TOP - BOTTOM
-    return TOP + inner * (1 - (value - chart.y_min) / (chart.y_max - chart.y_min))
+# --- layout (top-down coordinates, as in SVG; the PDF flips them) ---------------------------
 
 
-def svg(chart: Chart, chart_id: str) -> str:
-    """The chart as an accessible inline SVG (role img, title and description)."""
-    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" '
-        f'aria-labelledby="{title_id} {desc_id}" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{title_id}">{escape(chart.title)}</title>',
-        f'<desc id="{desc_id}">{escape(chart.summary)}</desc>',
-    ]
-    for i, band in enumerate(chart.bands):
-        top, bottom = (
-            _y(chart, min(band.high + 0.5, chart.y_max)),
-            _y(chart, max(band.low - 0.5, chart.y_min)),
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def overlaps(self, other: Box, gap: float = 0.0) -> bool:
+        return not (
+            self.x1 + gap <= other.x0
+            or other.x1 + gap <= self.x0
+            or self.y1 + gap <= other.y0
+            or other.y1 + gap <= self.y0
         )
-        fill = BAND_FILLS[min(i, len(BAND_FILLS) - 1)]
-        parts.append(
-            f'<rect x="{LEFT}" y="{top:.1f}" width="{W - LEFT - RIGHT}" height="{bottom - top:.1f}" '
-            f'fill="{fill}"/>'
-        )
-        # The band's name sits inside it, top right, so long names never run off the chart.
-        parts.append(
-            f'<text x="{W - RIGHT - 6}" y="{top + 15:.1f}" class="band-label" text-anchor="end">'
-            f"{escape(band.label)}</text>"
-        )
-    # axis and ticks
-    parts.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{H - BOTTOM}" class="axis"/>')
-    parts.append(
-        f'<line x1="{LEFT}" y1="{H - BOTTOM}" x2="{W - RIGHT}" y2="{H - BOTTOM}" class="axis"/>'
-    )
-    for tick in _ticks(chart.y_min, chart.y_max):
-        y = _y(chart, tick)
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{tick:g}</text>'
-        )
-    if chart.cutoff is not None:
-        y = _y(chart, chart.cutoff)
-        parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" class="cutoff"/>'
-        )
-        parts.append(
-            f'<text x="{LEFT + 4}" y="{y - 4:.1f}" class="cutoff-label">{escape(chart.cutoff_label)}</text>'
-        )
-    if chart.baseline is not None and chart.points:
-        y = _y(chart, chart.baseline)
-        parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" class="baseline"/>'
-        )
-    for when, label in chart.markers:
-        x = _x(chart, when)
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}" class="marker">'
-            f"<title>{escape(label)}</title></line>"
-        )
-    if chart.points:
-        coords = [(_x(chart, p.when), _y(chart, p.value)) for p in chart.points]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        parts.append(f'<polyline points="{path}" class="line"/>')
-        for (x, y), p in zip(coords, chart.points, strict=True):
-            parts.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="point">'
-                f"<title>{p.when:%d %b %Y}: {p.value:g}</title></circle>"
-            )
-        first, last = chart.points[0], chart.points[-1]
-        parts.append(f'<text x="{LEFT}" y="{H - 12}" class="tick">{first.when:%d %b}</text>')
-        if last is not first:
-            parts.append(
-                f'<text x="{W - RIGHT}" y="{H - 12}" class="tick" text-anchor="end">{last.when:%d %b}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Label:
+    kind: str  # band-label, tick, marker-label, legend (the SVG class)
+    lines: tuple[str, ...]
+    x: float  # where the anchor is
+    y: float  # top of the first line
+    anchor: str  # start, middle or end
+    box: Box
+    full: str = ""  # the whole text, when the label is shortened
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: float
+    height: float
+    size: float  # font size of every label
+    plot: Box  # where the line and points are; labels stay outside or clear of it
+    bands: tuple[tuple[Box, str], ...]  # shaded area (plot and gutter) and fill
+    points: tuple[tuple[float, float], ...]
+    y_ticks: tuple[tuple[float, str], ...]
+    x_ticks: tuple[float, ...]
+    markers: tuple[tuple[float, str], ...]  # x and the full text
+    cutoff: float | None  # y of the cut-off line
+    baseline: float | None
+    labels: tuple[Label, ...]
+    key: tuple[tuple[str, Box], ...]  # legend samples: cutoff, baseline, marker
+
+    @property
+    def line_height(self) -> float:
+        return self.size * 1.25
+
+    def text_y(self, label: Label, i: int) -> float:
+        """The text baseline of a label's line i."""
+        return label.y + i * self.line_height + self.size * 0.95
+
+
+Measure = Callable[[str, float], float]
+
+
+def measure(text: str, size: float) -> float:
+    """Text width in the embedded PDF fonts; DejaVu Sans is wider than the system fonts
+    browsers use, so the same measure leaves room to spare on pages."""
+    return pdf.width(text, size)
+
+
+def wrap(text: str, room: float, size: float, measure: Measure = measure) -> tuple[str, ...]:
+    """Words on as few lines as fit `room`; a word longer than a line is broken (text in
+    scripts without spaces too)."""
+    lines: list[str] = []
+    for word in text.split():
+        while measure(word, size) > room and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and measure(word[:cut], size) > room:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        if lines and measure(f"{lines[-1]} {word}", size) <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return tuple(lines) or ("",)
+
+
+def shorten(text: str, room: float, size: float, measure: Measure = measure) -> str:
+    """The text on one line within `room`, cut with an ellipsis if it does not fit."""
+    text = " ".join(text.split())
+    if measure(text, size) <= room:
+        return text
+    cut = len(text)
+    while cut > 1 and measure(text[:cut].rstrip() + "…", size) > room:
+        cut -= 1
+    return text[:cut].rstrip() + "…"
 
 
 def _ticks(low: float, high: float) -> list[float]:
     span = high - low
-    step = next(s for s in (1, 2, 5, 10, 20, 50) if span / s <= 6)
+    step = next((s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if span / s <= 6), span)
     first = low if low % step == 0 else low + (step - low % step)
     ticks = []
     value = first
@@ -147,77 +190,411 @@ def _ticks(low: float, high: float) -> list[float]:
     return ticks
 
 
-def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
-    """The same chart as a ReportLab drawing, for the PDF reports (same bands, cut-off,
-    baseline and points as the SVG)."""
-    from reportlab.lib import colors
+def layout(
+    chart: Chart,
+    width: float,
+    height: float,
+    size: float,
+    *,
+    top: float = 0.0,
+    date_format: Callable[[dt.date, bool], str] = lambda day, end: f"{day:%d %b}",
+    measure: Measure = measure,
+) -> Layout:
+    """Where everything goes. `top` is room kept above (the PDF's title); the chart grows
+    taller when the band names need more room than `height` leaves."""
+    pad, line_h = size * 0.5, size * 1.25
+    y_ticks = _ticks(chart.y_min, chart.y_max)
+    left = max(measure(f"{t:g}", size) for t in y_ticks) + 2 * pad
+    bands = sorted(
+        zip(chart.bands, band_fills(chart), strict=True), key=lambda bf: bf[0].low, reverse=True
+    )
+    if bands:
+        full = max(measure(" ".join(b.label.split()), size) for b, _ in bands)
+        word = max(measure(w, size) for b, _ in bands for w in b.label.split() or [""])
+        gutter = min(full, max(width * 0.3, min(word, width * 0.4 - 2 * pad))) + 2 * pad
+        wrapped = [wrap(b.label, gutter - 2 * pad, size, measure) for b, _ in bands]
+    else:
+        gutter, wrapped = pad, []
+    x0, x1 = left, width - gutter
+    inset = size * 0.6  # the first and last points clear of the axis and the gutter
 
-    from . import pdf
+    dates = [p.when for p in chart.points] + [m[0] for m in chart.markers]
+    first, last = (min(dates), max(dates)) if dates else (dt.date.today(),) * 2
+    span = (last - first).days
 
-    pdf.fonts()
-    d = Drawing(width, height)
-    left, right, top, bottom = 30.0, 8.0, 18.0, 24.0
-    inner_w, inner_h = width - left - right, height - top - bottom
+    def x_of(day: dt.date) -> float:
+        if span == 0:
+            return (x0 + x1) / 2
+        return x0 + inset + (x1 - x0 - 2 * inset) * (day - first).days / span
 
-    def y(value: float) -> float:
-        return bottom + inner_h * (value - chart.y_min) / (chart.y_max - chart.y_min)
+    # Event labels above the plot, as many rows as keep them apart.
+    rows: list[list[Box]] = []
+    placed: list[tuple[float, str, str, int, float, str]] = []
+    ordered = sorted(chart.markers, key=lambda m: m[0])
+    xs = [x_of(day) for day, _ in ordered] + [width + pad]
+    for i, (day, text) in enumerate(ordered):
+        # As long as the room up to the next event (or the edge) allows, and at least a share
+        # of the plot (rows keep labels apart when events are close).
+        x = xs[i]
+        room = max(xs[i + 1] - x - pad - 3, (x1 - x0) * MARKER_SHARE, size * 3)
+        short = shorten(text, room, size, measure)
+        w = measure(short, size)
+        a, bx0 = ("start", x + 2) if x + 2 + w <= width - 1 else ("end", x - 2 - w)
+        box = Box(bx0, 0, bx0 + w, line_h)
+        row = next(
+            (r for r, boxes in enumerate(rows) if not any(box.overlaps(b, pad) for b in boxes)),
+            len(rows),
+        )
+        if row == len(rows):
+            rows.append([])
+        rows[row].append(box)
+        placed.append((x, short, a, row, bx0, text))
+    strip = len(rows) * line_h + (pad if rows else 0)
 
-    dates = [p.when for p in chart.points]
+    # Dates under as many points as fit apart, always the first and the last (a line lower
+    # when the two are too close to share one).
+    ticks: list[tuple[int, float, str]] = []  # row, centre, text
+    tick_xs: list[float] = []
+    if chart.points:
 
-    def x(when: dt.date) -> float:
-        if len(dates) < 2:
-            return left + inner_w / 2
-        span = max((max(dates) - min(dates)).days, 1)
-        return left + inner_w * (when - min(dates)).days / span
+        def tick_box(day: dt.date, end: bool) -> tuple[float, str, Box]:
+            text = date_format(day, end)
+            w = measure(text, size)
+            cx = min(max(x_of(day), w / 2 + 1), width - w / 2 - 1)
+            return cx, text, Box(cx - w / 2, 0, cx + w / 2, line_h)
 
-    d.add(String(left, height - 12, chart.title, fontName=pdf.BOLD, fontSize=10))
-    for i, band in enumerate(chart.bands):
-        low, high = y(max(band.low - 0.5, chart.y_min)), y(min(band.high + 0.5, chart.y_max))
-        fill = colors.HexColor(BAND_FILLS[min(i, len(BAND_FILLS) - 1)])
-        d.add(Rect(left, low, inner_w, high - low, fillColor=fill, strokeColor=None))
-        d.add(String(left + inner_w - 3, high - 8, band.label, fontSize=7, textAnchor="end"))
-    d.add(Line(left, bottom, left, bottom + inner_h, strokeColor=colors.grey))
-    d.add(Line(left, bottom, left + inner_w, bottom, strokeColor=colors.grey))
-    for tick in _ticks(chart.y_min, chart.y_max):
-        d.add(String(left - 4, y(tick) - 3, f"{tick:g}", fontSize=7, textAnchor="end"))
+        days = sorted({p.when for p in chart.points})
+        head, tail = tick_box(days[0], True), tick_box(days[-1], True)
+        ticks.append((0, head[0], head[1]))
+        tick_xs.append(x_of(days[0]))
+        previous = head[2]
+        for day in days[1:-1]:
+            cx, text, box = tick_box(day, False)
+            if not box.overlaps(previous, pad) and not box.overlaps(tail[2], pad):
+                ticks.append((0, cx, text))
+                tick_xs.append(x_of(day))
+                previous = box
+        if len(days) > 1:
+            ticks.append((1 if tail[2].overlaps(head[2], pad) else 0, tail[0], tail[1]))
+            tick_xs.append(x_of(days[-1]))
+    tick_rows = 1 + max((row for row, _, _ in ticks), default=0)
+
+    # The key under the dates: samples of the cut-off, baseline and event lines.
+    items = []
     if chart.cutoff is not None:
-        d.add(
-            Line(
-                left,
-                y(chart.cutoff),
-                left + inner_w,
-                y(chart.cutoff),
-                strokeColor=colors.HexColor("#a1260f"),
-                strokeDashArray=[4, 3],
+        items.append(("cutoff", chart.cutoff_label or f"cut-off {chart.cutoff:g}"))
+    if chart.baseline is not None and chart.points:
+        items.append(("baseline", f"baseline (first score) {chart.baseline:g}"))
+    if chart.markers:
+        items.append(("marker", "event" if len(chart.markers) == 1 else "events"))
+    sample = size * 1.6
+    key_rows: list[list[tuple[str, str, float]]] = []
+    cursor = width
+    for kind, text in items:
+        text = shorten(text, width - x0 - sample - pad - 1, size, measure)
+        w = sample + pad * 0.6 + measure(text, size)
+        if not key_rows or cursor + w > width - 1:
+            key_rows.append([])
+            cursor = x0
+        key_rows[-1].append((kind, text, cursor))
+        cursor += w + size
+    bottom = size * 0.4 + tick_rows * line_h + pad + len(key_rows) * line_h + pad
+
+    plot_top = top + strip + size * 0.7  # half a tick label above the top tick
+    plot_h = height - plot_top - bottom
+    gap = size * 0.2
+    # Tall enough for the names stacked, and, up to twice the height asked for, for each name
+    # to sit inside its own band.
+    needed = sum(len(lines) * line_h for lines in wrapped) + gap * max(len(wrapped) - 1, 0)
+    span_y = (chart.y_max - chart.y_min) or 1
+    inside = max(
+        (
+            (len(lines) * line_h + gap)
+            * span_y
+            / (min(b.high + 0.5, chart.y_max) - max(b.low - 0.5, chart.y_min))
+            for (b, _), lines in zip(bands, wrapped, strict=True)
+        ),
+        default=0.0,
+    )
+    wanted = max(needed, min(inside, 2 * plot_h))
+    if plot_h < wanted:
+        plot_h = wanted
+        height = plot_top + plot_h + bottom
+    plot = Box(x0, plot_top, x1, plot_top + plot_h)
+
+    def y_of(value: float) -> float:
+        share = (value - chart.y_min) / ((chart.y_max - chart.y_min) or 1)
+        return plot.y0 + plot_h * (1 - share)
+
+    labels: list[Label] = []
+    shaded = []
+    spots: list[tuple[float, float]] = []  # each band name's top and height, top first
+    for (band, fill), lines in zip(bands, wrapped, strict=True):
+        b_top = y_of(min(band.high + 0.5, chart.y_max))
+        b_bottom = y_of(max(band.low - 0.5, chart.y_min))
+        shaded.append((Box(x0, b_top, width, b_bottom), fill))
+        h = len(lines) * line_h
+        want = (b_top + b_bottom - h) / 2
+        if h <= b_bottom - b_top:
+            want = min(max(want, b_top), b_bottom - h)
+        spots.append((want, h))
+    # Keep the names apart and inside the plot's height: push down, then back up.
+    tops = [t for t, _ in spots]
+    for i in range(1, len(spots)):
+        tops[i] = max(tops[i], tops[i - 1] + spots[i - 1][1] + gap)
+    limit = plot.y1
+    for i in reversed(range(len(spots))):
+        tops[i] = min(tops[i], limit - spots[i][1])
+        limit = tops[i] - gap
+    for (band, _), lines, t, (_, h) in zip(bands, wrapped, tops, spots, strict=True):
+        bx = x1 + pad
+        w = max(measure(line, size) for line in lines)
+        labels.append(
+            Label("band-label", lines, bx, t, "start", Box(bx, t, bx + w, t + h), band.label)
+        )
+
+    for row, cx, text in ticks:
+        w, ty = measure(text, size), plot.y1 + size * 0.4 + row * line_h
+        labels.append(
+            Label("tick", (text,), cx, ty, "middle", Box(cx - w / 2, ty, cx + w / 2, ty + line_h))
+        )
+
+    y_labels = []
+    for t in y_ticks:
+        y = y_of(t)
+        y_labels.append((y, f"{t:g}"))
+        w = measure(f"{t:g}", size)
+        labels.append(
+            Label(
+                "tick",
+                (f"{t:g}",),
+                x0 - pad,
+                y - line_h / 2,
+                "end",
+                Box(x0 - pad - w, y - line_h / 2, x0 - pad, y + line_h / 2),
             )
         )
-        d.add(String(left + 3, y(chart.cutoff) + 2, chart.cutoff_label, fontSize=7))
-    if chart.points:
-        coords = [(x(p.when), y(p.value)) for p in chart.points]
-        if len(coords) > 1:
+
+    markers = []
+    for x, short, a, row, bx0, text in placed:
+        ty = plot.y0 - size * 0.7 - (row + 1) * line_h
+        w = measure(short, size)
+        labels.append(
+            Label(
+                "marker-label",
+                (short,),
+                x + 2 if a == "start" else x - 2,
+                ty,
+                a,
+                Box(bx0, ty, bx0 + w, ty + line_h),
+                text,
+            )
+        )
+        markers.append((x, text))
+
+    key = []
+    ky = plot.y1 + size * 0.4 + tick_rows * line_h + pad
+    for r, row_items in enumerate(key_rows):
+        y = ky + r * line_h
+        for kind, text, kx in row_items:
+            key.append((kind, Box(kx, y + line_h / 2, kx + sample, y + line_h / 2)))
+            tx = kx + sample + pad * 0.6
+            labels.append(
+                Label(
+                    "legend",
+                    (text,),
+                    tx,
+                    y,
+                    "start",
+                    Box(tx, y, tx + measure(text, size), y + line_h),
+                )
+            )
+
+    return Layout(
+        width=width,
+        height=height,
+        size=size,
+        plot=plot,
+        bands=tuple(shaded),
+        points=tuple((x_of(p.when), y_of(p.value)) for p in chart.points),
+        y_ticks=tuple(y_labels),
+        x_ticks=tuple(tick_xs),
+        markers=tuple(markers),
+        cutoff=y_of(chart.cutoff) if chart.cutoff is not None else None,
+        baseline=y_of(chart.baseline) if chart.baseline is not None and chart.points else None,
+        labels=tuple(labels),
+        key=tuple(key),
+    )
+
+
+# --- the page's SVG ---------------------------------------------------------------------------
+
+
+def svg(chart: Chart, chart_id: str) -> str:
+    """The chart as an accessible inline SVG (role img, title and description)."""
+    g = layout(chart, W, H, SIZE)
+    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {g.width:g} {g.height:.0f}" role="img" '
+        f'aria-labelledby="{title_id} {desc_id}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{title_id}">{escape(chart.title)}</title>',
+        f'<desc id="{desc_id}">{escape(description(chart))}</desc>',
+    ]
+    p = g.plot
+    for box, fill in g.bands:
+        parts.append(
+            f'<rect x="{box.x0:.1f}" y="{box.y0:.1f}" width="{box.x1 - box.x0:.1f}" '
+            f'height="{box.y1 - box.y0:.1f}" fill="{fill}"/>'
+        )
+    parts.append(
+        f'<line x1="{p.x0:.1f}" y1="{p.y0:.1f}" x2="{p.x0:.1f}" y2="{p.y1:.1f}" class="axis"/>'
+    )
+    parts.append(
+        f'<line x1="{p.x0:.1f}" y1="{p.y1:.1f}" x2="{p.x1:.1f}" y2="{p.y1:.1f}" class="axis"/>'
+    )
+    for x in g.x_ticks:
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{p.y1:.1f}" x2="{x:.1f}" y2="{p.y1 + g.size * 0.3:.1f}" class="axis"/>'
+        )
+    if g.cutoff is not None:
+        parts.append(
+            f'<line x1="{p.x0:.1f}" y1="{g.cutoff:.1f}" x2="{p.x1:.1f}" y2="{g.cutoff:.1f}" class="cutoff"/>'
+        )
+    if g.baseline is not None:
+        parts.append(
+            f'<line x1="{p.x0:.1f}" y1="{g.baseline:.1f}" x2="{p.x1:.1f}" y2="{g.baseline:.1f}" class="baseline"/>'
+        )
+    for x, text in g.markers:
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{p.y0:.1f}" x2="{x:.1f}" y2="{p.y1:.1f}" class="marker">'
+            f"<title>{escape(text)}</title></line>"
+        )
+    for kind, box in g.key:
+        parts.append(
+            f'<line x1="{box.x0:.1f}" y1="{box.y0:.1f}" x2="{box.x1:.1f}" y2="{box.y1:.1f}" class="key {kind}"/>'
+        )
+    if g.points:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in g.points)
+        parts.append(f'<polyline points="{path}" class="line"/>')
+        for (x, y), pt in zip(g.points, chart.points, strict=True):
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" class="point">'
+                f"<title>{pt.when:%d %b %Y}: {pt.value:g}</title></circle>"
+            )
+    for label in g.labels:
+        parts.append(_svg_text(g, label))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_text(g: Layout, label: Label) -> str:
+    head = (
+        f'<text x="{label.x:.1f}" y="{g.text_y(label, 0):.1f}" class="{label.kind}" '
+        f'font-size="{g.size:g}"'
+        + ("" if label.anchor == "start" else f' text-anchor="{label.anchor}"')
+        + ">"
+    )
+    title = (
+        f"<title>{escape(label.full)}</title>"
+        if label.full and label.kind == "marker-label"
+        else ""
+    )
+    if len(label.lines) == 1:
+        return f"{head}{title}{escape(label.lines[0])}</text>"
+    spans = "".join(
+        f'<tspan x="{label.x:.1f}" y="{g.text_y(label, i):.1f}">{escape(line)}</tspan>'
+        for i, line in enumerate(label.lines)
+    )
+    return f"{head}{title}{spans}</text>"
+
+
+def description(chart: Chart) -> str:
+    """The chart's summary with its events in full (the SVG's description)."""
+    if not chart.markers:
+        return chart.summary
+    events = "; ".join(
+        f"{day:%d %b %Y}: {' '.join(text.split())}" for day, text in sorted(chart.markers)
+    )
+    return f"{chart.summary} Events: {events}.".strip()
+
+
+# --- the PDF's drawing ------------------------------------------------------------------------
+
+
+def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
+    """The same chart as a ReportLab drawing, for the PDF reports (same bands, names, events,
+    dates, cut-off, baseline and points as the SVG)."""
+    from reportlab.lib import colors
+
+    pdf.fonts()
+    size, title = 7.0, 16.0
+
+    def dates(day: dt.date, end: bool) -> str:
+        return f"{day:%d %b %Y}" if end else f"{day:%d %b}"
+
+    g = layout(chart, width, height, size, top=title, date_format=dates)
+    h = g.height
+    d = Drawing(width, h)
+
+    def flip(y: float) -> float:
+        return h - y
+
+    p = g.plot
+    d.add(String(p.x0, h - 12, chart.title, fontName=pdf.BOLD, fontSize=10))
+    for box, fill in g.bands:
+        d.add(
+            Rect(
+                box.x0,
+                flip(box.y1),
+                box.x1 - box.x0,
+                box.y1 - box.y0,
+                fillColor=colors.HexColor(fill),
+                strokeColor=None,
+            )
+        )
+    grey = colors.HexColor("#7b878d")
+    d.add(Line(p.x0, flip(p.y1), p.x0, flip(p.y0), strokeColor=grey))
+    d.add(Line(p.x0, flip(p.y1), p.x1, flip(p.y1), strokeColor=grey))
+    for x in g.x_ticks:
+        d.add(Line(x, flip(p.y1), x, flip(p.y1 + size * 0.3), strokeColor=grey))
+    styles = {
+        "cutoff": dict(strokeColor=colors.HexColor(CUTOFF), strokeDashArray=[4, 3]),
+        "baseline": dict(strokeColor=colors.HexColor(BASELINE), strokeDashArray=[1, 2]),
+        "marker": dict(strokeColor=colors.HexColor(MARKER), strokeWidth=1.2),
+    }
+    if g.cutoff is not None:
+        d.add(Line(p.x0, flip(g.cutoff), p.x1, flip(g.cutoff), **styles["cutoff"]))
+    if g.baseline is not None:
+        d.add(Line(p.x0, flip(g.baseline), p.x1, flip(g.baseline), **styles["baseline"]))
+    for x, _ in g.markers:
+        d.add(Line(x, flip(p.y0), x, flip(p.y1), **styles["marker"]))
+    for kind, box in g.key:
+        d.add(Line(box.x0, flip(box.y0), box.x1, flip(box.y1), **styles[kind]))
+    if g.points:
+        if len(g.points) > 1:
             d.add(
                 PolyLine(
-                    [c for xy in coords for c in xy],
-                    strokeColor=colors.HexColor("#22524a"),
+                    [c for x, y in g.points for c in (x, flip(y))],
+                    strokeColor=colors.HexColor(LINE),
                     strokeWidth=1.5,
                 )
             )
-        for cx, cy in coords:
-            d.add(Circle(cx, cy, 2.5, fillColor=colors.HexColor("#22524a"), strokeColor=None))
-        d.add(String(left, bottom - 12, f"{chart.points[0].when:%d %b %Y}", fontSize=7))
-        if len(coords) > 1:
-            d.add(
-                String(
-                    left + inner_w,
-                    bottom - 12,
-                    f"{chart.points[-1].when:%d %b %Y}",
-                    fontSize=7,
-                    textAnchor="end",
-                )
-            )
-    for (
-        shape
-    ) in d.contents:  # every label in the embedded Unicode font (band names may not be Latin)
-        if isinstance(shape, String) and shape.fontName != pdf.BOLD:
-            shape.fontName = pdf.BODY
+        for x, y in g.points:
+            d.add(Circle(x, flip(y), 2.5, fillColor=colors.HexColor(LINE), strokeColor=None))
+    for label in g.labels:
+        for i, line in enumerate(label.lines):
+            _pdf_text(d, label.x, flip(g.text_y(label, i)), line, size, label.anchor)
     return d
+
+
+def _pdf_text(d: Drawing, x: float, y: float, text: str, size: float, anchor: str) -> None:
+    """One line in the embedded fonts, a string per font run (any script, any length)."""
+    from reportlab.lib import colors
+    from reportlab.pdfbase import pdfmetrics
+
+    runs = pdf.runs(text)
+    total = sum(pdfmetrics.stringWidth(chunk, face, size) for face, chunk in runs)
+    x -= {"start": 0.0, "middle": total / 2, "end": total}[anchor]
+    for face, chunk in runs:
+        d.add(String(x, y, chunk, fontName=face, fontSize=size, fillColor=colors.HexColor(INK)))
+        x += pdfmetrics.stringWidth(chunk, face, size)

@@ -158,22 +158,38 @@ def _face(code: int, main: str) -> str:
     return next((f for f in (CJK, HANGUL, SYMBOLS) if code in covered[f]), main)
 
 
-def _markup(line: str, main: str) -> str:
-    """One line of text as escaped markup, each run of characters in a font that has them."""
-    runs: list[tuple[str, str]] = []
+def _runs(line: str, main: str) -> list[tuple[str, str]]:
+    """(font, chunk) runs of one line, each chunk in a font that has its characters."""
+    out: list[tuple[str, str]] = []
     for ch in line:
         code = ord(ch)
         if code < 32:
             ch, code = " ", 32
         face = _face(code, main)
-        if runs and runs[-1][0] == face:
-            runs[-1] = (face, runs[-1][1] + ch)
+        if out and out[-1][0] == face:
+            out[-1] = (face, out[-1][1] + ch)
         else:
-            runs.append((face, ch))
+            out.append((face, ch))
+    return out
+
+
+def _markup(line: str, main: str) -> str:
+    """One line of text as escaped markup, each run of characters in a font that has them."""
     return "".join(
         escape(chunk) if face == main else f'<font face="{face}">{escape(chunk)}</font>'
-        for face, chunk in runs
+        for face, chunk in _runs(line, main)
     )
+
+
+def runs(line: str, *, bold: bool = False) -> list[tuple[str, str]]:
+    """One line of text as (font, chunk) runs in the order drawn on the page (for drawings,
+    which cannot switch fonts inside a string)."""
+    return _runs(_visual(_clean(line).replace("\n", " ")), BOLD if bold else BODY)
+
+
+def width(line: str, size: float, *, bold: bool = False) -> float:
+    """How wide one line is when drawn in the embedded fonts at `size` points."""
+    return sum(pdfmetrics.stringWidth(chunk, face, size) for face, chunk in runs(line, bold=bold))
 
 
 def text(value: Any, *, bold: bool = False) -> str:

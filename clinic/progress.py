@@ -38,6 +38,7 @@ class ChartView:
     summary: questionnaires.Summary | None
     words: str  # the plain-language or technical summary shown beside the chart
     source: str  # citation/attribution line for the instrument
+    events: tuple[tuple[str, str], ...] = ()  # date and full text of each event marked
 
 
 def _chart_id(code: str) -> str:
@@ -61,17 +62,10 @@ def measure_charts(
         points = list(course.scores)
         summary = questionnaires.summarise(course)
         local = [p.day for p in points]
-        chart = charts.Chart(
+        chart = instrument_chart(
+            inst,
+            [(day, p) for day, p in zip(local, points, strict=True)],
             title=f"{inst.short_name} over time",
-            y_label="Total score",
-            y_min=inst.min_total,
-            y_max=inst.max_total,
-            points=tuple(
-                charts.ChartPoint(day, p.value, f"week {p.week}" if p.week else "")
-                for day, p in zip(local, points, strict=True)
-            ),
-            bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
-            cutoff=inst.change.cutoff,
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
             baseline=course.baseline.value,
             summary=_text_summary(inst, summary, len(points)),
@@ -95,9 +89,44 @@ def measure_charts(
                 summary,
                 words,
                 f"{inst.attribution} Reference: {inst.citation}".strip(),
+                _events(markers),
             )
         )
     return views
+
+
+def instrument_chart(
+    inst: measures.Instrument,
+    dated: list[tuple[dt.date, episodes.Score]],
+    *,
+    title: str,
+    baseline: int | None = None,
+    cutoff_label: str,
+    summary: str = "",
+    markers: tuple[tuple[dt.date, str], ...] = (),
+) -> charts.Chart:
+    """The chart of one instrument's scores (each with its local date): its bands, shaded by
+    severity in the instrument's direction, its cut-off, the baseline and any events."""
+    return charts.Chart(
+        title=title,
+        y_label="Total score",
+        y_min=inst.min_total,
+        y_max=inst.max_total,
+        points=tuple(
+            charts.ChartPoint(day, p.value, f"week {p.week}" if p.week else "") for day, p in dated
+        ),
+        bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
+        cutoff=inst.change.cutoff,
+        cutoff_label=cutoff_label,
+        baseline=dated[0][1].value if baseline is None else baseline,
+        summary=summary,
+        markers=markers,
+        higher_is_better=inst.higher_is_better,
+    )
+
+
+def _events(markers: tuple[tuple[dt.date, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{day:%d %b %Y}", text) for day, text in sorted(markers))
 
 
 def _text_summary(inst: measures.Instrument, s: questionnaires.Summary, n: int) -> str:
@@ -253,4 +282,5 @@ def homework_chart(
         "Quality as rated at review (0–4, a scale informed by Kazantzis et al.'s research on "
         "homework quality), averaged per week.",
         "Rated by the therapist when reviewing homework.",
+        _events(markers),
     )

@@ -94,7 +94,8 @@ def test_a_baseline_answered_before_the_first_session_counts_everywhere(app, db,
         summary = reports.gather_session_summary(db, client, TODAY, None)
         data, _ = notes.record_summary(db, client, TODAY)
     phq = next(m for m in report.measures if m.instrument == "PHQ-9")
-    assert phq.rows[0][:3] == ("Baseline", f"{first - dt.timedelta(days=2):%d %b %Y}", "18")
+    assert phq.rows[0][0] == "Baseline"
+    assert phq.rows[0][2:4] == (f"{first - dt.timedelta(days=2):%d %b %Y}", "18")
     assert any("went from 18 (baseline) to 11" in line for line in report.summary)
     assert "reliable improvement" in phq.reliable  # 18 → 11 is 7 points (5 are needed)
     line = next(x for x in summary.scores if x.instrument == "PHQ-9")

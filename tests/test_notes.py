@@ -216,6 +216,10 @@ def test_event_notes_appear_as_markers_on_the_charts(app, db, session):
     page = BeautifulSoup(t.get(f"/therapist/clients/{client.id}").data, "html.parser")
     marker = page.find(id="measure-phq9").find("line", class_="marker")
     assert marker is not None and marker.find("title").get_text() == "Moved in together"
+    # the chart's own table names the event in full, beside every score
+    figure = page.find(id="measure-phq9")
+    assert "Moved in together" in figure.find("details").get_text()
+    assert "Moved in together" in figure.find("desc").get_text()
     assert "Moved in together" in page.find(id="measures").get_text()
     empty = t.post(
         f"/therapist/clients/{client.id}/events",

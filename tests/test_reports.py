@@ -185,6 +185,48 @@ def test_session_summary_for_a_date_without_a_note(app, db, record):
 # --- progress report --------------------------------------------------------------------------
 
 
+def test_progress_report_lists_every_score_and_the_therapists_events(app, db, record):
+    therapist, client, _ = record
+    first = dt.date.today() - dt.timedelta(days=7 * 4)
+    event = "Moved in together after months of looking for a flat near both jobs"
+    with app.app_context():
+        plan = plans.open_plan(db, client)
+        for week, value in ((2, 3), (3, 2)):  # weeks 1 and 4 are in the record already
+            phq, _ = questionnaires.complete(
+                db,
+                client,
+                "phq9",
+                {str(i): value for i in range(1, 10)},
+                client,
+                plan=plan,
+                week=week,
+                slot="fortnightly",
+            )
+            phq.completed_at = dt.datetime.combine(
+                first + dt.timedelta(days=7 * (week - 1)), dt.time(12), tzinfo=dt.UTC
+            )
+        notes.add_event(db, client, therapist, first + dt.timedelta(days=10), event)
+        db.commit()
+    text = pdf_text(
+        browser(app, therapist).get(f"/therapist/clients/{client.id}/progress-report.pdf").data
+    )
+    table = text[
+        text.index("PHQ-9: Patient Health Questionnaire-9") : text.index("GAD-7: Generalized")
+    ]
+    for week, total, band in (
+        (1, 17, "moderately severe"),
+        (2, 27, "severe"),
+        (3, 18, "moderately severe"),
+        (4, 8, "mild"),
+    ):
+        day = first + dt.timedelta(days=7 * (week - 1))
+        assert f"{day:%d %b %Y} {total} {band}" in table, (week, table[:1500])
+    assert f"Events: {first + dt.timedelta(days=10):%d %b %Y}: {event}." in table
+    assert "Moved in" in table  # its short label on the chart
+    own = pdf_text(browser(app, client).get("/me/progress-report.pdf").data)
+    assert "Moved in" not in own  # the therapist's notes stay in the therapist's copy
+
+
 def test_progress_report_summary_charts_tables_outcome_and_appendix(app, record):
     therapist, client, _ = record
     t = browser(app, therapist)

@@ -136,17 +136,19 @@ def reliable_words(s: questionnaires.Summary) -> str:
     return f"{progress.JT}: {verdict} (RCI {s.rc.rci:+.2f}); {category}"
 
 
-def chart(inst: measures.Instrument, dated: list[tuple[dt.date, episodes.Score]]) -> charts.Chart:
-    return charts.Chart(
+def chart(
+    inst: measures.Instrument,
+    dated: list[tuple[dt.date, episodes.Score]],
+    markers: tuple[tuple[dt.date, str], ...] = (),
+    baseline: int | None = None,
+) -> charts.Chart:
+    return progress.instrument_chart(
+        inst,
+        dated,
+        baseline=baseline,
         title=f"{inst.short_name} ({inst.min_total}–{inst.max_total})",
-        y_label="Total score",
-        y_min=inst.min_total,
-        y_max=inst.max_total,
-        points=tuple(charts.ChartPoint(d, p.value) for d, p in dated),
-        bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
-        cutoff=inst.change.cutoff,
         cutoff_label=f"cut-off {inst.change.cutoff:g}",
-        baseline=dated[0][1].value,
+        markers=markers,
     )
 
 

@@ -1,5 +1,5 @@
 """The progress-report PDF over the whole plan or chosen dates: a plain-words summary page, a chart
-and a baseline / mid-point / latest table per measure, the NHS Talking Therapies outcome,
+and a table of every score (baseline, mid-point and latest marked) per measure, the NHS Talking Therapies outcome,
 homework by week and an appendix that explains every statistic with its sources."""
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ class MeasureBlock:
     instrument: str
     name: str
     chart: charts.Chart
-    rows: tuple[tuple[str, str, str, str], ...]  # label, date, score, band
+    # Every administration: label (baseline, mid-point, latest or none), week, date, score, band
+    rows: tuple[tuple[str, str, str, str, str], ...]
     reliable: str
     words: str
+    events: tuple[tuple[str, str], ...] = ()  # date and full text of each event on the chart
 
 
 @dataclass(frozen=True)
@@ -87,15 +89,26 @@ def gather_progress_report(
     show_scores = not for_client or client.practice.clients_see_scores
     blocks, summary = [], []
     found = episodes.courses(db, client, plan, since=start, until=last)
+    # The therapist's event notes in the period mark the charts of the therapist's copy.
+    markers = tuple(
+        (e.on_date, e.text)
+        for e in ([] if for_client else notes.events_of(db, client))
+        if e.on_date <= last and (first is None or e.on_date >= first)
+    )
     for code, course in found.items():
         inst = measures.instrument(code)
         s = questionnaires.summarise(course)
-        picks = [("Baseline", course.baseline), ("Mid-point", course.midpoint)]
-        picks.append(("Latest", None if course.single else course.latest))
         rows = tuple(
-            (label, f"{p.day:%d %b %Y}", str(p.value), inst.band_for(p.value).label)
-            for label, p in picks
-            if p is not None
+            (
+                {"baseline": "Baseline", "midpoint": "Mid-point", "latest": "Latest"}.get(
+                    course.role(p), ""
+                ),
+                f"{p.week}" if p.week else "extra",
+                f"{p.day:%d %b %Y}",
+                str(p.value),
+                inst.band_for(p.value).label,
+            )
+            for p in course.scores
         )
         dated = [(p.day, p) for p in course.scores]
         words = progress.client_words(inst, s) if for_client else progress.therapist_words(s)
@@ -103,10 +116,11 @@ def gather_progress_report(
             MeasureBlock(
                 inst.short_name,
                 inst.name,
-                chart(inst, dated),
+                chart(inst, dated, markers, course.baseline.value),
                 rows,
                 "" if for_client else reliable_words(s),
                 words,
+                tuple((f"{day:%d %b %Y}", text) for day, text in markers),
             )
         )
         if course.single:
@@ -350,9 +364,18 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
                 pdf.para(f"{m.instrument}: {m.name}", "h3"),
                 charts.drawing(m.chart, width=pdf.FRAME_WIDTH, height=170),
                 pdf.table(
-                    ["", "Date", "Score", "Band"],
+                    ["", "Week", "Date", "Score", "Band"],
                     [list(row) for row in m.rows],
-                    widths=[28 * mm, 32 * mm, 20 * mm, pdf.FRAME_WIDTH - 80 * mm],
+                    widths=[22 * mm, 14 * mm, 26 * mm, 14 * mm, pdf.FRAME_WIDTH - 76 * mm],
+                ),
+                *(
+                    [
+                        pdf.para(
+                            "Events: " + "; ".join(f"{d}: {t}" for d, t in m.events) + ".", "small"
+                        )
+                    ]
+                    if m.events
+                    else []
                 ),
                 pdf.gap(1),
                 pdf.labelled("Reliable change:", m.reliable),
