@@ -284,7 +284,7 @@ def layout(
     if chart.cutoff is not None:
         items.append(("cutoff", chart.cutoff_label or f"cut-off {chart.cutoff:g}"))
     if chart.baseline is not None and chart.points:
-        items.append(("baseline", f"baseline (first score) {chart.baseline:g}"))
+        items.append(("baseline", f"baseline {chart.baseline:g}"))
     if chart.markers:
         items.append(("marker", "event" if len(chart.markers) == 1 else "events"))
     sample = size * 1.6

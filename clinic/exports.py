@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from . import alerts, episodes, fhir, measures, notes, plans, questionnaires, reports
 from . import answers as engine
-from . import episodes, fhir, measures, notes, plans, questionnaires, reports
 from .models import Administration, Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
 
@@ -287,6 +287,57 @@ def check_in_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
     return rows
 
 
+RISK_HEADER = (
+    "alert_id",
+    "opened_at_utc",
+    "opened_on_local",
+    "kind",
+    "grade",
+    "detail",
+    "escalated_at_utc",
+    "acknowledged_at_utc",
+    "acknowledged_by",
+    "risk_review",
+    "safety_plan",
+    "contact",
+    "contacted_on",
+    "next_step",
+    "note",
+)
+
+
+def risk_rows(db: Session, client: User) -> list[list[Any]]:
+    """Every alert of the client, oldest first, with how it was handled (the risk history)."""
+    rows = []
+    found = sorted(alerts.client_alerts(db, client), key=lambda a: (a.opened_at, a.id))
+    for a in found:
+        by = db.get(User, a.acknowledged_by_id) if a.acknowledged_by_id else None
+        choice = {
+            name: alerts.ACK_CHOICES[name].get(getattr(a, name) or "", "")
+            for name in alerts.ACK_CHOICES
+        }
+        rows.append(
+            [
+                a.id,
+                _utc(a.opened_at),
+                _local_date(a.opened_at, client),
+                alerts.KIND_WORDS.get(a.kind, a.kind),
+                a.grade,
+                a.detail,
+                _utc(a.escalated_at),
+                _utc(a.acknowledged_at),
+                by.display_name if by else "",
+                choice["risk_review"],
+                choice["safety_plan"],
+                choice["contact"],
+                a.contacted_on.isoformat() if a.contacted_on else "",
+                a.next_step or "",
+                a.note or "",
+            ]
+        )
+    return rows
+
+
 def screen_rows(db: Session, client: User) -> list[list[Any]]:
     """The client's suitability screens, oldest first: one row per answer, so every note is
     in its own cell whatever its length."""
@@ -381,6 +432,7 @@ def record_bundle(
         homework = without(*homework, CLIENT_OMITS_HOMEWORK)
     if not for_client:
         files.append(("suitability-screens.csv", csv_text(SCREEN_HEADER, screen_rows(db, client))))
+        files.append(("risk-history.csv", csv_text(RISK_HEADER, risk_rows(db, client))))
     files += [
         ("questionnaires.csv", csv_text(*answered)),
         ("homework.csv", csv_text(*homework)),
@@ -401,7 +453,8 @@ def record_bundle(
         "one row per homework sent; check-ins.csv one row per weekly check-in (trust 0-10, "
         "distress 0-10, last week's homework helpfulness 0-4: the practice's own ratings, not a "
         "validated scale); suitability-screens.csv (in the therapist's copy) has one row per "
-        "answer of each suitability and safety screen.\n"
+        "answer of each suitability and safety screen, and risk-history.csv one row per alert "
+        "with how it was handled.\n"
         "fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, Questionnaire, "
         "QuestionnaireResponse, Observation) with LOINC codes where they are verified and "
         "Bedrock's own code systems (urn:bedrock:...) elsewhere.\n"

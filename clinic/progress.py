@@ -10,7 +10,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from . import charts, episodes, measures, plans, questionnaires
-from .models import Plan, User
+from .models import CheckIn, Plan, User
 from .timeutil import local_time
 
 # Which convention each figure uses, said next to the figure (measures.md).
@@ -192,44 +192,64 @@ def talking_therapies(db: Session, client: User) -> measures.TalkingTherapiesOut
     )
 
 
+CHECK_IN_SCALES = (
+    ("trust", "Trust thermometer (0–10)", None, ""),
+    ("distress", "Distress (0–10)", 9.0, "alert at 9"),
+)
+CHECK_IN_SOURCE = "Bedrock weekly check-in (own ratings, not a validated scale)."
+
+
+def episode_check_ins(
+    db: Session, client: User, plan: Plan | None, until: dt.date | None = None
+) -> list[tuple[dt.date, CheckIn]]:
+    """The check-ins of one episode (up to a day), oldest first, with their local dates."""
+    out = []
+    for row in questionnaires.check_in_series(db, client):
+        day = local_time(row.created_at, client).date()
+        if (plan is None or row.plan_id == plan.id) and (until is None or day <= until):
+            out.append((day, row))
+    return out
+
+
+def check_in_chart(key: str, dated: list[tuple[dt.date, CheckIn]]) -> charts.Chart:
+    """The chart of one check-in rating (trust or distress), for the page and the PDF."""
+    _, title, cutoff, cutoff_label = next(x for x in CHECK_IN_SCALES if x[0] == key)
+    values = [getattr(r, key) for _, r in dated]
+    return charts.Chart(
+        title=title,
+        y_label="Rating",
+        y_min=0,
+        y_max=10,
+        points=tuple(
+            charts.ChartPoint(d, v, f"week {r.week}")
+            for (d, r), v in zip(dated, values, strict=True)
+        ),
+        cutoff=cutoff,
+        cutoff_label=cutoff_label,
+        baseline=values[0],
+        summary=f"{len(values)} weekly ratings; first {values[0]}, latest {values[-1]}.",
+    )
+
+
 def check_in_charts(db: Session, client: User) -> list[ChartView]:
-    """The weekly check-in ratings over the weeks (our own ratings, not a validated scale)."""
-    rows = questionnaires.check_in_series(db, client)
-    if not rows:
+    """The weekly check-in ratings of the episode over the weeks."""
+    dated = episode_check_ins(db, client, episodes.episode(db, client))
+    if not dated:
         return []
-    days = [local_time(r.created_at, client).date() for r in rows]
     views = []
-    for key, title, cutoff, cutoff_label in (
-        ("trust", "Trust thermometer (0–10)", None, ""),
-        ("distress", "Distress (0–10)", 9.0, "alert at 9"),
-    ):
-        values = [getattr(r, key) for r in rows]
-        chart = charts.Chart(
-            title=title,
-            y_label="Rating",
-            y_min=0,
-            y_max=10,
-            points=tuple(
-                charts.ChartPoint(d, v, f"week {r.week}")
-                for d, v, r in zip(days, values, rows, strict=True)
-            ),
-            cutoff=cutoff,
-            cutoff_label=cutoff_label,
-            baseline=values[0],
-            summary=f"{len(values)} weekly ratings; first {values[0]}, latest {values[-1]}.",
-        )
+    for key, title, _, _ in CHECK_IN_SCALES:
+        chart = check_in_chart(key, dated)
+        values = [getattr(r, key) for _, r in dated]
         views.append(
             ChartView(
                 f"checkin-{key}",
                 title,
                 Markup(charts.svg(chart, f"chart-checkin-{key}")),
-                [
-                    (f"{d:%d %b %Y}", str(r.week), str(v))
-                    for d, v, r in zip(days, values, rows, strict=True)
-                ],
+                [(f"{d:%d %b %Y}", str(r.week), str(getattr(r, key))) for d, r in dated],
                 None,
-                f"Latest {values[-1]}, first {values[0]}. The practice's own weekly rating, not a validated scale.",
-                "Bedrock weekly check-in (own ratings, not a validated scale).",
+                f"Latest {values[-1]}, first {values[0]}. The practice's own weekly rating, "
+                "not a validated scale.",
+                CHECK_IN_SOURCE,
             )
         )
     return views

@@ -290,3 +290,69 @@ def test_the_questionnaire_csv_marks_each_episodes_baseline_and_names_its_conven
     assert picked == [("4", "", "-14"), ("18", "baseline", "0"), ("11", "latest", "-7")]
     assert rows[2]["reliable_change_jacobson_truax"] == "reliable_improvement"
     assert {r["episode"] for r in rows} == {str(plan.id)}
+
+
+# --- the whole record travels -------------------------------------------------------------------
+
+
+def test_the_report_and_zip_carry_check_ins_risk_history_and_attendance(app, db, people, signed_in):
+    import csv
+    import io
+    import zipfile
+
+    therapist, client = people
+    first = TODAY - dt.timedelta(days=28)
+    with app.app_context():
+        plan = start(db, client, therapist, first)
+        row, raised = questionnaires.complete(
+            db, client, "phq9", {**phq9(12), "9": 2}, client, plan=plan, week=1, slot="baseline"
+        )
+        row.completed_at = dt.datetime.combine(first, dt.time(12), dt.UTC)
+        item9 = next(a for a in raised if a.kind == "item9")
+        item9.opened_at = row.completed_at
+        alerts.acknowledge(
+            db, item9, therapist,
+            alerts.Acknowledgement("Called; safe, plan agreed.", "assessed", "assigned", "phone",
+                                   first + dt.timedelta(days=1), "Review at next session"),
+        )  # fmt: skip
+        item9.acknowledged_at = row.completed_at + dt.timedelta(days=1)
+        for week, trust, distress in ((1, 3, 7), (2, 4, 9), (3, 6, 4)):
+            check, _ = questionnaires.record_check_in(
+                db, client, plan, week, client, trust=trust, distress=distress,
+                helpfulness=2, note=None,
+            )  # fmt: skip
+            check.created_at = dt.datetime.combine(
+                first + dt.timedelta(days=7 * (week - 1) + 1), dt.time(9), dt.UTC
+            )
+        for week, attendance in ((1, "attended"), (2, "did_not_attend"), (3, "attended")):
+            note = notes.start_note(
+                db, client, therapist, first + dt.timedelta(days=7 * (week - 1))
+            )
+            note.attendance = attendance
+            notes.sign(db, note, therapist)
+        db.commit()
+        before = reports.gather_progress_report(db, client, TODAY, end=first)
+    t = signed_in(therapist)
+    text = pdf_text(t.get(f"/therapist/clients/{client.id}/progress-report.pdf").data)
+    for expected in (
+        "Weekly check-in",
+        "Trust thermometer (0–10)",
+        "Distress (0–10)",
+        "Sessions held, as recorded in signed session notes: 2 attended, 1 did not attend.",
+        "Risk history",
+        f"{first:%d %b %Y} 2: More than half the days",
+        "Risk assessed; Safety plan assigned; Phoned",
+        "Next step: Review at next session",
+    ):
+        assert expected in text, expected
+    # as of the day it was raised, the alert was still open
+    assert [line.status for line in before.risk] == ["Open"]
+    archive = zipfile.ZipFile(io.BytesIO(t.get(f"/therapist/clients/{client.id}/record.zip").data))
+    risk = list(csv.DictReader(io.StringIO(archive.read("risk-history.csv").decode("utf-8-sig"))))
+    assert [(r["kind"], r["risk_review"], r["contact"]) for r in risk][0][1:] == (
+        "Risk assessed",
+        "Phoned",
+    )
+    assert "check-ins.csv" in archive.namelist()
+    own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
+    assert "Trust thermometer (0–10)" in own and "Risk history" not in own

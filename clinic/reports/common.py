@@ -152,8 +152,10 @@ def chart(
     )
 
 
-def alert_line(db: Session, client: User, alert: Alert) -> AlertLine:
-    if alert.acknowledged_at is None:
+def alert_line(db: Session, client: User, alert: Alert, as_of: dt.date | None = None) -> AlertLine:
+    """An alert and how it was handled, as it stood at the end of `as_of` (if given)."""
+    acked = alert.acknowledged_at
+    if acked is None or (as_of is not None and local_time(acked, client).date() > as_of):
         status = "Open"
     else:
         who = db.get(User, alert.acknowledged_by_id) if alert.acknowledged_by_id else None

@@ -11,12 +11,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak
 from sqlalchemy.orm import Session
 
-from .. import charts, episodes, measures, notes, pdf, plans, progress, questionnaires
+from .. import alerts, charts, episodes, measures, notes, pdf, plans, progress, questionnaires
 from ..models import Plan, SubmissionStatus, User
+from ..timeutil import local_time
 from .common import (
     ATTENDANCE_WORDS,
     CONFIDENTIAL,
+    AlertLine,
     Header,
+    alert_line,
     chart,
     header,
     reliable_words,
@@ -70,6 +73,13 @@ class ProgressReport:
     # the therapist's copy only.
     screen: plans.screening.ScreenView | None = None
     earlier_screens: tuple[tuple[str, str], ...] = ()
+    # The weekly check-in (trust and distress charts; week, date, trust, distress, helpfulness)
+    check_in_charts: tuple[charts.Chart, ...] = ()
+    check_ins: tuple[tuple[str, str, str, str, str], ...] = ()
+    attendance: str = ""  # sessions held, in words
+    # Risk history (therapist's copy): item-9 answers (date, answer) and every alert.
+    item9: tuple[tuple[str, str], ...] = ()
+    risk: tuple[AlertLine, ...] = ()
 
 
 def gather_progress_report(
@@ -160,7 +170,31 @@ def gather_progress_report(
         )
     screens = [] if for_client else plans.screening.screens_of(db, client)
     screens = [x for x in screens if x.screened_on <= last]
+    dated = [
+        (d, c)
+        for d, c in progress.episode_check_ins(db, client, plan, last)
+        if first is None or d >= first
+    ]
+    item9, risk = ((), ()) if for_client else _risk_history(db, client, first, last)
     return ProgressReport(
+        check_in_charts=tuple(
+            progress.check_in_chart(k, dated) for k, *_ in progress.CHECK_IN_SCALES
+        )
+        if dated
+        else (),
+        check_ins=tuple(
+            (
+                str(c.week),
+                f"{d:%d %b %Y}",
+                str(c.trust),
+                str(c.distress),
+                "" if c.helpfulness is None else str(c.helpfulness),
+            )
+            for d, c in dated
+        ),
+        attendance=_attendance(db, client, first, last),
+        item9=item9,
+        risk=risk,
         screen=plans.screening.view(db, screens[0]) if screens else None,
         earlier_screens=tuple(
             (f"{x.screened_on:%d %b %Y}", plans.screening.OUTCOME_WORDS[x.outcome])
@@ -183,6 +217,40 @@ def gather_progress_report(
         sessions=sessions,
         statistics=statistics_notes(for_client) if show_scores else (),
     )
+
+
+def _risk_history(
+    db: Session, client: User, first: dt.date | None, last: dt.date
+) -> tuple[tuple[tuple[str, str], ...], tuple[AlertLine, ...]]:
+    """PHQ-9 item 9 answers (date, answer) and every alert of the period, oldest first, each
+    as it stood at the report's end."""
+
+    def within(moment: dt.datetime) -> bool:
+        day = local_time(moment, client).date()
+        return (first is None or day >= first) and day <= last
+
+    item9 = tuple(
+        (f"{local_time(when, client):%d %b %Y}", f"{value}: {words}")
+        for when, value, words in reversed(alerts.item9_history(db, client.id))
+        if within(when)
+    )
+    found = sorted(alerts.client_alerts(db, client), key=lambda a: (a.opened_at, a.id))
+    risk = tuple(alert_line(db, client, a, as_of=last) for a in found if within(a.opened_at))
+    return item9, risk
+
+
+def _attendance(db: Session, client: User, first: dt.date | None, last: dt.date) -> str:
+    """Sessions held in the period, from the signed notes: 'Sessions held, ...: 5
+    attended, 1 cancelled, 1 did not attend.'"""
+    counts: dict[str, int] = {}
+    for n in notes.notes_of(db, client):
+        if n.status == "signed" and n.session_date <= last:
+            if first is None or n.session_date >= first:
+                counts[n.attendance] = counts.get(n.attendance, 0) + 1
+    if not counts:
+        return "No signed session notes in this period."
+    parts = [f"{counts[k]} {ATTENDANCE_WORDS[k].lower()}" for k in ATTENDANCE_WORDS if k in counts]
+    return "Sessions held, as recorded in signed session notes: " + ", ".join(parts) + "."
 
 
 def _talking_therapies_words(o: measures.TalkingTherapiesOutcome) -> str:
@@ -318,6 +386,50 @@ def _screen_story(
     return story
 
 
+def _check_in_story(r: ProgressReport) -> list[Flowable]:
+    """The weekly check-in: trust and distress charts, and every check-in in a table."""
+    if not r.check_ins:
+        return []
+    story: list[Flowable] = [
+        pdf.para("Weekly check-in", "h2"),
+        pdf.para(
+            "Bedrock's own weekly ratings, not a validated scale: trust in the people who "
+            "matter (0–10, higher is more trusting) and distress (0–10; 9 or more raises an "
+            "alert).",
+            "small",
+        ),
+    ]
+    for c in r.check_in_charts:
+        story.append(pdf.keep(pdf.para(c.title, "h3"), charts.drawing(c, pdf.FRAME_WIDTH, 150)))
+    story.append(
+        pdf.table(
+            ["Week", "Date", "Trust", "Distress", "Helpfulness (0–4)"],
+            [list(row) for row in r.check_ins],
+            widths=[16 * mm, 30 * mm, 18 * mm, 20 * mm, None],
+        )
+    )
+    return story
+
+
+def _risk_story(r: ProgressReport) -> list[Flowable]:
+    """Risk history: PHQ-9 item 9 answers by date, and every alert with how it was handled."""
+    story: list[Flowable] = [pdf.para("Risk history", "h2")]
+    story.append(pdf.para("PHQ-9 item 9 (thoughts of being better off dead or of self-harm)", "h3"))
+    if r.item9:
+        story.append(
+            pdf.table(["Date", "Answer"], [list(x) for x in r.item9], widths=[30 * mm, None])
+        )
+    else:
+        story.append(pdf.para("No PHQ-9 item 9 answers in this period."))
+    story.append(pdf.para("Alerts", "h3"))
+    if not r.risk:
+        story.append(pdf.para("No alerts in this period."))
+    for a in r.risk:
+        story.append(pdf.labelled(f"{a.opened:%d %b %Y} · {a.kind}:", a.detail))
+        story.append(pdf.para(a.status, "small"))
+    return story
+
+
 def progress_report_pdf(r: ProgressReport) -> bytes:
     """The progress report as PDF bytes: a summary page, then charts and tables, then the
     appendix on statistics."""
@@ -354,8 +466,8 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         story.append(pdf.para(progress.NHS_CONVENTION + ".", "small"))
     if not r.for_client:
         story += _screen_story(r.screen, r.earlier_screens)
-    # The questionnaires follow on the same page: each chart with its table moves to the next
-    # page only when it does not fit.
+    # The questionnaires follow on the same page: a chart moves to the next page (with its
+    # heading) only when it does not fit; its table of every score may continue over a page.
     if r.measures:
         story.append(pdf.para("Questionnaires", "h2"))
     for m in r.measures:
@@ -363,26 +475,23 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
             pdf.keep(
                 pdf.para(f"{m.instrument}: {m.name}", "h3"),
                 charts.drawing(m.chart, width=pdf.FRAME_WIDTH, height=170),
-                pdf.table(
-                    ["", "Week", "Date", "Score", "Band"],
-                    [list(row) for row in m.rows],
-                    widths=[22 * mm, 14 * mm, 26 * mm, 14 * mm, pdf.FRAME_WIDTH - 76 * mm],
-                ),
-                *(
-                    [
-                        pdf.para(
-                            "Events: " + "; ".join(f"{d}: {t}" for d, t in m.events) + ".", "small"
-                        )
-                    ]
-                    if m.events
-                    else []
-                ),
-                pdf.gap(1),
-                pdf.labelled("Reliable change:", m.reliable),
-                pdf.para(m.words, "small"),
-                pdf.gap(3),
             )
         )
+        story.append(
+            pdf.table(
+                ["", "Week", "Date", "Score", "Band"],
+                [list(row) for row in m.rows],
+                widths=[22 * mm, 14 * mm, 26 * mm, 14 * mm, pdf.FRAME_WIDTH - 76 * mm],
+            )
+        )
+        if m.events:
+            events = "; ".join(f"{d}: {t}" for d, t in m.events)
+            story.append(pdf.para(f"Events: {events}.", "small"))
+        story.append(pdf.gap(1))
+        if m.reliable:
+            story.append(pdf.labelled("Reliable change:", m.reliable))
+        story += [pdf.para(m.words, "small"), pdf.gap(3)]
+    story += _check_in_story(r)
     story.append(pdf.para("Homework by week", "h2"))
     if r.homework:
         story.append(
@@ -406,6 +515,8 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         )
     else:
         story.append(pdf.para("No homework in this period."))
+    story.append(pdf.para("Attendance", "h2"))
+    story.append(pdf.para(r.attendance))
     if r.sessions:
         story.append(pdf.para("Sessions (signed notes)", "h2"))
         story.append(
@@ -415,6 +526,8 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
                 widths=[24 * mm, 26 * mm, pdf.FRAME_WIDTH - 50 * mm],
             )
         )
+    if not r.for_client:
+        story += _risk_story(r)
     if r.statistics:
         story.append(PageBreak())
         heading = (

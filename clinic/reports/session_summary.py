@@ -87,6 +87,7 @@ def gather_session_summary(
         if local_time(a.opened_at, client).date() <= session_date
         and (
             a.acknowledged_at is None
+            or local_time(a.acknowledged_at, client).date() > session_date  # open that day
             or since is None
             or local_time(a.opened_at, client).date() > since
         )
@@ -131,7 +132,7 @@ def gather_session_summary(
         homework=homework,
         scores=tuple(scores),
         charts=tuple(drawn),
-        alerts=tuple(alert_line(db, client, a) for a in client_alerts),
+        alerts=tuple(alert_line(db, client, a, as_of=session_date) for a in client_alerts),
         note=block,
         next_homework=next_homework,
     )
