@@ -182,6 +182,8 @@ def _measures_history(
     """Questionnaires and check-ins a client at this week would have answered."""
     for w in range(1, week + 1):
         when = _moment(plans.session_date(plan, w))
+        if w == 1 and story == "behind":  # the baseline, answered before the first session
+            when -= dt.timedelta(days=2)
         dues, check_in_due = questionnaires.scheduled(db, plan, w)
         for due in dues:
             if w == week and story not in ("keen", "to_review"):
