@@ -14,7 +14,7 @@ from .models import CheckIn, Plan, User
 from .timeutil import local_time
 
 # Which convention each figure uses, said next to the figure (measures.md).
-RCI_CONVENTION = "Jacobson & Truax (1991) reliable change index, |RCI| > 1.96"
+RCI_CONVENTION = "Jacobson–Truax reliable change index (Jacobson & Truax 1991), |RCI| > 1.96"
 NHS_CONVENTION = (
     "NHS Talking Therapies: caseness PHQ-9 ≥ 10 or GAD-7 ≥ 8; reliable change PHQ-9 ≥ 6, "
     "GAD-7 ≥ 4 points; first versus latest score"

@@ -276,7 +276,7 @@ def test_charts_and_outcomes_on_the_therapists_client_page(app, db, care):
         and "Reliable recovery: yes" in text
     )
     assert "NHS Talking Therapies: caseness PHQ-9 ≥ 10 or GAD-7 ≥ 8" in text
-    assert "Jacobson & Truax (1991)" in text
+    assert "Jacobson & Truax 1991" in text
     table = page.find(id="measure-phq9").find("table")
     assert [td.get_text() for td in table.find_all("tr")[1].find_all("td")][
         2
