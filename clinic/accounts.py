@@ -254,6 +254,53 @@ def issue_invitation(
     return IssuedInvitation(invitation, token)
 
 
+# How a sign-in link for someone else's account may reach its owner (ASVS 4.0.3 2.5.x; issue
+# #21 item 1). Nobody may, alone, obtain a working sign-in for another active person:
+# - an invitation (the person has never set a password) may be shown to the issuer, to pass
+#   on: there is no sign-in to take over yet;
+# - for an active account, with email set up, the link goes only to the owner's address and
+#   is never shown on screen;
+# - without email, a therapist may be shown a client's link to hand over in session (the
+#   client is told at their next sign-ins and in their access log); an active colleague's
+#   link is made only on the server (`flask --app clinic reset-link EMAIL`), by whoever runs
+#   it, who can read the database anyway.
+LINK_SHOW, LINK_EMAIL, LINK_SERVER = "show", "email", "server"
+RESET_NOTICE_DAYS = 14
+
+
+def link_route(person: User, email_on: bool) -> str:
+    """How a new sign-in link for `person`, asked for by someone else, may reach them."""
+    if not person.has_accepted:
+        return LINK_SHOW
+    if email_on and person.email:
+        return LINK_EMAIL
+    return LINK_SHOW if person.role == Role.CLIENT.value else LINK_SERVER
+
+
+def reset_notice(db: Session, user: User, now: datetime | None = None) -> str | None:
+    """What to tell a person at sign-in when, in the last two weeks, their password was set
+    again with a link someone else issued (so that a reset they did not ask for is noticed)."""
+    now = now or utcnow()
+    used = db.scalars(
+        sa.select(Invitation)
+        .where(Invitation.user_id == user.id, Invitation.used_at.is_not(None))
+        .order_by(Invitation.used_at.desc(), Invitation.id.desc())
+        .limit(2)
+    ).all()
+    if len(used) < 2:  # the first link accepted was the invitation itself
+        return None
+    latest = used[0]
+    assert latest.used_at is not None
+    if latest.created_by_id == user.id or now - latest.used_at > timedelta(days=RESET_NOTICE_DAYS):
+        return None
+    issuer = db.get(User, latest.created_by_id) if latest.created_by_id else None
+    by = issuer.display_name if issuer else "the practice's server administrator"
+    return (
+        f"Your password was set again on {latest.used_at:%d %b %Y} with a link issued by {by}. "
+        "If that was not you, tell your practice straight away."
+    )
+
+
 def revoke_pending(db: Session, user: User, now: datetime | None = None) -> int:
     """Revoke every pending invitation of a person; returns how many were revoked."""
     now = now or utcnow()

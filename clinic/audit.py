@@ -16,6 +16,21 @@ from . import db as database
 from .models import AuditEvent, User
 
 ACTIONS = ("view", "create", "change", "sign", "export", "erase", "denied")
+# Security events (ASVS 4.0.3 7.1/7.2, HIPAA 164.312(b)): who signed in, failed or was locked
+# out, signed out, was given or used a sign-in link, was deactivated or changed two-step.
+SECURITY_ACTIONS = (
+    "sign_in",
+    "sign_in_failed",
+    "sign_in_code_failed",
+    "sign_in_locked",
+    "sign_out",
+    "issue_link",
+    "accept_link",
+    "revoke_link",
+    "deactivate",
+    "reactivate",
+)
+ALL_ACTIONS = ACTIONS + SECURITY_ACTIONS
 
 # How events read in a client's own access log.
 ACTION_WORDS = {"view": "looked at", "export": "downloaded a copy of"}
@@ -42,10 +57,12 @@ def record(
     outcome: str = "allowed",
     user: User | None = None,
     practice_id: int | None = None,
+    anonymous: bool = False,
 ) -> None:
     """Write one audit event; it is stored even if the request then fails or is refused.
-    Outside a request (the email sender) nobody is signed in: name the practice instead."""
-    if user is None and current_user and current_user.is_authenticated:
+    Outside a request (the email sender) nobody is signed in: name the practice instead.
+    `anonymous`: the actor is not known (a refused sign-in), whoever is signed in."""
+    if user is None and not anonymous and current_user and current_user.is_authenticated:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
     event = AuditEvent(
         at=database.utcnow(),

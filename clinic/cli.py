@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, crypto, resource_dir
+from . import accounts, audit, crypto, mail, resource_dir
 from . import db as database
 from .models import Practice, Role, User
 
@@ -224,11 +224,36 @@ def send_notifications(at: str | None) -> None:
     click.echo(outcome.summary())
 
 
+@click.command("reset-link")
+@with_appcontext
+@click.argument("email")
+def reset_link(email: str) -> None:
+    """Print a one-time password reset link for an active account (for practices without
+    email, where nobody may be shown a colleague's link in the app). Audited."""
+    db = database.session()
+    person = db.scalar(sa.select(User).where(User.email == accounts.normalise_email(email)))
+    if person is None or not person.active:
+        raise click.ClickException("No active account has that email address.")
+    issued = accounts.issue_invitation(db, person, None)
+    subject = person.id if person.role == Role.CLIENT.value else None
+    audit.record(
+        "issue_link", "account", person.id, subject_id=subject, practice_id=person.practice_id
+    )
+    db.commit()
+    click.echo(f"Password reset link for {person.email} (works once, for 7 days):")
+    try:
+        click.echo(mail.link("auth.accept_invitation", token=issued.token))
+    except mail.MailError:  # no BASE_URL: the path, to put after the app's own address
+        click.echo(f"/invitation/{issued.token}  (after the address of this Bedrock)")
+    click.echo("Give it to the person yourself; it is not shown again.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands with `flask --app clinic`."""
     app.cli.add_command(export_reports)
     app.cli.add_command(db_cli)
     app.cli.add_command(create_admin)
+    app.cli.add_command(reset_link)
     app.cli.add_command(demo)
     app.cli.add_command(send_notifications)
     app.cli.add_command(encryption_cli)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import accounts, alerts, audit, mail, mfa, notifications
+from .. import accounts, alerts, audit, mfa
 from .. import db as database
 from ..db import utcnow
 from ..models import Role, User
 from ..web.forms import ConfirmForm, options, show_error, status_of
 from ..web.gates import require_fresh_sign_in, signed_in_user
-from ..web.invitations import invitation_lifetime, show_new_invitation
+from ..web.invitations import hand_out_link
 from .blueprint import bp, get_staff_or_404
 from .forms import NewTherapistForm, TransferForm
 
@@ -56,34 +56,28 @@ def new_therapist() -> Response | str | tuple[str, int]:
         except accounts.AccountError as error:
             getattr(form, error.field or "email").errors = [error.message]
         else:
-            issued = accounts.issue_invitation(db, therapist, admin, invitation_lifetime())
-            return show_new_invitation(therapist, issued, url_for("admin.people"), "Back to people")
+            audit.record("create", "account", therapist.id)
+            return hand_out_link(therapist, url_for("admin.people"), "Back to people", email=False)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/new_therapist.html", form=form), status
 
 
 @bp.post("/people/<int:user_id>/invitation")
 def new_invitation(user_id: int) -> Response | str:
-    """Issue a fresh invitation link for a therapist who has not set up their account."""
+    """A fresh invitation link for a colleague who has not set up their account (shown to pass
+    on); for an active colleague, a password reset link that only reaches them."""
     person = get_staff_or_404(user_id)
-    db = database.session()
-    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
-    return show_new_invitation(person, issued, url_for("admin.people"), "Back to people")
+    return hand_out_link(person, url_for("admin.people"), "Back to people", email=False)
 
 
 @bp.post("/people/<int:user_id>/invitation/email")
 def email_invitation(user_id: int) -> Response | str:
     """Issue a fresh invitation (or password reset) link for a colleague and email it."""
     person = get_staff_or_404(user_id)
-    if not mail.configured() or not person.active:
-        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
+    if not person.active:
+        flash(f"{person.display_name}'s account is deactivated.", "info")
         return redirect(url_for("admin.people"))
-    db = database.session()
-    issued = accounts.issue_invitation(db, person, signed_in_user(), invitation_lifetime())
-    notifications.queue_invitation(db, issued)
-    return show_new_invitation(
-        person, issued, url_for("admin.people"), "Back to people", emailed_to=person.email
-    )
+    return hand_out_link(person, url_for("admin.people"), "Back to people", email=True)
 
 
 @bp.post("/people/<int:user_id>/invitation/revoke")
@@ -91,6 +85,7 @@ def revoke_invitation(user_id: int) -> Response:
     """Withdraw a therapist's pending invitation link."""
     person = get_staff_or_404(user_id)
     accounts.revoke_pending(database.session(), person)
+    audit.record("revoke_link", "account", person.id)
     return redirect(url_for("admin.people"))
 
 
@@ -102,6 +97,7 @@ def deactivate(user_id: int) -> Response:
         flash("You cannot deactivate your own account.", "error")
         return redirect(url_for("admin.people"))
     accounts.set_active(database.session(), person, active=False)
+    audit.record("deactivate", "account", person.id)
     flash(f"{person.display_name} can no longer sign in.", "info")
     return redirect(url_for("admin.people"))
 
@@ -111,6 +107,7 @@ def reactivate(user_id: int) -> Response:
     """Let a deactivated colleague sign in again."""
     person = get_staff_or_404(user_id)
     accounts.set_active(database.session(), person, active=True)
+    audit.record("reactivate", "account", person.id)
     flash(f"{person.display_name} can sign in again.", "info")
     return redirect(url_for("admin.people"))
 

@@ -50,7 +50,9 @@ def settings() -> Response | str | tuple[str, int]:
 
 
 def _save_settings(practice: Practice, form: PracticeSettingsForm) -> None:
-    """Store what the settings form validated (a change of two-step sign-in is audited)."""
+    """Store what the settings form validated; the change is audited (two-step sign-in and the
+    alert response time also on their own)."""
+    audit.record("change", "practice_settings", practice.id)
     practice.crisis_contacts = (form.crisis_contacts.data or "").strip()
     practice.abuse_helplines = (form.abuse_helplines.data or "").strip() or None
     practice.clients_see_scores = bool(form.clients_see_scores.data)
@@ -99,7 +101,7 @@ def _audit_filters() -> dict[str, Any]:
     args = request.args
     return {
         "user_id": args.get("user", type=int),
-        "action": args.get("action") if args.get("action") in audit.ACTIONS else None,
+        "action": args.get("action") if args.get("action") in audit.ALL_ACTIONS else None,
         "outcome": args.get("outcome") if args.get("outcome") in ("allowed", "denied") else None,
         "since": date_arg(args.get("since")),
         "until": date_arg(args.get("until")),
@@ -121,7 +123,7 @@ def audit_log() -> str:
         events=events,
         filters=filters,
         people=people,
-        actions=audit.ACTIONS,
+        actions=audit.ALL_ACTIONS,
         args=request.args,
     )
 

@@ -62,6 +62,8 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
             show_error(form, error, "password")
         else:
             logout_user()
+            subject = user.id if user.role == "client" else None
+            audit.record("accept_link", "account", user.id, user=user, subject_id=subject)
             # A password reset link is not a second factor: the code is still needed.
             return password_accepted(user, None)
     page = render_template("auth/accept_invitation.html", form=form, person=person)

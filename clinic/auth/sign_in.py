@@ -55,6 +55,7 @@ def _check_password(form: SignInForm) -> BaseResponse | tuple[str, int]:
     wait = throttle.locked_for(db, email)
     if wait:
         # The same answer for every address, known or not: nothing about accounts leaks.
+        _sign_in_refused(accounts.find_by_email(db, email), "sign_in_locked")
         advice = "try again, or reset your password with your practice"
         form.form_errors.append(_too_many_attempts(wait, advice))
         return _sign_in_page(form, 429)
@@ -63,10 +64,25 @@ def _check_password(form: SignInForm) -> BaseResponse | tuple[str, int]:
         throttle.succeeded(db, email)
         return password_accepted(user, form.next.data if is_safe_next(form.next.data) else None)
     throttle.failed(db, email)
+    _sign_in_refused(user, "sign_in_failed")
     database.keep_changes()  # the count must survive the error status
     form.form_errors.append("Email or password is incorrect.")
     form.password.data = ""
     return _sign_in_page(form, 422)
+
+
+def _sign_in_refused(user: User | None, action: str) -> None:
+    """Audit a refused sign-in: the account by number when it exists (never the address
+    typed, which may be someone's personal data), with the practice it belongs to."""
+    audit.record(
+        action,
+        "account",
+        user.id if user else None,
+        outcome="denied",
+        subject_id=user.id if user and user.role == "client" else None,
+        practice_id=user.practice_id if user else None,
+        anonymous=True,
+    )
 
 
 def _sign_in_page(form: SignInForm, status: int = 200) -> tuple[str, int]:
@@ -131,6 +147,7 @@ def _check_code(user: User, form: CodeForm) -> BaseResponse | tuple[str, int]:
     key = f"mfa:{user.id}"
     wait = throttle.locked_for(db, key)
     if wait:
+        _sign_in_refused(user, "sign_in_locked")
         form.code.errors = [_too_many_attempts(wait)]
         return render_template("auth/sign_in_code.html", form=form), 429
     how = mfa.verify_any(db, user, form.code.data or "")
@@ -142,6 +159,7 @@ def _check_code(user: User, form: CodeForm) -> BaseResponse | tuple[str, int]:
             _recovery_code_used(user)
         return redirect(target if is_safe_next(target) else home_url(user))
     throttle.failed(db, key)
+    _sign_in_refused(user, "sign_in_code_failed")
     database.keep_changes()  # the count must survive the error status
     form.code.errors = ["That code did not work. Type the newest code from your app."]
     form.code.data = ""
@@ -162,10 +180,16 @@ def _recovery_code_used(user: User) -> None:
 def sign_out() -> BaseResponse:
     """Sign out (POST only, so that no link or image can sign a person out)."""
     if current_user.is_authenticated:
-        signed_in_user().end_all_sessions()
+        user = signed_in_user()
+        audit.record("sign_out", "account", user.id, subject_id=_client_number(user))
+        user.end_all_sessions()
     logout_user()
     session.clear()
     return redirect(url_for("auth.sign_in", signed_out=1))
+
+
+def _client_number(user: User) -> int | None:
+    return user.id if user.role == "client" else None
 
 
 @bp.route("/account/confirm", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from .. import (
     accounts,
     alerts,
+    audit,
     dashboard,
     progress,
 )
@@ -15,7 +16,7 @@ from .. import db as database
 from ..db import utcnow
 from ..timeutil import local_today
 from ..web.gates import signed_in_user
-from ..web.invitations import invitation_lifetime, show_new_invitation
+from ..web.invitations import hand_out_link
 from .blueprint import (
     bp,
 )
@@ -62,8 +63,8 @@ def new_client() -> Response | str | tuple[str, int]:
         except accounts.AccountError as error:
             getattr(form, error.field or "email").errors = [error.message]
         else:
-            issued = accounts.issue_invitation(db, client, therapist, invitation_lifetime())
+            audit.record("create", "account", client.id, subject_id=client.id)
             back = url_for("therapist.client_record", client_id=client.id)
-            return show_new_invitation(client, issued, back, f"Go to {client.display_name}")
+            return hand_out_link(client, back, f"Go to {client.display_name}", email=False)
     status = 422 if request.method == "POST" else 200
     return render_template("therapist/new_client.html", form=form), status

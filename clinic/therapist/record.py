@@ -11,7 +11,6 @@ from .. import (
     audit,
     mail,
     measures,
-    notifications,
     progress,
     weeks,
 )
@@ -21,7 +20,7 @@ from ..library import library
 from ..timeutil import local_today
 from ..web.forms import ConfirmForm
 from ..web.gates import signed_in_user
-from ..web.invitations import invitation_lifetime, show_new_invitation
+from ..web.invitations import hand_out_link
 from .blueprint import (
     bp,
     get_client_or_404,
@@ -71,12 +70,11 @@ def client_record(client_id: int) -> str:
 
 @bp.post("/clients/<int:client_id>/invitation")
 def new_invitation(client_id: int) -> Response | str:
-    """Issue a fresh invitation link (the previous pending one stops working)."""
+    """A fresh invitation link (the previous pending one stops working); for a client who has
+    an account, a password reset link, emailed to them when email is set up."""
     client = get_client_or_404(client_id)
-    therapist = signed_in_user()
-    issued = accounts.issue_invitation(database.session(), client, therapist, invitation_lifetime())
     back = url_for("therapist.client_record", client_id=client.id)
-    return show_new_invitation(client, issued, back, f"Back to {client.display_name}")
+    return hand_out_link(client, back, f"Back to {client.display_name}", email=False)
 
 
 @bp.post("/clients/<int:client_id>/invitation/email")
@@ -84,19 +82,7 @@ def email_invitation(client_id: int) -> Response | str:
     """Issue a fresh invitation (or password reset) link and email it to the client."""
     client = get_client_or_404(client_id)
     back = url_for("therapist.client_record", client_id=client.id)
-    if not mail.configured():
-        flash("Email is not set up for this practice. Copy the link and send it yourself.", "info")
-        return redirect(back)
-    if not client.email:
-        flash(f"There is no email address for {client.display_name}.", "error")
-        return redirect(back)
-    db = database.session()
-    issued = accounts.issue_invitation(db, client, signed_in_user(), invitation_lifetime())
-    notifications.queue_invitation(db, issued)
-    audit.record("create", "invitation_email", issued.invitation.id, subject_id=client.id)
-    return show_new_invitation(
-        client, issued, back, f"Back to {client.display_name}", emailed_to=client.email
-    )
+    return hand_out_link(client, back, f"Back to {client.display_name}", email=True)
 
 
 @bp.post("/clients/<int:client_id>/reminders/<any(on, off):change>")
@@ -117,4 +103,5 @@ def revoke_invitation(client_id: int) -> Response:
     """Withdraw the client's pending invitation link."""
     client = get_client_or_404(client_id)
     accounts.revoke_pending(database.session(), client)
+    audit.record("revoke_link", "account", client.id, subject_id=client.id)
     return redirect(url_for("therapist.client_record", client_id=client.id))

@@ -15,7 +15,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from .. import audit, mfa
+from .. import accounts, audit, mfa
 from .. import db as database
 from ..db import utcnow
 from ..models import Role, User
@@ -51,6 +51,14 @@ def start_session(user: User) -> None:
     session["seen_at"] = now
     session["fresh_at"] = now
     user.last_sign_in_at = utcnow()
+    audit.record("sign_in", "account", user.id, user=user, subject_id=_client_number(user))
+    notice = accounts.reset_notice(database.session(), user)
+    if notice:
+        flash(notice, "error")
+
+
+def _client_number(user: User) -> int | None:
+    return user.id if user.role == Role.CLIENT.value else None
 
 
 def _enforce_session_lifetime() -> BaseResponse | None:
