@@ -51,12 +51,16 @@ def battery_codes() -> list[str]:
 
 def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
     """The questionnaires a plan schedules for a week, with any completed one; and whether
-    the weekly check-in is due that week."""
+    the weekly check-in is due that week. Battery measures the plan leaves out are not
+    scheduled (so neither the client's page nor the reminders show them)."""
     program = plans.program_of(db, plan)
+    skipped = plans.left_out(plan)  # battery measures that do not fit this client
     wanted: list[tuple[str, str]] = []
     for entry in program.week(week).measures:
         if entry in BATTERY_SLOTS:
-            wanted += [(code, BATTERY_SLOTS[entry]) for code in battery_codes()]
+            wanted += [
+                (code, BATTERY_SLOTS[entry]) for code in battery_codes() if code not in skipped
+            ]
         elif entry in ("phq9", "gad7"):
             wanted.append((entry, "fortnightly"))
     unique: dict[str, str] = {}
