@@ -41,6 +41,17 @@ class Score:
     week: int | None
     slot: str
     id: int = 0
+    out_of: int | None = None  # what `value` is out of when an item did not apply
+
+    @property
+    def shown(self) -> str:
+        """The score as people read it: "16", or "16 of 32" when an item did not apply."""
+        return measures.total_words(self.value, self.out_of)
+
+    def on_full_scale(self, inst: measures.Instrument) -> int:
+        """The score on the instrument's full scale (prorated when an item did not apply), so
+        that it sits in its band on a chart and compares with full-scale scores."""
+        return inst.on_full_scale(self.value, self.out_of)
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,7 @@ def scores_of(
             Administration.week,
             Administration.slot,
             Administration.id,
+            Administration.out_of,
         )
         .where(
             Administration.client_id.in_(by_id),
@@ -124,11 +136,12 @@ def scores_of(
         .order_by(Administration.completed_at, Administration.id)
     )
     out: dict[int, dict[str, list[Score]]] = {c.id: {} for c in clients}
-    for client_id, plan_id, code, total, when, week, slot, row_id in rows:
+    for client_id, plan_id, code, total, when, week, slot, row_id, out_of in rows:
         if plan_id != plan_ids.get(client_id):
             continue
         day = local_time(when, by_id[client_id]).date()
-        out[client_id].setdefault(code, []).append(Score(when, day, total, week, slot, row_id))
+        score = Score(when, day, total, week, slot, row_id, out_of)
+        out[client_id].setdefault(code, []).append(score)
     return out
 
 

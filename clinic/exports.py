@@ -69,6 +69,7 @@ QUESTIONNAIRE_COLUMNS = (
     "completed_at_utc",
     "completed_on_local",
     "total",
+    "out_of",
     "band",
     "flags",
     "episode",
@@ -187,6 +188,9 @@ def questionnaire_table(db: Session, clients: Sequence[User]) -> Table:
                 _utc(a.completed_at),
                 _local_date(a.completed_at, client),
                 a.total,
+                # What the total is out of: blank for the full scale; 32 for a WSAS whose
+                # work item did not apply (that item reads "not_applicable").
+                a.out_of,
                 a.band,
                 " ".join(a.flags or []),
                 a.plan_id,
@@ -211,7 +215,7 @@ def _episode_roles(
     for client, a, _, _ in rows:
         assert a.completed_at is not None and a.total is not None
         day = local_time(a.completed_at, client).date()
-        score = episodes.Score(a.completed_at, day, a.total, a.week, a.slot, a.id)
+        score = episodes.Score(a.completed_at, day, a.total, a.week, a.slot, a.id, a.out_of)
         groups.setdefault((client.id, a.plan_id, a.instrument_code), []).append(score)
     out: dict[int, tuple[str, int | None, str]] = {}
     for (_, _, code), scores in groups.items():
@@ -379,7 +383,7 @@ def without(
 # rather than showing them (the client's own answers are always in).
 CLIENT_OMITS_HOMEWORK = {"completion", "quality"}
 CLIENT_OMITS_QUESTIONNAIRES = {"flags", "reliable_change_jacobson_truax"}
-HIDDEN_SCORES = {"total", "band", "change_from_baseline"}
+HIDDEN_SCORES = {"total", "out_of", "band", "change_from_baseline"}
 
 
 # --- the record bundle --------------------------------------------------------------------------
@@ -449,7 +453,10 @@ def record_bundle(
         "written YYYY-MM-DD.\n"
         "questionnaires.csv has one row per completed questionnaire; item_1, item_2 ... are the "
         "answers in the order the questionnaire asks them (blank where a questionnaire has fewer "
-        "items), and extra_difficulty is the unscored 'how difficult' question. homework.csv has "
+        "items), and extra_difficulty is the unscored 'how difficult' question. An item that "
+        "did not apply reads not_applicable (the WSAS work item, for someone retired or not "
+        "working by choice); the total is then out of the number in out_of (32), and its band "
+        "is read prorated to the full scale. homework.csv has "
         "one row per homework sent; check-ins.csv one row per weekly check-in (trust 0-10, "
         "distress 0-10, last week's homework helpfulness 0-4: the practice's own ratings, not a "
         "validated scale); suitability-screens.csv (in the therapist's copy) has one row per "

@@ -137,18 +137,19 @@ def _computable_name(inst: measures.Instrument) -> str:
     return name if name[:1].isalpha() and name[:1].isupper() else f"Q{name}"
 
 
-def questionnaire(inst: measures.Instrument) -> dict[str, Any]:
+def questionnaire(inst: measures.Instrument, problem: str | None = None) -> dict[str, Any]:
     """The instrument as a FHIR Questionnaire: every question, with its answer options coded
-    exactly as the responses code them."""
+    exactly as the responses code them; with `problem`, worded as this client reads it (their
+    own words for "my [problem]"). An item that may not apply to someone is not required."""
     items = []
     for item, required in [(i, True) for i in inst.items] + [(i, False) for i in inst.extra_items]:
         entry: dict[str, Any] = {"linkId": item.key}
         if item.loinc:
             entry["code"] = [{"system": LOINC, "code": item.loinc}]
         entry |= {
-            "text": item.text,
+            "text": inst.item_text(item, problem) if problem else item.text,
             "type": "choice",
-            "required": required,
+            "required": required and not item.not_applicable,
             "answerOption": [{"valueCoding": _option_coding(inst, o)} for o in item.options],
         }
         items.append(entry)
@@ -172,17 +173,21 @@ def questionnaire(inst: measures.Instrument) -> dict[str, Any]:
 
 
 def questionnaire_response(
-    a: Administration, inst: measures.Instrument, patient_ref: str
+    a: Administration, inst: measures.Instrument, patient_ref: str, problem: str
 ) -> dict[str, Any]:
+    """One completed questionnaire: each answered item, with its text as the client read it
+    (their own words for "my [problem]"). An item that did not apply to them (the WSAS work
+    item, for someone retired) has no answer, so it is left out, as FHIR leaves out any
+    unanswered item; the total's Observation says what it is out of."""
     answers = a.answers or {}
     items = []
     for item in (*inst.items, *inst.extra_items):
         value = answers.get(item.key)
-        if value is None:
+        if value is None or value == measures.NOT_APPLICABLE:
             continue
         entry: dict[str, Any] = {
             "linkId": item.key,
-            "text": item.text,
+            "text": inst.item_text(item, problem),
             "answer": [_answer(inst, item, int(value))],
         }
         if item.loinc:
@@ -215,9 +220,13 @@ def observation(
         "subject": {"reference": patient_ref},
         "effectiveDateTime": _instant(a.completed_at),
         "valueQuantity": {"value": a.total, **SCORE_UNIT},
-        "interpretation": [{"text": a.band or inst.band_for(a.total).label}],
+        "interpretation": [{"text": a.band or inst.band_for(a.total, a.out_of).label}],
         "derivedFrom": [{"reference": response_ref}],
-    }
+    } | (
+        {"note": [{"text": f"Out of {a.out_of}: an item did not apply (banded prorated)."}]}
+        if a.out_of
+        else {}
+    )
 
 
 def _check_in_code(code: str, display: str) -> dict[str, Any]:
@@ -272,12 +281,20 @@ def client_bundle(
     entries = [{"fullUrl": patient_ref, "resource": patient(client)}]
     for code in sorted({inst.code for _, inst in answered}):
         entries.append(
-            {"fullUrl": _urn("questionnaire", code), "resource": questionnaire(known[code])}
+            {
+                "fullUrl": _urn("questionnaire", code),
+                "resource": questionnaire(known[code], questionnaires.problem_for(db, client)),
+            }
         )
     for a, inst in answered:
         response_ref = _urn("response", a.id)
         entries.append(
-            {"fullUrl": response_ref, "resource": questionnaire_response(a, inst, patient_ref)}
+            {
+                "fullUrl": response_ref,
+                "resource": questionnaire_response(
+                    a, inst, patient_ref, questionnaires.problem_for(db, client, a)
+                ),
+            }
         )
         if totals:
             entries.append(

@@ -67,7 +67,7 @@ def measure_charts(
             [(day, p) for day, p in zip(local, points, strict=True)],
             title=f"{inst.short_name} over time",
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
-            baseline=course.baseline.value,
+            baseline=course.baseline.on_full_scale(inst),
             summary=_text_summary(inst, summary, len(points)),
             markers=markers,
         )
@@ -75,7 +75,7 @@ def measure_charts(
             (
                 f"{day:%d %b %Y}",
                 f"{p.week}" if p.week else "extra",
-                f"{p.value} ({inst.band_for(p.value).label})",
+                f"{p.shown} ({inst.band_for(p.value, p.out_of).label})",
             )
             for day, p in zip(local, points, strict=True)
         ]
@@ -113,12 +113,14 @@ def instrument_chart(
         y_min=inst.min_total,
         y_max=inst.max_total,
         points=tuple(
-            charts.ChartPoint(day, p.value, f"week {p.week}" if p.week else "") for day, p in dated
+            # On the full scale, so that a WSAS without its work item sits in its own band.
+            charts.ChartPoint(day, p.on_full_scale(inst), f"week {p.week}" if p.week else "")
+            for day, p in dated
         ),
         bands=tuple(charts.ChartBand(b.low, b.high, b.label) for b in inst.bands),
         cutoff=inst.change.cutoff,
         cutoff_label=cutoff_label,
-        baseline=dated[0][1].value if baseline is None else baseline,
+        baseline=dated[0][1].on_full_scale(inst) if baseline is None else baseline,
         summary=summary,
         markers=markers,
         higher_is_better=inst.higher_is_better,
@@ -131,24 +133,24 @@ def _events(markers: tuple[tuple[dt.date, str], ...]) -> tuple[tuple[str, str], 
 
 def _text_summary(inst: measures.Instrument, s: questionnaires.Summary, n: int) -> str:
     if n == 1:
-        return f"One {inst.short_name} score so far: {s.latest.value}, {s.band}."
+        return f"One {inst.short_name} score so far: {s.latest.shown}, {s.band}."
     return (
-        f"{n} {inst.short_name} scores. First {s.baseline.value}, latest {s.latest.value} "
+        f"{n} {inst.short_name} scores. First {s.baseline.shown}, latest {s.latest.shown} "
         f"({s.band}); change {s.change:+d}, {s.direction_words}."
     )
 
 
 def therapist_words(s: questionnaires.Summary) -> str:
     if s.latest is s.baseline:
-        return f"Baseline {s.baseline.value} ({s.band}). One score so far."
+        return f"Baseline {s.baseline.shown} ({s.band}). One score so far."
     if s.rc is None:
         return (
-            f"Latest {s.latest.value} ({s.band}); change since baseline {s.change:+d}. "
+            f"Latest {s.latest.shown} ({s.band}); change since baseline {s.change:+d}. "
             "No reliable change index: no verified standard deviation is on file for this "
             "measure (see its definition)."
         )
     return (
-        f"Latest {s.latest.value} ({s.band}); change since baseline {s.change:+d}. "
+        f"Latest {s.latest.shown} ({s.band}); change since baseline {s.change:+d}. "
         f"{JT}: {RC_WORDS[s.rc.category].lower()} (RCI {s.rc.rci:.2f}, S_diff "
         f"{s.rc.s_diff:.2f}); {CATEGORY_WORDS[s.category or 'unchanged'][0].lower()}"
         f"{CATEGORY_WORDS[s.category or 'unchanged'][1:]}"
@@ -166,7 +168,7 @@ CATEGORY_WORDS = {
 
 def client_words(inst: measures.Instrument, s: questionnaires.Summary) -> str:
     direction = "higher" if inst.higher_is_better else "lower"
-    start = f"Your latest score was {s.latest.value}, which is in the “{s.band}” range."
+    start = f"Your latest score was {s.latest.shown}, which is in the “{s.band}” range."
     if s.latest is s.baseline:
         return f"{start} This is your first one; later scores will show how things change."
     moved = abs(s.change)

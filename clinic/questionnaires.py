@@ -51,12 +51,16 @@ def battery_codes() -> list[str]:
 
 def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
     """The questionnaires a plan schedules for a week, with any completed one; and whether
-    the weekly check-in is due that week."""
+    the weekly check-in is due that week. Battery measures the plan leaves out are not
+    scheduled (so neither the client's page nor the reminders show them)."""
     program = plans.program_of(db, plan)
+    skipped = plans.left_out(plan)  # battery measures that do not fit this client
     wanted: list[tuple[str, str]] = []
     for entry in program.week(week).measures:
         if entry in BATTERY_SLOTS:
-            wanted += [(code, BATTERY_SLOTS[entry]) for code in battery_codes()]
+            wanted += [
+                (code, BATTERY_SLOTS[entry]) for code in battery_codes() if code not in skipped
+            ]
         elif entry in ("phq9", "gad7"):
             wanted.append((entry, "fortnightly"))
     unique: dict[str, str] = {}
@@ -94,6 +98,17 @@ def slot_for(db: Session, plan: Plan, week: int, code: str) -> str | None:
     return next((d.slot for d in dues if d.code == code), None)
 
 
+def problem_for(db: Session, client: User, administration: Administration | None = None) -> str:
+    """The words the WSAS items use for "my [problem]": those of the plan an administration
+    belongs to, or of the client's open (else latest) plan."""
+    plan = (
+        db.get(Plan, administration.plan_id) if administration and administration.plan_id else None
+    )
+    if plan is None and administration is None:
+        plan = plans.open_plan(db, client) or plans.latest_plan(db, client)
+    return plans.problem_words(plan)
+
+
 def pending_requests(db: Session, client: User) -> list[Administration]:
     """Questionnaires the therapist sent that the client has not completed yet."""
     return list(
@@ -126,13 +141,18 @@ def request(db: Session, client: User, therapist: User, code: str) -> Administra
     return administration
 
 
-def parse_answers(code: str, form: dict[str, Any]) -> dict[str, int]:
+def parse_answers(code: str, form: dict[str, Any]) -> dict[str, int | str]:
     """Item answers from form data ('item-<key>'), every one required and in range. Extra
-    (unscored) questions come back too, as 'extra-<key>'."""
+    (unscored) questions come back too, as 'extra-<key>'. An item that may not apply (the WSAS
+    work item) is answered measures.NOT_APPLICABLE when its box ('not_applicable-<key>') is
+    ticked, whatever was chosen for it."""
     inst = measures.instrument(code)
-    answers: dict[str, int] = {}
+    answers: dict[str, int | str] = {}
     errors: dict[str, str] = {}
     for item in inst.items:
+        if item.not_applicable and str(form.get(f"not_applicable-{item.key}", "")).strip():
+            answers[item.key] = measures.NOT_APPLICABLE
+            continue
         raw = str(form.get(f"item-{item.key}", "")).strip()
         allowed = {o.value for o in item.options}
         if raw == "":
@@ -154,7 +174,7 @@ def complete(
     db: Session,
     client: User,
     code: str,
-    answers: dict[str, int],
+    answers: dict[str, int | str],
     entered_by: User,
     *,
     plan: Plan | None = None,
@@ -186,6 +206,7 @@ def complete(
     row.instrument_version = inst.version
     row.answers = dict(answers)
     row.total = result.total
+    row.out_of = result.out_of
     row.band = result.band
     row.flags = sorted(result.flags)
     row.completed_at = utcnow()
@@ -284,14 +305,17 @@ def summarise(course: episodes.Course) -> Summary:
     category (Jacobson & Truax 1991)."""
     inst = measures.instrument(course.code)
     first, last = course.baseline, course.latest
+    pre, post = first.value, last.value
+    if first.out_of != last.out_of:  # an item applied once and not the other time (the WSAS
+        # work item after retiring): compare both on the full scale, prorated
+        pre, post = first.on_full_scale(inst), last.on_full_scale(inst)
     rc = None
     category = None
     if not course.single:
-        rc = inst.reliable_change(first.value, last.value)
-        category = measures.clinical_category(inst, first.value, last.value)
-    change = last.value - first.value
+        rc = inst.reliable_change(pre, post)
+        category = measures.clinical_category(inst, pre, post)
+    change = post - pre
     better = (change > 0) == inst.higher_is_better
     words = "no change" if change == 0 else ("better" if better else "worse")
-    return Summary(
-        course.code, last, first, inst.band_for(last.value).label, change, rc, category, words
-    )
+    band = inst.band_for(last.value, last.out_of).label
+    return Summary(course.code, last, first, band, change, rc, category, words)

@@ -173,7 +173,7 @@ def test_a_note_and_a_summary_show_only_what_existed_on_their_date(app, db, peop
     assert "PHQ-9 4" not in data and "trust 8/10" not in data
     assert f"{plans.THERAPIST_STATE_WORDS['overdue']}" in homework  # not yet sent that day
     line = next(x for x in summary.scores if x.instrument == "PHQ-9")
-    assert (line.latest, line.on) == (10, session - dt.timedelta(days=1))
+    assert (line.latest, line.on) == ("10", session - dt.timedelta(days=1))
     assert all(not item.quotes for item in summary.homework)
     # a signed note keeps its words when later data arrive
     with app.app_context():

@@ -16,7 +16,6 @@ from clinic.models import AuditEvent, Practice, RecoveryCode, Role, User
 
 from .conftest import PASSWORD
 from .test_auth import page_text
-from .test_invitations import invitation_link
 
 
 def soup(response):  # type: ignore[no-untyped-def]

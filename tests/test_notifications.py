@@ -335,6 +335,19 @@ def test_questionnaires_and_the_check_in_are_reminded_too(app, db, inbox, make_u
     assert_nothing_private(message, "Casey")
 
 
+def test_a_battery_measure_left_out_of_the_plan_is_not_reminded(app, db, inbox, make_user):
+    therapist = make_user(Role.THERAPIST)
+    client = make_user(Role.CLIENT, therapist=therapist, name="Casey Q")
+    with app.app_context():
+        record_screen(db, client, therapist, on=dt.date(2000, 1, 1))
+        plan = plans.start_plan(db, client, therapist, dt.date(2026, 3, 2), 0)
+        plans.fit_measures(db, plan, left_out=["csi4"], problem=None)  # no current partner
+        db.commit()
+    run(app, at(7, 12))
+    [(_, message)] = received(inbox)
+    assert "3 questionnaires due tomorrow" in body(message)  # PHQ-9, GAD-7 and WSAS
+
+
 def test_unsubscribing_from_the_email_asks_first_then_works_without_signing_in(
     app, db, inbox, people, client
 ):

@@ -17,6 +17,7 @@ from .change import (
     reliable_change,
 )
 from .instruments import (
+    NOT_APPLICABLE,
     SHIPPED,
     Band,
     Change,
@@ -30,6 +31,7 @@ from .instruments import (
     instruments,
     load_instruments,
     parse_instrument,
+    total_words,
 )
 from .scoring import (
     GAD7_CASENESS,
@@ -61,6 +63,7 @@ __all__ = [
     "PHQ9_RELIABLE",
     "RCI_CRITERION",
     "ReliableChange",
+    "NOT_APPLICABLE",
     "SHIPPED",
     "Score",
     "Subscale",
@@ -71,6 +74,7 @@ __all__ = [
     "instruments",
     "load_instruments",
     "parse_instrument",
+    "total_words",
     "reliable_change",
     "score",
     "talking_therapies_outcome",

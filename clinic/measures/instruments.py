@@ -4,6 +4,7 @@ checked when the app starts, and found by code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,14 @@ from ..library import CONTENT_DIR, IDENTIFIER, ContentError, Reader, digest, rea
 from .change import NO_CHANGE, ReliableChange, reliable_change
 
 SHIPPED = ("phq9", "gad7", "wsas", "csi4")
+
+# The stored answer of an item that does not apply to this person (the WSAS work item for someone
+# retired or not working by choice): kept in the answers so that "not asked" reads as such.
+NOT_APPLICABLE = "not_applicable"
+
+# Item texts may name the person's problem as "my [problem]" (the WSAS, as Mundt et al. 2002
+# print it); the plan's own words replace it (plans.problem_words).
+PROBLEM = "[problem]"
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,8 @@ class Item:
     options: tuple[Option, ...]
     loinc: str | None = None
     reverse: bool = False
+    # The tick-box that says this item does not apply (empty: the item always applies).
+    not_applicable: str = ""
 
     @property
     def low(self) -> int:
@@ -107,8 +118,26 @@ class Instrument:
     def max_total(self) -> int:
         return sum(i.high for i in self.items)
 
-    def band_for(self, total: int) -> Band:
-        return next(b for b in self.bands if b.low <= total <= b.high)
+    def band_for(self, total: int, out_of: int | None = None) -> Band:
+        """The band of a total; a total `out_of` fewer points than the full scale (an item did
+        not apply) is banded on the full scale, prorated: each missing item counted at the mean
+        of the answered ones. That is the NHS Data Dictionary's rule for the WSAS ("Work and
+        Social Adjustment Scale Score": a 'not applicable' work item may be substituted with
+        the average score of the non-missing items), and it keeps the published bands, which
+        are for the 40-point total (Mundt et al. 2002), meaning the same thing for everyone.
+        For the WSAS without the work item the 4-item total t reads as 5t/4: 0-7 subclinical,
+        8-16 significant impairment, 17-32 moderately severe or worse."""
+        return next(b for b in self.bands if b.low <= self.on_full_scale(total, out_of) <= b.high)
+
+    def on_full_scale(self, total: int, out_of: int | None) -> int:
+        """A total on the full scale, prorated when it is out of fewer points (half up)."""
+        if out_of is None or out_of == self.max_total or out_of <= 0:
+            return total
+        return int(Fraction(total * self.max_total, out_of) + Fraction(1, 2))
+
+    def item_text(self, item: Item, problem: str) -> str:
+        """An item's text with the person's own words for "my [problem]"."""
+        return item.text.replace(f"my {PROBLEM}", problem).replace(PROBLEM, problem)
 
     @property
     def has_reliable_change(self) -> bool:
@@ -169,7 +198,12 @@ def _item(data: Any, where: str, default: tuple[Option, ...] | None) -> Item:
     if options is None:
         raise r.fail("has no options (and the instrument has no default 'options')")
     item = Item(
-        key, r.get("text", str), options, r.get("loinc", str, None), r.get("reverse", bool, False)
+        key,
+        r.get("text", str),
+        options,
+        r.get("loinc", str, None),
+        r.get("reverse", bool, False),
+        r.get("not_applicable", str, ""),
     )
     r.done()
     return item
@@ -320,3 +354,10 @@ def instrument(code: str) -> Instrument:
     if code not in found:
         raise ValueError(f"Unknown questionnaire {code!r}; known: {', '.join(sorted(found))}.")
     return found[code]
+
+
+def total_words(total: int | None, out_of: int | None) -> str:
+    """A stored total as people read it: "16", or "16 of 32" when an item did not apply."""
+    if total is None:
+        return ""
+    return f"{total} of {out_of}" if out_of else str(total)

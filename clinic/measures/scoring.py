@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .change import DETERIORATION, NO_CHANGE
-from .instruments import Instrument, instrument
+from .instruments import NOT_APPLICABLE, Instrument, instrument
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,12 @@ class Score:
     flags: frozenset[str]
     severe: bool
     subscales: dict[str, int] = field(default_factory=dict)
+    out_of: int | None = None  # set when an item did not apply: what the total is out of
 
 
-def _ordered_answers(inst: Instrument, answers: Sequence[int] | Mapping[str, int]) -> list[int]:
+def _ordered_answers(
+    inst: Instrument, answers: Sequence[int] | Mapping[str, int | str]
+) -> list[int | str]:
     if isinstance(answers, Mapping):
         missing = [i.key for i in inst.items if answers.get(i.key) is None]
         if missing:
@@ -28,7 +31,7 @@ def _ordered_answers(inst: Instrument, answers: Sequence[int] | Mapping[str, int
                 f"{inst.short_name}: every question needs an answer; missing "
                 f"question(s) {', '.join(missing)}."
             )
-        values = [answers[i.key] for i in inst.items]
+        values: list[int | str] = [answers[i.key] for i in inst.items]
     else:
         values = list(answers)
         if len(values) != len(inst.items):
@@ -36,6 +39,8 @@ def _ordered_answers(inst: Instrument, answers: Sequence[int] | Mapping[str, int
                 f"{inst.short_name} has {len(inst.items)} questions; got {len(values)} answers."
             )
     for item, value in zip(inst.items, values, strict=True):
+        if value == NOT_APPLICABLE and item.not_applicable:
+            continue  # an item that may not apply (the WSAS work item), marked as such
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{inst.short_name} question {item.key}: answers are whole numbers.")
         if value not in {o.value for o in item.options}:
@@ -46,22 +51,34 @@ def _ordered_answers(inst: Instrument, answers: Sequence[int] | Mapping[str, int
     return values
 
 
-def score(code: str, answers: Sequence[int] | Mapping[str, int]) -> Score:
+def score(code: str, answers: Sequence[int] | Mapping[str, int | str]) -> Score:
     """Total, band and flags of one completed questionnaire. Every item must be answered:
-    incomplete questionnaires are not prorated (measures.md)."""
+    incomplete questionnaires are not prorated (measures.md). The one exception is an item the
+    instrument lets a person mark as not applying to them: the WSAS work item, which Mundt et
+    al. (2002) have skipped by people who are retired or not working by choice (not because of
+    their problem). The total is then the sum of the items that apply, `out_of` their highest
+    total (32 for the WSAS), and the band is read on the full scale (Instrument.band_for)."""
     inst = instrument(code)
     values = _ordered_answers(inst, answers)
+    applying = [
+        (item, value)
+        for item, value in zip(inst.items, values, strict=True)
+        if isinstance(value, int)
+    ]
     # Reverse-keyed items count from the other end of their scale (low + high - answer).
     scored = {
         item.key: (item.low + item.high - value) if item.reverse else value
-        for item, value in zip(inst.items, values, strict=True)
+        for item, value in applying
     }
     total = sum(scored.values())
-    band = inst.band_for(total)
-    by_key = {item.key: value for item, value in zip(inst.items, values, strict=True)}
-    flags = frozenset(f.name for f in inst.flags if by_key[f.item] >= f.at_least)
-    subscales = {s.key: sum(scored[k] for k in s.items) for s in inst.subscales}
-    return Score(code, total, band.label, flags, band.severe, subscales)
+    out_of = sum(item.high for item, _ in applying) if len(applying) < len(inst.items) else None
+    band = inst.band_for(total, out_of)
+    by_key = dict((item.key, value) for item, value in applying)
+    flags = frozenset(
+        f.name for f in inst.flags if f.item in by_key and by_key[f.item] >= f.at_least
+    )
+    subscales = {s.key: sum(scored[k] for k in s.items if k in scored) for s in inst.subscales}
+    return Score(code, total, band.label, flags, band.severe, subscales, out_of)
 
 
 def clinical_category(inst: Instrument, pre: float, post: float) -> str | None:

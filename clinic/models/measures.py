@@ -51,6 +51,9 @@ class Administration(Base):
     )
     answers: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     total: Mapped[int | None]
+    # What the total is out of when an item did not apply (the WSAS work item for someone
+    # retired or not working by choice: 32); None when every item was answered.
+    out_of: Mapped[int | None]
     band: Mapped[str | None] = mapped_column(sa.String(64))
     flags: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
@@ -98,8 +101,7 @@ class Alert(Base):
         ),
         sa.CheckConstraint("acknowledged_at IS NULL OR note IS NOT NULL", name="ack_has_note"),
         sa.CheckConstraint(
-            "administration_id IS NOT NULL OR check_in_id IS NOT NULL "
-            "OR submission_id IS NOT NULL",
+            "administration_id IS NOT NULL OR check_in_id IS NOT NULL OR submission_id IS NOT NULL",
             name="has_source",
         ),
         sa.Index("ix_alert_client_open", "client_id", "acknowledged_at"),

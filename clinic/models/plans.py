@@ -78,6 +78,13 @@ class Plan(Base):
     # The suitability screen the plan follows (which partner-facing weeks are changed); none
     # for plans started before screens were recorded.
     screen_id: Mapped[int | None] = mapped_column(sa.ForeignKey("screen.id", ondelete="SET NULL"))
+    # Measures that fit the client (plans.fit_measures): battery instruments this plan does not
+    # give (codes, e.g. CSI-4 for a client with no current partner), and the client's own words
+    # for "[problem]" in the WSAS items (None: plans.DEFAULT_PROBLEM).
+    left_out_measures: Mapped[list[str]] = mapped_column(
+        sa.JSON, default=list, server_default=sa.text("'[]'")
+    )
+    problem_wording: Mapped[str | None] = mapped_column(ClinicalText)
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     screen: Mapped[Screen | None] = relationship()

@@ -6,6 +6,7 @@ subclass) for anything a person should be told about.
 definitions  the plan's errors, and the program and worksheet definitions a plan uses
 schedule     weeks, session dates, due dates, and how homework stands
 tailoring    starting a plan and changing it: homework added, moved, removed; pause, resume
+fitting      measures that fit the client: battery measures left out, the WSAS "[problem]" words
 screening    the suitability and safety screen a plan needs first, and the weeks it changes
 homework     a client's answers: drafts, conflicts, sending, correcting, the therapist's review"""
 
@@ -19,6 +20,15 @@ from .definitions import (
     StaleChange,
     program_of,
     worksheet,
+)
+from .fitting import (
+    ALWAYS_GIVEN,
+    DEFAULT_PROBLEM,
+    PROBLEM_MAX,
+    fit_measures,
+    left_out,
+    optional_measures,
+    problem_words,
 )
 from .homework import (
     AnswersOutcome,
@@ -58,6 +68,13 @@ from .tailoring import (
 )
 
 __all__ = [
+    "ALWAYS_GIVEN",
+    "DEFAULT_PROBLEM",
+    "PROBLEM_MAX",
+    "fit_measures",
+    "left_out",
+    "optional_measures",
+    "problem_words",
     "AnswersOutcome",
     "CLIENT_STATE_WORDS",
     "InvalidAnswers",

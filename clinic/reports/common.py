@@ -60,7 +60,7 @@ class HomeworkItem:
 @dataclass(frozen=True)
 class ScoreLine:
     instrument: str
-    latest: int
+    latest: str  # "16", or "16 of 32" when an item did not apply
     band: str
     on: dt.date
     change: str  # "baseline 18, change −6" or "first score"

@@ -115,8 +115,8 @@ def gather_progress_report(
                 ),
                 f"{p.week}" if p.week else "extra",
                 f"{p.day:%d %b %Y}",
-                str(p.value),
-                inst.band_for(p.value).label,
+                p.shown,
+                inst.band_for(p.value, p.out_of).label,
             )
             for p in course.scores
         )
@@ -126,7 +126,7 @@ def gather_progress_report(
             MeasureBlock(
                 inst.short_name,
                 inst.name,
-                chart(inst, dated, markers, course.baseline.value),
+                chart(inst, dated, markers, course.baseline.on_full_scale(inst)),
                 rows,
                 "" if for_client else reliable_words(s),
                 words,
@@ -134,12 +134,12 @@ def gather_progress_report(
             )
         )
         if course.single:
-            summary.append(f"{inst.short_name}: one score so far, {s.latest.value} ({s.band}).")
+            summary.append(f"{inst.short_name}: one score so far, {s.latest.shown} ({s.band}).")
         else:
             rc = "" if for_client else f" {reliable_words(s)}."
             summary.append(
-                f"{inst.short_name} ({inst.about}) went from {s.baseline.value} (baseline) to "
-                f"{s.latest.value} ({s.band}); {s.direction_words}.{rc}"
+                f"{inst.short_name} ({inst.about}) went from {s.baseline.shown} (baseline) to "
+                f"{s.latest.shown} ({s.band}); {s.direction_words}.{rc}"
             )
     outcome = None
     phq, gad = found.get("phq9"), found.get("gad7")

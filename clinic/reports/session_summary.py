@@ -71,12 +71,12 @@ def gather_session_summary(
         scores.append(
             ScoreLine(
                 instrument=inst.short_name,
-                latest=s.latest.value,
+                latest=s.latest.shown,
                 band=s.band,
                 on=dated[-1][0],
                 change="First score"
                 if s.latest is s.baseline
-                else f"Baseline {s.baseline.value}, change {s.change:+d}",
+                else f"Baseline {s.baseline.shown}, change {s.change:+d}",
                 reliable=reliable_words(s),
             )
         )

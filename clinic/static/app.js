@@ -109,3 +109,15 @@ document.addEventListener("click", (event) => {
   const menu = document.querySelector("details.menu[open]");
   if (menu && !menu.contains(event.target)) menu.open = false;
 });
+
+// A question that may not apply (the WSAS work item): ticking "I'm retired…" hides its answers,
+// which the server ignores anyway once the box is ticked.
+document.querySelectorAll("input[data-skips]").forEach((box) => {
+  const options = document.getElementById(box.dataset.skips);
+  if (!options) return;
+  const sync = () => {
+    options.hidden = box.checked;
+  };
+  box.addEventListener("change", sync);
+  sync();
+});

@@ -11,12 +11,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from .. import alerts, measures
+from .. import alerts, measures, plans
 from ..library import library
 from ..timeutil import WEEKDAYS
 from ..web.forms import options
@@ -97,6 +98,36 @@ class ReviewForm(FlaskForm):
         description="Your client sees this with their homework. Warm and specific helps most.",
         validators=[Optional(), Length(max=4000, message="Use at most 4000 characters.")],
     )
+
+
+class MeasuresForm(FlaskForm):
+    # Checked against the plan rules (plans.fit_measures), which name PHQ-9 and GAD-7 as
+    # always given rather than answering "not a valid choice".
+    left_out = SelectMultipleField(
+        "Leave out of this plan's batteries",
+        description="For example CSI-4 (couples satisfaction) when there is no current partner.",
+        validate_choice=False,
+    )
+    problem = StringField(
+        "What the WSAS says for “my [problem]”",
+        description=(
+            f"As the client would say it, for example “{plans.DEFAULT_PROBLEM}” (the default "
+            "when empty). The client reads it in every WSAS question."
+        ),
+        validators=[
+            Optional(),
+            Length(max=plans.PROBLEM_MAX, message=f"Use at most {plans.PROBLEM_MAX} characters."),
+        ],
+    )
+
+
+def with_optional_measures(form: MeasuresForm) -> MeasuresForm:
+    """The measures form with the battery instruments a plan may leave out."""
+    form.left_out.choices = options(
+        (code, f"{inst.short_name} · {inst.about}")
+        for code, inst in plans.optional_measures().items()
+    )
+    return form
 
 
 class SendQuestionnaireForm(FlaskForm):

@@ -71,11 +71,13 @@ def in_session(client_id: int, code: str) -> Response | tuple[str, int]:
             )  # fmt: skip
             audit.record("create", "administration", row.id, subject_id=client.id)
             more = f" {len(raised)} alert(s) raised." if raised else ""
-            flash(f"{inst.short_name} recorded: {row.total} ({row.band}).{more}", "success")
+            total = measures.total_words(row.total, row.out_of)
+            flash(f"{inst.short_name} recorded: {total} ({row.band}).{more}", "success")
             return _to_measures(client)
     page = render_template(
-        "therapist/in_session.html", client=client, inst=inst, errors=errors, answers=request.form
-    )
+        "therapist/in_session.html", client=client, inst=inst, errors=errors, answers=request.form,
+        problem=questionnaires.problem_for(database.session(), client),
+    )  # fmt: skip
     return page, (422 if errors else 200)
 
 

@@ -13,7 +13,16 @@ from ..timeutil import local_today
 from ..web.forms import int_arg, show_error, status_of
 from ..web.gates import signed_in_user
 from .blueprint import bp, get_assignment_or_404, get_client_or_404, open_plan_or_404
-from .forms import AssignmentForm, EditAssignmentForm, ReviewForm, StartPlanForm, with_worksheets
+from .forms import (
+    AssignmentForm,
+    EditAssignmentForm,
+    MeasuresForm,
+    ReviewForm,
+    StartPlanForm,
+    with_optional_measures,
+    with_worksheets,
+)
+from .record import record_page
 
 STALE_ADD = (
     "The plan changed after this form was opened (perhaps this homework was already added by "
@@ -77,6 +86,27 @@ def change_plan(client_id: int, change: str) -> Response:
     else:
         audit.record("change", "plan", plan.id, subject_id=client.id)
     return _to_record(client)
+
+
+@bp.post("/clients/<int:client_id>/plan/measures")
+def plan_measures(client_id: int) -> Response | tuple[str, int]:
+    """Which battery measures the plan leaves out, and the WSAS wording for "[problem]"."""
+    client = get_client_or_404(client_id)
+    plan = open_plan_or_404(client)
+    form = with_optional_measures(MeasuresForm())
+    if form.validate_on_submit():
+        try:
+            plans.fit_measures(
+                database.session(), plan, left_out=form.left_out.data or [],
+                problem=form.problem.data,
+            )  # fmt: skip
+        except plans.PlanError as error:
+            show_error(form, error, "left_out")
+        else:
+            audit.record("change", "plan", plan.id, subject_id=client.id)
+            flash("The plan's measures are saved.", "success")
+            return _to_record(client, "measures-fit")
+    return record_page(client, form), 422
 
 
 @bp.route("/clients/<int:client_id>/assignments/new", methods=["GET", "POST"])

@@ -11,12 +11,14 @@ from .. import (
     audit,
     mail,
     measures,
+    plans,
     progress,
     weeks,
 )
 from .. import db as database
 from ..db import utcnow
 from ..library import library
+from ..models import Plan, User
 from ..timeutil import local_today
 from ..web.forms import ConfirmForm
 from ..web.gates import signed_in_user
@@ -28,8 +30,10 @@ from .blueprint import (
 from .downloads import REPORT_PROBLEMS
 from .forms import (
     EventNoteForm,
+    MeasuresForm,
     SendQuestionnaireForm,
     with_instruments,
+    with_optional_measures,
 )
 
 # Shown on every record page: what the words and conventions mean.
@@ -44,8 +48,21 @@ RECORD_WORDS = {
 def client_record(client_id: int) -> str:
     """One client's record: account, and the plan week by week with every piece of homework."""
     client = get_client_or_404(client_id)
-    db = database.session()
     audit.record("view", "client", client.id, subject_id=client.id)
+    return record_page(client)
+
+
+def measures_form(plan: Plan | None) -> MeasuresForm:
+    """The plan's measures form as the plan stands."""
+    form = with_optional_measures(MeasuresForm(formdata=None))
+    form.left_out.data = list(plans.left_out(plan))
+    form.problem.data = plan.problem_wording if plan is not None else None
+    return form
+
+
+def record_page(client: User, fit_form: MeasuresForm | None = None) -> str:
+    """The record page; `fit_form` is a measures form sent with something to fix."""
+    db = database.session()
     view = weeks.record_view(db, client, signed_in_user(), local_today(signed_in_user()))
     invitation = accounts.latest_invitation(db, client)
     return render_template(
@@ -65,6 +82,14 @@ def client_record(client_id: int) -> str:
         state=view.state,
         session_date=view.session_date,
         email_on=mail.configured(),
+        fit_form=fit_form or measures_form(view.plan),
+        left_out_names=[
+            inst.short_name
+            for code, inst in measures.instruments().items()
+            if code in plans.left_out(view.plan)
+        ],
+        always_given=[measures.instrument(code).short_name for code in plans.ALWAYS_GIVEN],
+        default_problem=plans.DEFAULT_PROBLEM,
     )
 
 
