@@ -112,6 +112,7 @@ ROUTES: dict[str, Access] = {
     "therapist.record_screen": Access("therapist", scoped=True),
     "therapist.screen": Access("therapist", scoped=True),
     "therapist.change_plan": Access("therapist", scoped=True),
+    "therapist.finish_plan": Access("therapist", scoped=True),
     "therapist.plan_measures": Access("therapist", scoped=True),
     "therapist.new_assignment": Access("therapist", scoped=True),
     "therapist.edit_assignment": Access("therapist", scoped=True),

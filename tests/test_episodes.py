@@ -356,3 +356,43 @@ def test_the_report_and_zip_carry_check_ins_risk_history_and_attendance(app, db,
     assert "check-ins.csv" in archive.namelist()
     own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
     assert "Trust thermometer (0–10)" in own and "Risk history" not in own
+
+
+def test_finishing_a_plan_records_a_discharge_that_the_report_prints(app, db, people, signed_in):
+    therapist, client = people
+    with app.app_context():
+        plan = start(db, client, therapist, TODAY - dt.timedelta(days=80))
+        db.commit()
+        plan_id, version = plan.id, plan.version
+    t = signed_in(therapist)
+    form = t.get(f"/therapist/clients/{client.id}/plan/finish")
+    assert "Risk at discharge" in BeautifulSoup(form.data, "html.parser").get_text()
+    typed = "Keep the maintenance plan; review with their doctor in 3 months. " * 3
+    refused = t.post(
+        f"/therapist/clients/{client.id}/plan/finish",
+        data={"version": str(version), "reason": "completed", "recommendations": typed},
+    )
+    assert refused.status_code == 422
+    page = BeautifulSoup(refused.data, "html.parser")
+    assert "Describe the risk at discharge" in page.find(id="risk-error").get_text()
+    assert page.find(id="recommendations").get_text().strip() == typed.strip()
+    done = t.post(
+        f"/therapist/clients/{client.id}/plan/finish",
+        data={
+            "version": str(version),
+            "reason": "completed",
+            "risk": "No self-harm thoughts since week 3; feels safe at home.",
+            "recommendations": typed,
+        },
+    )
+    assert done.status_code == 302
+    stored = db.execute(
+        sa.text("SELECT discharge_risk, status FROM plan WHERE id = :id"), {"id": plan_id}
+    ).one()
+    assert "self-harm" not in str(stored[0]) and stored[1] == "finished"
+    report = pdf_text(t.get(f"/therapist/clients/{client.id}/progress-report.pdf").data)
+    assert "Discharge" in report and "Reason: Completed the plan" in report
+    assert "Risk at discharge: No self-harm thoughts since week 3" in report
+    own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
+    assert "Recommendations: Keep the maintenance plan" in own
+    assert "Risk at discharge" not in own

@@ -75,7 +75,7 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make_user,
         .replace("<int:week>", "1")
         .replace("<code>", "phq9")
         .replace("<token>", "x")
-        .replace("<any(pause, resume, finish):change>", "pause")
+        .replace("<any(pause, resume):change>", "pause")
         .replace("<any(remove, restore):change>", "remove")
         .replace("<any(on, off):change>", "off")
         .replace("<int:notification_id>", "1")

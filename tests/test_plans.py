@@ -668,7 +668,12 @@ def test_a_client_is_run_through_all_twelve_weeks(app, db, people):
     assert "Week 12 of 12" in home and "Still open" not in home
     response = t.post(
         f"/therapist/clients/{client.id}/plan/finish",
-        data={"version": str(plan_of(db, client).version)},
+        data={
+            "version": str(plan_of(db, client).version),
+            "reason": "completed",
+            "risk": "None known; no item-9 answers since week 3.",
+            "recommendations": "Keep the maintenance plan; review in three months.",
+        },
     )
     assert response.status_code == 302
     assert "Your plan has finished" in page_text(c.get("/me/"))

@@ -78,6 +78,11 @@ class Plan(Base):
     # The suitability screen the plan follows (which partner-facing weeks are changed); none
     # for plans started before screens were recorded.
     screen_id: Mapped[int | None] = mapped_column(sa.ForeignKey("screen.id", ondelete="SET NULL"))
+    # The discharge, written when the plan is finished: why, the risk at discharge and what
+    # the therapist recommends next (clinical text, encrypted).
+    discharge_reason: Mapped[str | None] = mapped_column(sa.String(24))
+    discharge_risk: Mapped[str | None] = mapped_column(ClinicalText)
+    discharge_recommendations: Mapped[str | None] = mapped_column(ClinicalText)
     # Measures that fit the client (plans.fit_measures): battery instruments this plan does not
     # give (codes, e.g. CSI-4 for a client with no current partner), and the client's own words
     # for "[problem]" in the WSAS items (None: plans.DEFAULT_PROBLEM).

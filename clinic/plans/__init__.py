@@ -51,6 +51,8 @@ from .schedule import (
     session_date,
 )
 from .tailoring import (
+    DISCHARGE_REASONS,
+    Discharge,
     add_assignment,
     assign_once,
     find_assignment,
@@ -68,6 +70,8 @@ from .tailoring import (
 )
 
 __all__ = [
+    "DISCHARGE_REASONS",
+    "Discharge",
     "ALWAYS_GIVEN",
     "DEFAULT_PROBLEM",
     "PROBLEM_MAX",

@@ -5,6 +5,7 @@ writes."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -270,10 +271,51 @@ def resume_plan(db: Session, plan: Plan, today: dt.date, version: int | None) ->
     return days
 
 
-def finish_plan(db: Session, plan: Plan, version: int | None) -> None:
-    """Close the plan (the work stays readable)."""
+DISCHARGE_REASONS = {
+    "completed": "Completed the plan",
+    "goals_met": "Goals met before the end",
+    "client_stopped": "The client chose to stop",
+    "referred_on": "Referred to another service",
+    "lost_contact": "Lost contact",
+    "other": "Other (see the recommendations)",
+}
+DISCHARGE_TEXT_MAX = 5000
+
+
+@dataclass(frozen=True)
+class Discharge:
+    """What a therapist records when a plan finishes."""
+
+    reason: str
+    risk: str
+    recommendations: str
+
+
+def _check_discharge(d: Discharge) -> None:
+    if d.reason not in DISCHARGE_REASONS:
+        raise PlanError("Choose why the plan is finishing.", "reason")
+    if not d.risk.strip():
+        raise PlanError(
+            "Describe the risk at discharge (or write that there is none known).", "risk"
+        )
+    for name, text in (("risk", d.risk), ("recommendations", d.recommendations)):
+        if len(text) > DISCHARGE_TEXT_MAX:
+            raise PlanError(f"Use at most {DISCHARGE_TEXT_MAX:,} characters.", name)
+
+
+def finish_plan(
+    db: Session, plan: Plan, version: int | None, discharge: Discharge | None = None
+) -> None:
+    """Close the plan (the work stays readable), with its discharge: the therapist's page
+    always asks for one; older callers (imports, tests) may finish without."""
     _require_changeable(plan)
+    if discharge is not None:
+        _check_discharge(discharge)
     _claim_version(db, plan, version, "The plan")
+    if discharge is not None:
+        plan.discharge_reason = discharge.reason
+        plan.discharge_risk = discharge.risk.strip()
+        plan.discharge_recommendations = discharge.recommendations.strip() or None
     plan.status = PlanStatus.FINISHED.value
     plan.paused_on = None
     plan.finished_at = utcnow()

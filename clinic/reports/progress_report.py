@@ -80,6 +80,8 @@ class ProgressReport:
     # Risk history (therapist's copy): item-9 answers (date, answer) and every alert.
     item9: tuple[tuple[str, str], ...] = ()
     risk: tuple[AlertLine, ...] = ()
+    # The discharge of a finished plan (label, text); the client's copy has no risk line.
+    discharge: tuple[tuple[str, str], ...] = ()
 
 
 def gather_progress_report(
@@ -176,6 +178,7 @@ def gather_progress_report(
         if first is None or d >= first
     ]
     item9, risk = ((), ()) if for_client else _risk_history(db, client, first, last)
+    discharge = _discharge(client, plan, last, for_client)
     return ProgressReport(
         check_in_charts=tuple(
             progress.check_in_chart(k, dated) for k, *_ in progress.CHECK_IN_SCALES
@@ -195,6 +198,7 @@ def gather_progress_report(
         attendance=_attendance(db, client, first, last),
         item9=item9,
         risk=risk,
+        discharge=discharge,
         screen=plans.screening.view(db, screens[0]) if screens else None,
         earlier_screens=tuple(
             (f"{x.screened_on:%d %b %Y}", plans.screening.OUTCOME_WORDS[x.outcome])
@@ -217,6 +221,26 @@ def gather_progress_report(
         sessions=sessions,
         statistics=statistics_notes(for_client) if show_scores else (),
     )
+
+
+def _discharge(
+    client: User, plan: Plan | None, last: dt.date, for_client: bool
+) -> tuple[tuple[str, str], ...]:
+    """The discharge of a plan finished by the report's end date."""
+    if plan is None or plan.finished_at is None or plan.discharge_reason is None:
+        return ()
+    finished = local_time(plan.finished_at, client).date()
+    if finished > last:
+        return ()
+    rows = [
+        ("Finished", f"{finished:%d %b %Y}"),
+        ("Reason", plans.DISCHARGE_REASONS.get(plan.discharge_reason, plan.discharge_reason)),
+    ]
+    if not for_client:
+        rows.append(("Risk at discharge", plan.discharge_risk or ""))
+    if plan.discharge_recommendations:
+        rows.append(("Recommendations", plan.discharge_recommendations))
+    return tuple(rows)
 
 
 def _risk_history(
@@ -528,6 +552,9 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         )
     if not r.for_client:
         story += _risk_story(r)
+    if r.discharge:
+        story.append(pdf.para("Discharge", "h2"))
+        story += [pdf.labelled(f"{label}:", text) for label, text in r.discharge]
     if r.statistics:
         story.append(PageBreak())
         heading = (

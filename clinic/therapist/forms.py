@@ -50,6 +50,30 @@ class StartPlanForm(FlaskForm):
     )
 
 
+class DischargeForm(FlaskForm):
+    reason = SelectField(
+        "Why the plan is finishing",
+        choices=options([("", "Choose…"), *plans.DISCHARGE_REASONS.items()]),
+        validators=[InputRequired("Choose why the plan is finishing.")],
+    )
+    risk = TextAreaField(
+        "Risk at discharge",
+        description="Self-harm, harm from or to others, safety in the relationship: what is "
+        "known now, and what was done. Write 'none known' if that is so.",
+        validators=[
+            InputRequired("Describe the risk at discharge (or write that none is known)."),
+            Length(max=5000, message="Use at most 5,000 characters."),
+        ],
+    )
+    recommendations = TextAreaField(
+        "Recommendations",
+        description="What you recommend next: keeping the maintenance plan, a review, "
+        "another service. Printed in the progress report.",
+        validators=[Length(max=5000, message="Use at most 5,000 characters.")],
+    )
+    version = HiddenField()
+
+
 class EditAssignmentForm(FlaskForm):
     week = IntegerField(
         "Week",

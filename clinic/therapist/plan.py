@@ -15,6 +15,7 @@ from ..web.gates import signed_in_user
 from .blueprint import bp, get_assignment_or_404, get_client_or_404, open_plan_or_404
 from .forms import (
     AssignmentForm,
+    DischargeForm,
     EditAssignmentForm,
     MeasuresForm,
     ReviewForm,
@@ -63,9 +64,9 @@ def start_plan(client_id: int) -> Response | tuple[str, int]:
     return page, status_of(form)
 
 
-@bp.post("/clients/<int:client_id>/plan/<any(pause, resume, finish):change>")
+@bp.post("/clients/<int:client_id>/plan/<any(pause, resume):change>")
 def change_plan(client_id: int, change: str) -> Response:
-    """Pause, resume or finish the client's plan (as of the version the page showed)."""
+    """Pause or resume the client's plan (as of the version the page showed)."""
     client = get_client_or_404(client_id)
     plan = open_plan_or_404(client)
     db = database.session()
@@ -75,17 +76,38 @@ def change_plan(client_id: int, change: str) -> Response:
         if change == "pause":
             plans.pause_plan(db, plan, today, version)
             flash("The plan is paused. Weeks and due dates wait until you resume it.", "info")
-        elif change == "resume":
+        else:
             days = plans.resume_plan(db, plan, today, version)
             flash(f"The plan is running again; open homework moved {days} day(s) later.", "info")
-        else:
-            plans.finish_plan(db, plan, version)
-            flash("The plan is finished. Everything stays readable.", "info")
     except plans.PlanError as error:
         flash(error.message, "error")
     else:
         audit.record("change", "plan", plan.id, subject_id=client.id)
     return _to_record(client)
+
+
+@bp.route("/clients/<int:client_id>/plan/finish", methods=["GET", "POST"])
+def finish_plan(client_id: int) -> Response | tuple[str, int]:
+    """Finish the plan with its discharge: why, the risk at discharge, recommendations."""
+    client = get_client_or_404(client_id)
+    plan = open_plan_or_404(client)
+    form = DischargeForm()
+    if request.method == "GET":
+        form.version.data = str(plan.version)
+    elif form.validate_on_submit():
+        discharge = plans.Discharge(
+            form.reason.data or "", form.risk.data or "", form.recommendations.data or ""
+        )
+        try:
+            plans.finish_plan(database.session(), plan, int_arg(form.version.data), discharge)
+        except plans.PlanError as error:
+            show_error(form, error)
+        else:
+            audit.record("change", "plan", plan.id, subject_id=client.id)
+            flash("The plan is finished, with its discharge. Everything stays readable.", "info")
+            return _to_record(client)
+    page = render_template("therapist/finish_plan.html", form=form, client=client, plan=plan)
+    return page, status_of(form)
 
 
 @bp.post("/clients/<int:client_id>/plan/measures")
