@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .errors import DomainError
-from .models import Care, Invitation, Practice, Role, User
+from .models import AuditEvent, Care, Invitation, Practice, Role, User
 
 # Argon2id with OWASP's Password Storage Cheat Sheet profile m=19 MiB, t=2, p=1 (one of its
 # configurations of equal strength). The library's default (RFC 9106's 64 MiB, t=3) made every
@@ -279,24 +279,33 @@ def link_route(person: User, email_on: bool) -> str:
 
 def reset_notice(db: Session, user: User, now: datetime | None = None) -> str | None:
     """What to tell a person at sign-in when, in the last two weeks, their password was set
-    again with a link someone else issued (so that a reset they did not ask for is noticed)."""
+    again with a link someone else issued (so that a reset they did not ask for is noticed).
+    The audit trail says which acceptances were resets; the link says who issued it."""
     now = now or utcnow()
-    used = db.scalars(
+    reset_at = db.scalar(
+        sa.select(AuditEvent.at)
+        .where(
+            AuditEvent.action == "accept_link",
+            AuditEvent.object_type == "password_reset",
+            AuditEvent.object_id == user.id,
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+    if reset_at is None or now - reset_at > timedelta(days=RESET_NOTICE_DAYS):
+        return None
+    link = db.scalar(
         sa.select(Invitation)
         .where(Invitation.user_id == user.id, Invitation.used_at.is_not(None))
         .order_by(Invitation.used_at.desc(), Invitation.id.desc())
-        .limit(2)
-    ).all()
-    if len(used) < 2:  # the first link accepted was the invitation itself
+        .limit(1)
+    )
+    if link is None or link.created_by_id == user.id:
         return None
-    latest = used[0]
-    assert latest.used_at is not None
-    if latest.created_by_id == user.id or now - latest.used_at > timedelta(days=RESET_NOTICE_DAYS):
-        return None
-    issuer = db.get(User, latest.created_by_id) if latest.created_by_id else None
+    issuer = db.get(User, link.created_by_id) if link.created_by_id else None
     by = issuer.display_name if issuer else "the practice's server administrator"
     return (
-        f"Your password was set again on {latest.used_at:%d %b %Y} with a link issued by {by}. "
+        f"Your password was set again on {reset_at:%d %b %Y} with a link issued by {by}. "
         "If that was not you, tell your practice straight away."
     )
 

@@ -33,13 +33,18 @@ SECURITY_ACTIONS = (
 ALL_ACTIONS = ACTIONS + SECURITY_ACTIONS
 
 # How events read in a client's own access log.
-ACTION_WORDS = {"view": "looked at", "export": "downloaded a copy of"}
+ACTION_WORDS = {
+    "view": "looked at",
+    "export": "downloaded a copy of",
+    "issue_link": "issued a new sign-in link for",
+}
 OBJECT_WORDS = {
     "client": "your record",
     "submission": "your homework",
     "session_note": "a session note",
     "alert": "an alert about your answers",
     "record_bundle": "your record",
+    "account": "your account",
 }
 
 
@@ -101,7 +106,7 @@ def access_log(db: Session, client: User, limit: int = 200) -> list[AccessLine]:
         sa.select(AuditEvent)
         .where(
             AuditEvent.subject_id == client.id,
-            AuditEvent.action.in_(("view", "export")),
+            AuditEvent.action.in_(tuple(ACTION_WORDS)),
             sa.or_(AuditEvent.user_id.is_(None), AuditEvent.user_id != client.id),
         )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
@@ -149,8 +154,10 @@ def search(
     return list(db.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)))
 
 
-def csv_row(event: AuditEvent) -> list[object]:
-    """One audit event as a row of the CSV export (in the order of its header)."""
+def csv_row(event: AuditEvent, staff: dict[int, str] | None = None) -> list[object]:
+    """One audit event as a row of the CSV export (in the order of its header); `staff` names
+    the staff accounts an event is about (clients stay numbers)."""
+    target = (staff or {}).get(event.object_id or 0, "") if event.object_type == "account" else ""
     return [
         event.id,
         event.at.isoformat(),
@@ -160,6 +167,7 @@ def csv_row(event: AuditEvent) -> list[object]:
         event.action,
         event.object_type,
         event.object_id,
+        target,
         event.subject_id,
         event.outcome,
         event.ip,

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from .. import accounts, audit, mail, notifications
 from .. import db as database
-from ..models import Practice
+from ..models import Practice, Role, User
 from ..web.downloads import csv_response
 from ..web.forms import date_arg, options, time_zones
 from ..web.gates import require_fresh_sign_in, signed_in_user
@@ -26,6 +26,7 @@ AUDIT_CSV_COLUMNS = [
     "action",
     "object_type",
     "object_id",
+    "target_staff",
     "client_id",
     "outcome",
     "ip",
@@ -123,6 +124,7 @@ def audit_log() -> str:
         events=events,
         filters=filters,
         people=people,
+        staff=_staff_names(people),
         actions=audit.ALL_ACTIONS,
         args=request.args,
     )
@@ -133,6 +135,14 @@ def audit_log() -> str:
 def audit_export() -> Response:
     """The filtered audit log as CSV (a bulk export: it needs a recent sign-in)."""
     admin = signed_in_user()
-    events = audit.search(database.session(), admin.practice_id, limit=100_000, **_audit_filters())
+    db = database.session()
+    events = audit.search(db, admin.practice_id, limit=100_000, **_audit_filters())
+    staff = _staff_names(accounts.people_of(db, admin.practice_id))
     audit.record("export", "audit_log")
-    return csv_response("audit-log.csv", AUDIT_CSV_COLUMNS, (audit.csv_row(e) for e in events))
+    rows = (audit.csv_row(e, staff) for e in events)
+    return csv_response("audit-log.csv", AUDIT_CSV_COLUMNS, rows)
+
+
+def _staff_names(people: list[User]) -> dict[int, str]:
+    """Staff accounts are named in the audit log; a client only ever by number."""
+    return {p.id: p.display_name for p in people if p.role != Role.CLIENT.value}

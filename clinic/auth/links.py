@@ -53,6 +53,7 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
     except accounts.InvitationUnusable as problem:
         return _invitation_problem(problem.state)
     form = AcceptInvitationForm()
+    was_reset = person.has_accepted  # a link for an account that already had a password
     if request.method == "POST" and _invitation_form_valid(form, person):
         try:
             user = accounts.accept_invitation(db, token, form.password.data or "", form.email.data)
@@ -63,7 +64,8 @@ def accept_invitation(token: str) -> BaseResponse | tuple[str, int] | str:
         else:
             logout_user()
             subject = user.id if user.role == "client" else None
-            audit.record("accept_link", "account", user.id, user=user, subject_id=subject)
+            kind = "password_reset" if was_reset else "invitation"
+            audit.record("accept_link", kind, user.id, user=user, subject_id=subject)
             # A password reset link is not a second factor: the code is still needed.
             return password_accepted(user, None)
     page = render_template("auth/accept_invitation.html", form=form, person=person)
