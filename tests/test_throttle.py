@@ -7,6 +7,7 @@ import re
 import socket
 import uuid
 
+import pyotp
 import pytest
 
 from clinic import create_app, throttle
@@ -173,3 +174,24 @@ def test_workers_share_the_ip_limit_through_redis(database_url, tmp_path, monkey
     finally:
         for a in apps:
             a.extensions["clinic.db"].kw["bind"].dispose()
+
+
+def test_code_guesses_from_one_address_do_not_lock_the_code_step_elsewhere(
+    app, client, db, sign_in, make_user
+):
+    from .test_mfa import enrol
+
+    person = make_user(Role.THERAPIST)
+    sign_in(person)
+    secret, _ = enrol(client, db, person)
+    client.post("/sign-out")
+    attacker, owner = app.test_client(), app.test_client()
+    a, b = {"REMOTE_ADDR": "203.0.113.66"}, {"REMOTE_ADDR": "192.0.2.10"}
+    for browser, where in ((attacker, a), (owner, b)):
+        data = {"email": person.email, "password": PASSWORD}
+        assert browser.post("/sign-in", data=data, environ_base=where).status_code == 302
+    for _ in range(throttle.FREE_FAILURES):
+        attacker.post("/sign-in/code", data={"code": "000000"}, environ_base=a)
+    code = {"code": pyotp.TOTP(secret).now()}
+    assert attacker.post("/sign-in/code", data=code, environ_base=a).status_code == 429
+    assert owner.post("/sign-in/code", data=code, environ_base=b).status_code == 302
