@@ -73,7 +73,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32)
         )
 
-    from . import admin, auth, cli, client, crypto, db, library, measures, therapist, throttle, web
+    from . import (
+        admin,
+        auth,
+        cli,
+        client,
+        crypto,
+        db,
+        library,
+        logs,
+        measures,
+        therapist,
+        throttle,
+        web,
+    )
     from .web import gates
 
     crypto.init_app(app, instance_secret)
@@ -89,6 +102,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(therapist.bp)
     app.register_blueprint(client.bp)
+    logs.init_app(app)  # after the blueprints: it learns which routes carry a token
     return app
 
 

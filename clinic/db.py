@@ -87,8 +87,9 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout on every connection."""
-    engine = sa.create_engine(url, **kwargs)
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout on every connection.
+    Statement parameters (names, emails, tokens) never appear in its errors or its log."""
+    engine = sa.create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -1,8 +1,17 @@
 """Throttling of guessing: per IP address with Flask-Limiter (memory, or Redis shared by every
 worker when CLINIC_RATELIMIT_STORAGE_URL is set), and per account in the database.
 
+Failures are counted twice: for the pair (account, client address), whose lock stops only
+that address, and for the account across every address, with a much higher allowance, so that
+a distributed attack still slows down. Failures from one address therefore never lock the
+rightful person out from another, and every lock ends within fifteen minutes. The account is
+the email typed (known or not, so nothing tells accounts apart), or "mfa:<id>" for the code
+step. No schema change: the two counters are rows of the same table, keyed by the hash of
+"account" and of "account|address".
+
 OWASP ASVS 4.0.3 V2.2.1: anti-automation that stops credential guessing without letting an
-attacker lock other people out; NIST SP 800-63B 5.2.2 caps failed attempts per account."""
+attacker lock other people out; NIST SP 800-63B 5.2.2 caps failed attempts per account (at
+most 100 in a row)."""
 
 from __future__ import annotations
 
@@ -23,10 +32,14 @@ limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-
 # Per IP: generous for a practice behind one address, tight for a script.
 SIGN_IN_LIMIT = "20 per minute; 200 per hour"
 INVITATION_LIMIT = "30 per minute"
-# Per account: after this many failures in a row, each further failure locks the address for
-# twice as long as the last, from one minute up to fifteen.
+# Per (account, address): after this many failures, each further failure locks that address out
+# of that account for twice as long as the last, from one minute up to fifteen.
 FREE_FAILURES = 5
+# Per account, across all addresses: the same, after this many failures.
+ACCOUNT_FREE_FAILURES = 50
 MAX_LOCK_MINUTES = 15
+# A count is forgotten after this long without a failure (and on a correct sign-in).
+FORGET_AFTER = dt.timedelta(hours=24)
 
 
 def init_app(app: Flask) -> None:
@@ -38,35 +51,60 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def _key(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+def _normal(account: str) -> str:
+    return account.strip().lower()
 
 
-def locked_for(db: Session, email: str, now: dt.datetime | None = None) -> int:
-    """Whole minutes until this address may try again (0 when it may now)."""
+def _account_key(account: str) -> str:
+    return hashlib.sha256(_normal(account).encode()).hexdigest()
+
+
+def _pair_key(account: str, address: str | None) -> str:
+    return hashlib.sha256(f"{_normal(account)}|{address or 'unknown'}".encode()).hexdigest()
+
+
+def locked_for(
+    db: Session, account: str, address: str | None, now: dt.datetime | None = None
+) -> int:
+    """Whole minutes until this address may try this account again (0 when it may now)."""
     now = now or utcnow()
-    row = db.get(SignInThrottle, _key(email))
-    if row is None or row.locked_until is None or row.locked_until <= now:
+    rows = [db.get(SignInThrottle, key) for key in _keys(account, address)]
+    until = max((r.locked_until for r in rows if r and r.locked_until), default=None)
+    if until is None or until <= now:
         return 0
-    return max(1, -(-int((row.locked_until - now).total_seconds()) // 60))
+    return max(1, -(-int((until - now).total_seconds()) // 60))
 
 
-def failed(db: Session, email: str) -> None:
-    """Count a failed sign-in for this address (whether or not an account has it)."""
+def failed(db: Session, account: str, address: str | None) -> None:
+    """Count a failed sign-in for this account (whether or not it exists) from this address."""
     now = utcnow()
-    key = _key(email)
-    row = db.get(SignInThrottle, key)
-    if row is None:
-        row = SignInThrottle(key=key, failures=0)
-        db.add(row)
-    row.failures += 1
-    row.last_failure_at = now
-    extra = row.failures - FREE_FAILURES
-    if extra >= 0:
-        row.locked_until = now + dt.timedelta(minutes=min(2**extra, MAX_LOCK_MINUTES))
+    pair, whole = _keys(account, address)
+    _count(db, pair, FREE_FAILURES, now)
+    _count(db, whole, ACCOUNT_FREE_FAILURES, now)
+    # Counts nobody added to for a day are over; their locks ended long before.
+    db.execute(sa.delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - FORGET_AFTER))
     db.flush()
 
 
-def succeeded(db: Session, email: str) -> None:
-    """A correct sign-in clears the count."""
-    db.execute(sa.delete(SignInThrottle).where(SignInThrottle.key == _key(email)))
+def succeeded(db: Session, account: str, address: str | None) -> None:
+    """A correct sign-in clears the account's count and this address's; other addresses'
+    locks stay."""
+    db.execute(sa.delete(SignInThrottle).where(SignInThrottle.key.in_(_keys(account, address))))
+
+
+def _keys(account: str, address: str | None) -> tuple[str, str]:
+    return _pair_key(account, address), _account_key(account)
+
+
+def _count(db: Session, key: str, free: int, now: dt.datetime) -> None:
+    row = db.get(SignInThrottle, key, with_for_update=True)
+    if row is None:
+        row = SignInThrottle(key=key, failures=0)
+        db.add(row)
+    elif row.last_failure_at < now - FORGET_AFTER:
+        row.failures, row.locked_until = 0, None
+    row.failures += 1
+    row.last_failure_at = now
+    extra = row.failures - free
+    if extra >= 0:
+        row.locked_until = now + dt.timedelta(minutes=min(2 ** min(extra, 4), MAX_LOCK_MINUTES))

@@ -27,7 +27,7 @@ PAGE_TOOLS = {"render_template", "redirect", "url_for", "flash", "abort", "Bluep
 # and modules of one layer never import each other in a circle. Lowest first.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "crypto", "db", "models", "timeutil", "mail", "audit", "library", "measures"),
-    ("answers", "charts", "pdf", "backup", "throttle"),
+    ("answers", "charts", "pdf", "backup", "throttle", "logs"),
     ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
     ("questionnaires",),
     ("notes",),
@@ -47,7 +47,9 @@ def imports_of(path: Path) -> set[tuple[str, str | None]]:
     """(module, name) pairs a file imports anywhere in it (also inside functions), with
     relative imports resolved; name is None for `import x`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
     found: set[tuple[str, str | None]] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import socket
 import uuid
 
+import pyotp
 import pytest
 
-from clinic import create_app
+from clinic import create_app, throttle
 from clinic.models import Role
 
 from .conftest import PASSWORD
@@ -20,29 +23,109 @@ def attempt(client, email: str, password: str = "wrong password here", ip: str =
     )
 
 
-def test_an_account_is_throttled_after_five_failures_without_locking_others(client, make_user):
+class Clock:
+    """The throttle's clock, moved by hand."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+        monkeypatch.setattr(throttle, "utcnow", lambda: self.now)
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):  # type: ignore[no-untyped-def]
+    return Clock(monkeypatch)
+
+
+def wait_asked(response) -> int:  # type: ignore[no-untyped-def]
+    """The minutes a refused sign-in asks the person to wait."""
+    assert response.status_code == 429, response.status_code
+    found = re.search(r"Please wait (\d+) minutes?", page_text(response))
+    assert found, page_text(response)
+    return int(found.group(1))
+
+
+def test_five_failures_lock_that_address_out_of_that_account_only(client, make_user):
     target = make_user(Role.THERAPIST)
     bystander = make_user(Role.THERAPIST)
-    for i in range(5):
-        assert attempt(client, target.email, ip=f"198.51.100.{i}").status_code == 422
-    locked = attempt(client, target.email, PASSWORD, ip="198.51.100.9")  # even the right password
-    assert locked.status_code == 429 and "Please wait 1 minute" in page_text(locked)
+    for _ in range(5):
+        assert attempt(client, target.email, ip="198.51.100.7").status_code == 422
+    locked = attempt(client, target.email, PASSWORD, ip="198.51.100.7")  # even the right password
+    assert wait_asked(locked) == 1
     assert client.get("/therapist/").status_code == 302  # not signed in
-    ok = attempt(client, bystander.email, PASSWORD, ip="198.51.100.9")
+    ok = attempt(client, bystander.email, PASSWORD, ip="198.51.100.7")
     assert ok.status_code == 302  # other accounts are untouched
 
 
-def test_unknown_addresses_are_throttled_the_same_way(client, make_user):
+def test_failures_from_one_address_do_not_lock_the_person_out_from_another(client, make_user):
+    person = make_user(Role.THERAPIST)
+    for _ in range(15):  # an attacker keeps trying from A, locked after the fifth
+        attempt(client, person.email, ip="203.0.113.66")
+    assert attempt(client, person.email, ip="203.0.113.66").status_code == 429
+    # The rightful person, at home (B), signs in at once.
+    assert attempt(client, person.email, PASSWORD, ip="192.0.2.10").status_code == 302
+
+
+def test_an_address_lock_grows_to_fifteen_minutes_and_then_ends(client, make_user, clock):
+    person = make_user(Role.CLIENT)
+    waits = []
+    for _ in range(5):
+        attempt(client, person.email, ip="203.0.113.66")
+    for _ in range(6):
+        wait = wait_asked(attempt(client, person.email, PASSWORD, ip="203.0.113.66"))
+        waits.append(wait)
+        clock.advance(minutes=wait - 1, seconds=59)
+        assert attempt(client, person.email, PASSWORD, ip="203.0.113.66").status_code == 429
+        clock.advance(seconds=2)
+        assert attempt(client, person.email, ip="203.0.113.66").status_code == 422  # counted
+        throttle.limiter.reset()  # the per-IP limit is not what this test is about
+    assert waits == [1, 2, 4, 8, 15, 15]  # each further failure doubles the wait, to 15
+    assert attempt(client, person.email, PASSWORD, ip="203.0.113.66").status_code == 429
+    clock.advance(minutes=15, seconds=1)
+    # The lock has ended: the right password from the same address works.
+    assert attempt(client, person.email, PASSWORD, ip="203.0.113.66").status_code == 302
+
+
+def test_failures_spread_over_many_addresses_lock_the_account_for_a_while(client, make_user, clock):
+    person = make_user(Role.THERAPIST)
+    ceiling = throttle.ACCOUNT_FREE_FAILURES
+    assert ceiling > throttle.FREE_FAILURES
+    for i in range(ceiling):  # never more than four from one address: no address is locked
+        assert attempt(client, person.email, ip=f"198.51.100.{i // 4}").status_code == 422
+    # A distributed attack slows down: a fresh address (C) waits too, even with the password.
+    assert wait_asked(attempt(client, person.email, PASSWORD, ip="192.0.2.77")) == 1
+    clock.advance(minutes=1, seconds=1)
+    assert attempt(client, person.email, PASSWORD, ip="192.0.2.77").status_code == 302
+
+
+def test_a_lock_is_forgotten_after_a_quiet_day(client, make_user, clock):
+    person = make_user(Role.THERAPIST)
+    for _ in range(9):
+        attempt(client, person.email, ip="203.0.113.66")
+        clock.advance(minutes=16)
+    clock.advance(hours=24)
+    for _ in range(4):  # counting starts again: four failures lock nothing
+        assert attempt(client, person.email, ip="203.0.113.66").status_code == 422
+    assert attempt(client, person.email, PASSWORD, ip="203.0.113.66").status_code == 302
+
+
+@pytest.mark.parametrize("spread", [False, True], ids=["one address", "many addresses"])
+def test_unknown_addresses_are_throttled_the_same_way(client, make_user, spread):
     real = make_user(Role.THERAPIST).email
     unknown = "nobody-here@example.org"
+    tries = throttle.ACCOUNT_FREE_FAILURES + 1 if spread else throttle.FREE_FAILURES + 1
     answers = []
     for email in (real, unknown):
-        for _ in range(6):
-            response = attempt(client, email, ip=str(uuid.uuid4().int % 250))
+        throttle.limiter.reset()
+        for i in range(tries):
+            response = attempt(client, email, ip=f"198.51.100.{i // 4 if spread else 1}")
         answers.append(
             (response.status_code, page_text(response).split("There is a problem")[1][:80])
         )
     assert answers[0] == answers[1]  # nothing tells the two apart
+    assert answers[0][0] == 429
 
 
 def test_a_correct_sign_in_clears_the_count(client, make_user):
@@ -91,3 +174,24 @@ def test_workers_share_the_ip_limit_through_redis(database_url, tmp_path, monkey
     finally:
         for a in apps:
             a.extensions["clinic.db"].kw["bind"].dispose()
+
+
+def test_code_guesses_from_one_address_do_not_lock_the_code_step_elsewhere(
+    app, client, db, sign_in, make_user
+):
+    from .test_mfa import enrol
+
+    person = make_user(Role.THERAPIST)
+    sign_in(person)
+    secret, _ = enrol(client, db, person)
+    client.post("/sign-out")
+    attacker, owner = app.test_client(), app.test_client()
+    a, b = {"REMOTE_ADDR": "203.0.113.66"}, {"REMOTE_ADDR": "192.0.2.10"}
+    for browser, where in ((attacker, a), (owner, b)):
+        data = {"email": person.email, "password": PASSWORD}
+        assert browser.post("/sign-in", data=data, environ_base=where).status_code == 302
+    for _ in range(throttle.FREE_FAILURES):
+        attacker.post("/sign-in/code", data={"code": "000000"}, environ_base=a)
+    code = {"code": pyotp.TOTP(secret).now()}
+    assert attacker.post("/sign-in/code", data=code, environ_base=a).status_code == 429
+    assert owner.post("/sign-in/code", data=code, environ_base=b).status_code == 302

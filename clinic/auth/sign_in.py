@@ -52,7 +52,7 @@ def _check_password(form: SignInForm) -> BaseResponse | tuple[str, int]:
     """The password step: throttled per address, and the same answer for every failure."""
     db = database.session()
     email = form.email.data or ""
-    wait = throttle.locked_for(db, email)
+    wait = throttle.locked_for(db, email, request.remote_addr)
     if wait:
         # The same answer for every address, known or not: nothing about accounts leaks.
         _sign_in_refused(accounts.find_by_email(db, email), "sign_in_locked")
@@ -61,9 +61,9 @@ def _check_password(form: SignInForm) -> BaseResponse | tuple[str, int]:
         return _sign_in_page(form, 429)
     user = accounts.find_by_email(db, email)
     if accounts.check_password(user, form.password.data or "") and user and user.is_active:
-        throttle.succeeded(db, email)
+        throttle.succeeded(db, email, request.remote_addr)
         return password_accepted(user, form.next.data if is_safe_next(form.next.data) else None)
-    throttle.failed(db, email)
+    throttle.failed(db, email, request.remote_addr)
     _sign_in_refused(user, "sign_in_failed")
     database.keep_changes()  # the count must survive the error status
     form.form_errors.append("Email or password is incorrect.")
@@ -142,23 +142,24 @@ def sign_in_code() -> BaseResponse | tuple[str, int] | str:
 
 
 def _check_code(user: User, form: CodeForm) -> BaseResponse | tuple[str, int]:
-    """The code step: throttled per person; a recovery code is used up and recorded."""
+    """The code step: throttled per person and address; a recovery code is used up and
+    recorded."""
     db = database.session()
     key = f"mfa:{user.id}"
-    wait = throttle.locked_for(db, key)
+    wait = throttle.locked_for(db, key, request.remote_addr)
     if wait:
         _sign_in_refused(user, "sign_in_locked")
         form.code.errors = [_too_many_attempts(wait)]
         return render_template("auth/sign_in_code.html", form=form), 429
     how = mfa.verify_any(db, user, form.code.data or "")
     if how is not None:
-        throttle.succeeded(db, key)
+        throttle.succeeded(db, key, request.remote_addr)
         target = session.get("mfa_pending", {}).get("next")
         start_session(user)
         if how == "recovery":
             _recovery_code_used(user)
         return redirect(target if is_safe_next(target) else home_url(user))
-    throttle.failed(db, key)
+    throttle.failed(db, key, request.remote_addr)
     _sign_in_refused(user, "sign_in_code_failed")
     database.keep_changes()  # the count must survive the error status
     form.code.errors = ["That code did not work. Type the newest code from your app."]
@@ -202,7 +203,10 @@ def confirm_identity() -> BaseResponse | tuple[str, int] | str:
     if form.validate_on_submit():
         db = database.session()
         email = user.email or str(user.id)
-        wait = max(throttle.locked_for(db, email), throttle.locked_for(db, f"mfa:{user.id}"))
+        wait = max(
+            throttle.locked_for(db, email, request.remote_addr),
+            throttle.locked_for(db, f"mfa:{user.id}", request.remote_addr),
+        )
         if wait:
             form.form_errors.append(_too_many_attempts(wait))
             return render_template("auth/confirm_identity.html", form=form, user=user), 429
@@ -220,14 +224,14 @@ def _identity_confirmed(user: User, form: ConfirmIdentityForm, email: str) -> bo
     """Check the password (and the code); a failure counts towards the throttle."""
     db = database.session()
     if not accounts.check_password(user, form.password.data or ""):
-        throttle.failed(db, email)
+        throttle.failed(db, email, request.remote_addr)
         form.password.errors = ["That is not your password."]
     elif user.mfa_enabled and not form.code.data:
         form.code.errors = ["Enter the code from your authenticator app."]
     elif user.mfa_enabled and mfa.verify_any(db, user, form.code.data or "") is None:
-        throttle.failed(db, f"mfa:{user.id}")
+        throttle.failed(db, f"mfa:{user.id}", request.remote_addr)
         form.code.errors = ["That code did not work. Type the newest code from your app."]
     else:
-        throttle.succeeded(db, email)
+        throttle.succeeded(db, email, request.remote_addr)
         return True
     return False

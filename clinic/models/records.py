@@ -69,9 +69,11 @@ for _statement in POSTGRES_TRIGGERS:
 
 
 class SignInThrottle(Base):
-    """Failed sign-ins per email address (hashed), shared by every worker through the
-    database. Keyed by the address typed, so unknown addresses are throttled exactly like
-    real ones and the answer never reveals whether an account exists."""
+    """Failed sign-ins, shared by every worker through the database: one row per account
+    typed (the hash of the email, or of "mfa:<id>"), and one per account and client address
+    (the hash of "account|address"); see clinic.throttle. Keyed by what was typed, so unknown
+    addresses are throttled exactly like real ones and the answer never reveals whether an
+    account exists."""
 
     __tablename__ = "sign_in_throttle"
 

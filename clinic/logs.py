@@ -1,0 +1,200 @@
+"""What the server log may hold: where and what went wrong, never who or what they wrote.
+
+Every log record is cleaned as it is made (a LogRecord factory, so that every logger is
+covered without naming it: werkzeug's access log, Flask's error log, gunicorn's, SQLAlchemy's,
+and any module's own `logging.getLogger(__name__)`):
+
+- a link's token (/invitation/<token>, /reminders/off/<token>: every route with a `token`
+  argument) becomes [token], a query string becomes [query], an email address [email];
+- an exception is logged as its type and traceback (file, line, code) without its message,
+  which may quote what someone typed (int('...') says "invalid literal for int(): '...'"); a
+  database error keeps its SQL statement (the engine hides the parameters, clinic.db) and the
+  driver's error code and constraint, never the driver's text (PostgreSQL quotes the failing
+  row: names, emails);
+- SQLAlchemy's echo of parameters and result rows is withheld.
+
+OWASP ASVS 4.0.3 V7.1.1/V7.1.2: no credentials, session tokens or sensitive personal data in
+logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import traceback
+from typing import Any
+
+import jinja2
+import sqlalchemy as sa
+from flask import Flask
+
+# Exceptions whose message Python or Jinja writes from the code alone (names of types and
+# attributes), never from data; every other exception is logged without its message.
+MESSAGE_IS_CODE: frozenset[type[BaseException]] = frozenset(
+    {
+        AttributeError,
+        NameError,
+        ImportError,
+        ModuleNotFoundError,
+        NotImplementedError,
+        RecursionError,
+        TypeError,
+        ZeroDivisionError,
+        jinja2.UndefinedError,
+    }
+)
+
+_URL_CHARS = r"[^/?#\s\"'<>]+"
+_QUERY = re.compile(r"(/[^\s?#\"'<>]*)\?[^\s#\"'<>]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+_RULE_ARG = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
+
+_token_rules: set[str] = set()
+_token_patterns: list[tuple[re.Pattern[str], list[bool]]] = []
+
+
+def init_app(app: Flask) -> None:
+    """Learn which of the app's routes carry a token (call it once the blueprints are
+    registered), and clean every log record the process makes from now on."""
+    for rule in app.url_map.iter_rules():
+        if any("token" in argument for argument in rule.arguments):
+            _learn_token_rule(rule.rule)
+    install()
+
+
+def install() -> None:
+    """Wrap the process's LogRecord factory (once) so that every record is cleaned."""
+    made_by = logging.getLogRecordFactory()
+    if getattr(made_by, "clinic_cleans", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = made_by(*args, **kwargs)
+        try:
+            clean(record)
+        except Exception:  # a record that cannot be cleaned is not written as it was
+            record.msg, record.args = "[log record withheld: it could not be cleaned]", None
+            record.exc_info, record.exc_text = None, None
+        return record
+
+    factory.clinic_cleans = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def clean(record: logging.LogRecord) -> None:
+    """Rewrite a record in place: its message, arguments and exception, cleaned."""
+    if record.name.startswith("sqlalchemy.engine") and record.msg in ("Row %r", "[%s] %r"):
+        # Result rows, and statement parameters of an engine that does not hide them.
+        args = record.args if isinstance(record.args, tuple) else ()
+        record.args = (*args[:-1], "[hidden]") if args else ("[hidden]",)
+    if isinstance(record.msg, BaseException):
+        message = describe(record.msg)
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+    record.msg, record.args = clean_text(message), None
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = format_exception(record.exc_info[1])
+    record.exc_info = None
+
+
+def clean_text(text: str) -> str:
+    """Tokens in links, query strings, email addresses and database DETAIL lines hidden."""
+    for pattern, is_token in _token_patterns:
+        text = pattern.sub(lambda m, t=is_token: _keep_all_but_tokens(m, t), text)
+    text = _QUERY.sub(r"\1?[query]", text)
+    text = _EMAIL.sub("[email]", text)
+    return _DETAIL.sub(r"\1 [hidden]", text)
+
+
+def format_exception(exc: BaseException) -> str:
+    """A traceback as Python prints it, each exception in the chain shown by describe()."""
+    parts: list[str] = []
+    for link, each in reversed(_chain(exc)):
+        if each.__traceback__ is not None:
+            parts.append("Traceback (most recent call last):\n")
+            parts.extend(traceback.format_tb(each.__traceback__))
+        parts.append(describe(each) + "\n")
+        if link:
+            parts.append(f"\n{link}\n\n")
+    return clean_text("".join(parts).rstrip("\n"))
+
+
+def describe(exc: BaseException) -> str:
+    """An exception's type, with its message only when the message cannot hold data."""
+    kind = type(exc).__qualname__
+    if type(exc).__module__ not in ("builtins", "__main__"):
+        kind = f"{type(exc).__module__}.{kind}"
+    if isinstance(exc, sa.exc.StatementError):
+        cause = exc.orig
+        driver = f" ({_driver_error(cause)})" if isinstance(cause, BaseException) else ""
+        return f"{kind}:{driver} [SQL: {exc.statement}]"
+    if _is_driver_error(exc):
+        return _driver_error(exc)
+    if type(exc) in MESSAGE_IS_CODE:
+        return f"{kind}: {exc}"
+    return f"{kind} (message not logged: it may hold what someone typed)"
+
+
+def _driver_error(exc: BaseException) -> str:
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if isinstance(exc, sqlite3.Error):
+        return f"{kind}: {exc}"  # SQLite names tables, columns and constraints, never values
+    diag = getattr(exc, "diag", None)  # psycopg: report the code and names, not the text
+    if diag is not None and getattr(diag, "sqlstate", None):
+        facts = [f"SQLSTATE {diag.sqlstate}"]
+        for label in ("constraint", "table", "column"):
+            name = getattr(diag, f"{label}_name", None)
+            if name:
+                facts.append(f"{label} {name}")
+        return f"{kind}: {', '.join(facts)}"
+    return describe(exc) if not _is_driver_error(exc) else kind
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.Error) or getattr(exc, "diag", None) is not None
+
+
+def _chain(exc: BaseException) -> list[tuple[str, BaseException]]:
+    """The exception and those behind it, newest first, each with the sentence that links it
+    to the one after it (as Python's own traceback prints them)."""
+    chain: list[tuple[str, BaseException]] = []
+    seen: set[int] = set()
+    link = ""
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((link, current))
+        if current.__cause__ is not None:
+            link = "The above exception was the direct cause of the following exception:"
+            current = current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            link = "During handling of the above exception, another exception occurred:"
+            current = current.__context__
+        else:
+            current = None
+    return chain
+
+
+def _learn_token_rule(rule: str) -> None:
+    """A pattern for one route with a token: static parts and other arguments are kept."""
+    if rule in _token_rules:
+        return
+    _token_rules.add(rule)
+    pieces, is_token, last = [], [], 0
+    for found in _RULE_ARG.finditer(rule):
+        pieces.append(f"({re.escape(rule[last : found.start()])})")
+        is_token.append(False)
+        pieces.append(f"({_URL_CHARS})")
+        is_token.append("token" in found.group(1))
+        last = found.end()
+    pieces.append(f"({re.escape(rule[last:])})")
+    is_token.append(False)
+    _token_patterns.append((re.compile("".join(pieces)), is_token))
+
+
+def _keep_all_but_tokens(found: re.Match[str], is_token: list[bool]) -> str:
+    return "".join("[token]" if token else found.group(i + 1) for i, token in enumerate(is_token))
