@@ -1,6 +1,8 @@
-"""Erasing a client's record: the admin downloads the whole record first, then erases it
-with a reason. Both steps are audited; the erasure itself is kept (without the client's name
-or any clinical content) so the practice can account for it."""
+"""Erasing a client's record without the admin reading it: the admin asks; the client's
+therapist downloads the whole record (the practice's archive copy, recorded by its SHA-256 and
+the record's state); the admin then erases it with a reason, and sees only when the record was
+downloaded, by whom, and its fingerprint. Every step is audited; the erasure itself is kept
+(without the client's name or any clinical content) so the practice can account for it."""
 
 from __future__ import annotations
 
@@ -86,37 +88,59 @@ def fingerprint(db: Session, client: User) -> str:
     return hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def exported(db: Session, client: User, admin: User, data: bytes) -> Erasure:
-    """Note that the admin downloaded this client's record (the first step)."""
-    row = Erasure(
-        practice_id=client.practice_id,
-        client_number=client.id,
-        exported_by_id=admin.id,
-        export_sha256=hashlib.sha256(data).hexdigest(),
-        record_fingerprint=fingerprint(db, client),
-    )
-    db.add(row)
-    db.flush()
-    return row
-
-
-def pending_export(
-    db: Session, client: User, admin: User, now: dt.datetime | None = None
-) -> Erasure | None:
-    """The admin's latest export of this record that an erasure may follow."""
-    now = now or utcnow()
+def open_request(db: Session, client: User) -> Erasure | None:
+    """The erasure asked for this client and not yet done, if any."""
     return db.scalar(
         sa.select(Erasure)
         .where(
             Erasure.client_number == client.id,
             Erasure.practice_id == client.practice_id,
-            Erasure.exported_by_id == admin.id,
             Erasure.erased_at.is_(None),
-            Erasure.exported_at > now - EXPORT_VALID,
+            Erasure.requested_at.is_not(None),
         )
-        .order_by(Erasure.exported_at.desc(), Erasure.id.desc())
+        .order_by(Erasure.id.desc())
         .limit(1)
     )
+
+
+def request(db: Session, client: User, admin: User) -> Erasure:
+    """The admin asks for a client's record to be erased (once: asking again changes nothing)."""
+    if client.role != Role.CLIENT.value or client.practice_id != admin.practice_id:
+        raise ErasureError("Only a client of your own practice can be erased.")
+    row = open_request(db, client)
+    if row is None:
+        row = Erasure(
+            practice_id=client.practice_id,
+            client_number=client.id,
+            requested_by_id=admin.id,
+            requested_at=utcnow(),
+        )
+        db.add(row)
+        db.flush()
+    return row
+
+
+def exported(db: Session, client: User, by: User, data: bytes) -> Erasure | None:
+    """Note that the therapist downloaded the whole record while an erasure is asked for
+    (the newest download counts); without a request, nothing is noted."""
+    row = open_request(db, client)
+    if row is None:
+        return None
+    row.exported_at = utcnow()
+    row.exported_by_id = by.id
+    row.export_sha256 = hashlib.sha256(data).hexdigest()
+    row.record_fingerprint = fingerprint(db, client)
+    db.flush()
+    return row
+
+
+def pending_export(db: Session, client: User, now: dt.datetime | None = None) -> Erasure | None:
+    """The asked-for erasure whose download is recent enough for the erasure to follow."""
+    now = now or utcnow()
+    row = open_request(db, client)
+    if row is None or row.exported_at is None or row.exported_at <= now - EXPORT_VALID:
+        return None
+    return row
 
 
 def erase(db: Session, client: User, admin: User, reason: str, confirm_name: str) -> Erasure:
@@ -132,10 +156,11 @@ def erase(db: Session, client: User, admin: User, reason: str, confirm_name: str
         )
     if confirm_name.strip() != client.display_name.strip():
         raise ErasureError("Type the client's name exactly as shown to confirm.", "confirm_name")
-    row = pending_export(db, client, admin)
+    row = pending_export(db, client)
     if row is None:
         raise ErasureError(
-            "Download the record first (within the last 24 hours); the erasure follows the export."
+            "The record must be downloaded by the client's therapist first (within the last "
+            "24 hours); the erasure follows that download."
         )
     if row.record_fingerprint != fingerprint(db, client):
         raise ErasureError(
@@ -153,14 +178,16 @@ def erase(db: Session, client: User, admin: User, reason: str, confirm_name: str
 
 
 def erasures_of(db: Session, practice_id: int) -> list[Erasure]:
-    """The practice's erasures and exports for erasure (done or not), newest first: an export
-    that was never followed by an erasure is listed too."""
+    """The practice's erasures asked for (done or not), newest first."""
     return list(
         db.scalars(
             sa.select(Erasure)
             .where(Erasure.practice_id == practice_id)
             .order_by(
-                sa.func.coalesce(Erasure.erased_at, Erasure.exported_at).desc(), Erasure.id.desc()
+                sa.func.coalesce(
+                    Erasure.erased_at, Erasure.exported_at, Erasure.requested_at
+                ).desc(),
+                Erasure.id.desc(),
             )
         )
     )

@@ -33,6 +33,8 @@ from .conftest import (
     user_factory,
 )
 
+CLINICAL_TEXT = "Clinical words only the treating therapist reads"
+
 PERSONAS = [
     "anonymous",
     "client",
@@ -86,7 +88,7 @@ ROUTES: dict[str, Access] = {
     "admin.transfer": Access("admin", scoped=True),
     "admin.clients": Access("admin"),
     "admin.erase_client": Access("admin", scoped=True),
-    "admin.erase_export": Access("admin", scoped=True),
+    "admin.request_erasure": Access("admin", scoped=True),
     "admin.audit_export": Access("admin"),
     "admin.outbox": Access("admin"),
     "admin.retry_email": Access("admin", scoped=True),
@@ -167,7 +169,7 @@ def test_every_route_is_classified():
 # Route arguments that differ by endpoint (the defaults are in `world`).
 OVERRIDES: dict[str, dict[str, object]] = {
     "admin.erase_client": {"user_id": "client_id"},
-    "admin.erase_export": {"user_id": "client_id"},
+    "admin.request_erasure": {"user_id": "client_id"},
     "therapist.new_invitation": {"client_id": "pending_client"},
     "therapist.revoke_invitation": {"client_id": "pending_client"},
     "therapist.change_plan": {"change": "pause"},
@@ -210,6 +212,8 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
         assignment_id = plan.assignments[0].id
         requested = questionnaires.request(db, people["client"], therapist, "gad7")
         note = notes.start_note(db, people["client"], therapist, dt.date.today())
+        note.assessment = CLINICAL_TEXT  # no admin page or download may ever show it
+        notes.add_event(db, people["client"], therapist, dt.date.today(), CLINICAL_TEXT)
         revision = plans.set_aside(db, draft, {}, people["client"])
         note_revision = notes.set_aside(db, note, therapist, notes.fields_of(note), "conflict")
         completed, raised = questionnaires.complete(
@@ -302,8 +306,13 @@ def test_access_matrix(module_app, fresh_world, endpoint, method, persona):  # t
         client = signed_in_client(module_app, people[persona])
     url = _url(module_app, values, endpoint, method)
     response = client.open(url, method=method)
+    body = response.get_data()
     response.close()
     expected = _expected(ROUTES[endpoint], persona)
+    if persona.endswith("admin"):  # admins read no clinical content, in any form
+        assert CLINICAL_TEXT.encode() not in body, f"{persona} read clinical text at {url}"
+        kind = response.headers.get("Content-Type", "")
+        assert not kind.startswith(("application/zip", "application/pdf")), (persona, url)
     location = response.headers.get("Location", "")
     if expected == "sign-in":
         assert response.status_code == 302 and location.startswith("/sign-in"), response.status_code

@@ -62,6 +62,15 @@ def case(app, db, make_user):  # type: ignore[no-untyped-def]
     return therapist, client, admin
 
 
+def asked_and_downloaded(app, admin_web, therapist, client_id: int):  # type: ignore[no-untyped-def]
+    """The admin asks for the erasure; the therapist downloads the whole record."""
+    asked = admin_web.post(f"/admin/clients/{client_id}/erase/request")
+    assert asked.status_code == 302, asked.status_code
+    download = browser(app, therapist).get(f"/therapist/clients/{client_id}/record.zip")
+    assert download.status_code == 200
+    return download
+
+
 def _rows_of(db, client_id: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     count = lambda stmt: db.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))  # noqa: E731
     return {
@@ -84,8 +93,7 @@ def test_export_then_erase_removes_every_row_and_keeps_the_audit_trail(app, db, 
     assert all(_rows_of(db, client_id).values())
     web = browser(app, admin)
     assert "Sam Erasmus" in web.get("/admin/clients").get_data(as_text=True)
-    download = web.post(f"/admin/clients/{client_id}/erase/record.zip")
-    assert download.status_code == 200
+    download = asked_and_downloaded(app, web, therapist, client_id)
     archive = zipfile.ZipFile(io.BytesIO(download.data))
     assert "progress-report.pdf" in archive.namelist()
     assert any(n.startswith("session-summaries/") for n in archive.namelist())
@@ -117,15 +125,15 @@ def test_export_then_erase_removes_every_row_and_keeps_the_audit_trail(app, db, 
 
 
 def test_erasure_needs_the_export_first_a_reason_and_the_name(app, db, case):
-    _, client, admin = case
+    therapist, client, admin = case
     web = browser(app, admin)
     url = f"/admin/clients/{client.id}/erase"
     no_export = web.post(
         url, data={"reason": "Retention period over.", "confirm_name": "Sam Erasmus"}
     )
     assert no_export.status_code == 422
-    assert "Download the record first" in no_export.get_data(as_text=True)
-    web.post(f"{url}/record.zip")
+    assert "downloaded by the client" in no_export.get_data(as_text=True)
+    asked_and_downloaded(app, web, therapist, client.id)
     short = web.post(url, data={"reason": "gone", "confirm_name": "Sam Erasmus"})
     assert short.status_code == 422 and "10 to 500 characters" in short.get_data(as_text=True)
     wrong = web.post(url, data={"reason": "Retention period over.", "confirm_name": "Sam"})
@@ -137,9 +145,9 @@ def test_erasure_needs_the_export_first_a_reason_and_the_name(app, db, case):
 
 
 def test_an_old_export_does_not_count(app, db, case):
-    _, client, admin = case
+    therapist, client, admin = case
     web = browser(app, admin)
-    web.post(f"/admin/clients/{client.id}/erase/record.zip")
+    asked_and_downloaded(app, web, therapist, client.id)
     row = db.scalar(sa.select(Erasure))
     row.exported_at = row.exported_at - dt.timedelta(hours=25)
     db.commit()
@@ -157,7 +165,7 @@ def test_erasure_needs_a_recent_sign_in(app, case):
         s["fresh_at"] -= 11 * 60
     for response in (
         web.get(f"/admin/clients/{client.id}/erase"),
-        web.post(f"/admin/clients/{client.id}/erase/record.zip"),
+        web.post(f"/admin/clients/{client.id}/erase/request"),
     ):
         assert response.status_code == 302 and "/account/confirm" in response.headers["Location"]
 
@@ -168,14 +176,14 @@ def test_an_admin_of_another_practice_cannot_reach_the_record(
     _, client, _ = case
     stranger = make_user(Role.ADMIN, in_practice=make_practice("Elsewhere"))
     web = browser(app, stranger)
-    assert web.post(f"/admin/clients/{client.id}/erase/record.zip").status_code == 404
+    assert web.post(f"/admin/clients/{client.id}/erase/request").status_code == 404
     assert "Sam Erasmus" not in web.get("/admin/clients").get_data(as_text=True)
 
 
 def test_a_change_after_the_export_needs_a_new_export(app, db, case):
     therapist, client, admin = case
     web = browser(app, admin)
-    web.post(f"/admin/clients/{client.id}/erase/record.zip")
+    asked_and_downloaded(app, web, therapist, client.id)
     listing = web.get("/admin/clients").get_data(as_text=True)
     assert "downloaded for erasure" in listing and "not erased" in listing
     with app.app_context():  # the therapist adds to the record after the download
@@ -189,5 +197,23 @@ def test_a_change_after_the_export_needs_a_new_export(app, db, case):
     )
     db.expire_all()
     assert db.get(User, client.id) is not None
-    assert web.post(f"/admin/clients/{client.id}/erase/record.zip").status_code == 200
+    asked_and_downloaded(app, web, therapist, client.id)  # downloaded again
     assert web.post(f"/admin/clients/{client.id}/erase", data=form).status_code == 302
+
+
+def test_the_admin_never_receives_the_record_and_the_therapist_is_asked(app, db, case):
+    therapist, client, admin = case
+    web = browser(app, admin)
+    assert web.post(f"/admin/clients/{client.id}/erase/record.zip").status_code in (404, 405)
+    web.post(f"/admin/clients/{client.id}/erase/request")
+    record = browser(app, therapist).get(f"/therapist/clients/{client.id}").get_data(as_text=True)
+    assert "The practice has asked for this record to be erased" in record
+    page = web.get(f"/admin/clients/{client.id}/erase").get_data(as_text=True)
+    assert "Waiting for the download" in page
+    # a therapist's download without any erasure asked for records nothing
+    other = browser(app, therapist)
+    db.execute(sa.delete(Erasure))
+    db.commit()
+    other.get(f"/therapist/clients/{client.id}/record.zip")
+    db.expire_all()
+    assert db.scalar(sa.select(sa.func.count()).select_from(Erasure)) == 0

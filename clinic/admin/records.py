@@ -5,12 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from .. import accounts, audit, erasure, exports
+from .. import accounts, audit, erasure
 from .. import db as database
-from ..db import utcnow
 from ..models import User
-from ..timeutil import local_today
-from ..web.downloads import download
 from ..web.forms import ConfirmForm, status_of
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from .blueprint import bp, get_client_or_404
@@ -36,7 +33,7 @@ def clients() -> str:
 @bp.route("/clients/<int:user_id>/erase", methods=["GET", "POST"])
 @require_fresh_sign_in
 def erase_client(user_id: int) -> Response | str | tuple[str, int]:
-    """Step 2 of 2: erase the record, after its export, with a reason."""
+    """Step 3 of 3: erase the record, after the therapist's download, with a reason."""
     client = get_client_or_404(user_id)
     admin = signed_in_user()
     db = database.session()
@@ -56,30 +53,38 @@ def erase_client(user_id: int) -> Response | str | tuple[str, int]:
             audit.record("erase", "client", row.client_number, subject_id=row.client_number)
             flash(f"The record of {name} has been erased.", "success")
             return redirect(url_for("admin.clients"))
-    return _erase_page(client, admin, form), status_of(form)
+    return _erase_page(client, form), status_of(form)
 
 
-def _erase_page(client: User, admin: User, form: EraseForm) -> str:
-    """The erase page: the export it follows (if still valid) and the erase form."""
+def _erase_page(client: User, form: EraseForm) -> str:
+    """The erase page: whether the erasure was asked for, the therapist's download (its date
+    and fingerprint only) and the erase form."""
+    db = database.session()
+    row = erasure.open_request(db, client)
+    names = {u.id: u.display_name for u in accounts.people_of(db, client.practice_id)}
     return render_template(
         "admin/erase.html",
         client=client,
         form=form,
-        export=erasure.pending_export(database.session(), client, admin),
-        export_form=ConfirmForm(),
+        request_row=row,
+        export=erasure.pending_export(db, client),
+        therapist=accounts.therapist_of(db, client),
+        names=names,
+        request_form=ConfirmForm(),
     )
 
 
-@bp.post("/clients/<int:user_id>/erase/record.zip")
+@bp.post("/clients/<int:user_id>/erase/request")
 @require_fresh_sign_in
-def erase_export(user_id: int) -> Response:
-    """Step 1 of 2: the whole record as one ZIP, to archive or hand over before erasure. A
-    POST (with its form token), recorded as an export for erasure and listed on Clients
-    whether or not the erasure follows: it is not a way to read records."""
+def request_erasure(user_id: int) -> Response:
+    """Step 1 of 3: ask for the erasure; the client's therapist is asked to download the whole
+    record (the admin never reads it)."""
     client = get_client_or_404(user_id)
-    admin = signed_in_user()
-    db = database.session()
-    data = exports.record_bundle(db, client, local_today(admin), utcnow(), for_client=False)
-    erasure.exported(db, client, admin, data)
-    audit.record("export", "record_bundle", subject_id=client.id)
-    return download(data, f"bedrock-client-{client.id}-record.zip", "application/zip")
+    row = erasure.request(database.session(), client, signed_in_user())
+    audit.record("create", "erasure_request", row.id, subject_id=client.id)
+    flash(
+        "Erasure asked for. The client's therapist sees it on the client's record and downloads "
+        "the record there; come back here to erase once it is downloaded.",
+        "info",
+    )
+    return redirect(url_for("admin.erase_client", user_id=client.id))

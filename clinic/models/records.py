@@ -84,16 +84,20 @@ class SignInThrottle(Base):
 
 
 class Erasure(Base):
-    """A client's record exported and then erased by an admin. The row is made when the
-    export is downloaded (its SHA-256 kept, so the practice can show which file it archived)
-    and completed when the record is erased. It names no one: the client's former id links
-    it to the audit trail, whose events stay."""
+    """A client's record erased by an admin. The admin asks for it (the row is made); the
+    client's therapist downloads the whole record (its SHA-256 and the record's state are
+    kept, so the practice can show which file it archived, and the admin never reads it); then
+    the admin erases. It names no one: the client's former id links it to the audit trail,
+    whose events stay."""
 
     __tablename__ = "erasure"
     __table_args__ = (
         sa.CheckConstraint(
             "erased_at IS NULL OR (reason IS NOT NULL AND erased_by_id IS NOT NULL)",
             name="erased_has_reason",
+        ),
+        sa.CheckConstraint(
+            "erased_at IS NULL OR export_sha256 IS NOT NULL", name="erased_after_export"
         ),
     )
 
@@ -102,12 +106,14 @@ class Erasure(Base):
         sa.ForeignKey("practice.id", ondelete="CASCADE"), index=True
     )
     client_number: Mapped[int]  # the erased client's id (plain: the account is gone)
-    exported_at: Mapped[datetime] = mapped_column(default=utcnow)
-    exported_by_id: Mapped[int]
-    export_sha256: Mapped[str] = mapped_column(sa.String(64))
+    requested_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    requested_by_id: Mapped[int | None]
+    exported_at: Mapped[datetime | None]
+    exported_by_id: Mapped[int | None]
+    export_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     # The state of the record when it was exported (erasure.fingerprint): an erasure after
     # any change is refused until the record is downloaded again.
-    record_fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    record_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     erased_at: Mapped[datetime | None]
     erased_by_id: Mapped[int | None]
     reason: Mapped[str | None] = mapped_column(sa.String(500))

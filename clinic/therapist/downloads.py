@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from .. import (
     accounts,
     audit,
+    erasure,
     exports,
     fhir,
     notes,
@@ -173,6 +174,7 @@ def client_bundle(client_id: int) -> Response:
         db, client, local_today(signed_in_user()), utcnow(), for_client=False
     )
     audit.record("export", "record_bundle", subject_id=client.id)
+    erasure.exported(db, client, signed_in_user(), data)  # the download an erasure follows
     return download(data, f"{_file_stem(client)}-record.zip", "application/zip")
 
 

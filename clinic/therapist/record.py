@@ -9,6 +9,7 @@ from .. import (
     accounts,
     alerts,
     audit,
+    erasure,
     mail,
     measures,
     plans,
@@ -82,6 +83,7 @@ def record_page(client: User, fit_form: MeasuresForm | None = None) -> str:
         state=view.state,
         session_date=view.session_date,
         email_on=mail.configured(),
+        erasure_asked=erasure.open_request(db, client),
         fit_form=fit_form or measures_form(view.plan),
         left_out_names=[
             inst.short_name

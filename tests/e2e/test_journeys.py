@@ -473,16 +473,25 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
 
 
 def admin_exports_and_erases_the_record(j: Journey) -> None:
-    """At the end of care: the admin downloads the whole record, then erases it."""
+    """At the end of care: the admin asks for the erasure, the therapist downloads the whole
+    record (the admin never reads it), then the admin erases it."""
     admin = j.admin
     follow_main_link(admin, "Clients")
-    admin.get_by_role("link", name="Export and erase the record of Sam Rivers").click()
+    admin.get_by_role("link", name="Erase the record of Sam Rivers").click()
     j.check(admin, "admin-erase")
-    with admin.expect_download() as waiting:
-        admin.get_by_role("button", name="Download the record (ZIP)").click()
+    admin.get_by_role("button", name="Ask for the erasure").click()
+    expect(admin.get_by_role("main")).to_contain_text("Waiting for the download")
+    therapist = j.therapist
+    follow_main_link(therapist, "Caseload")
+    therapist.get_by_role("link", name="Sam Rivers", exact=True).click()
+    expect(therapist.locator("#erasure-asked")).to_be_visible()
+    with therapist.expect_download() as waiting:
+        therapist.locator("#erasure-asked").get_by_role(
+            "link", name="Download the record (ZIP)"
+        ).click()
     assert waiting.value.suggested_filename.endswith("-record.zip")
     admin.reload()
-    expect(admin.get_by_role("status")).to_contain_text("Downloaded")
+    expect(admin.get_by_role("status").filter(has_text="Downloaded")).to_contain_text("Theo Okafor")
     admin.get_by_label("Why the record is erased").fill("Care ended; the client asked for erasure.")
     admin.get_by_label("Type the client's name to confirm").fill("Sam Rivers")
     admin.get_by_role("button", name="Erase the record").click()
