@@ -47,6 +47,15 @@ if PG_URL:
 PASSWORD = "a calm harbour at dawn"  # passes the policy; used by every factory-made account
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """On PostgreSQL the suite runs in one process whatever `-n` says: the backup and restore
+    tests work on the whole database, which parallel workers would share."""
+    if PG_URL and getattr(config.option, "numprocesses", None):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
+
 def pytest_report_header() -> str:
     return f"database: {_redact(PG_URL) if PG_URL else 'SQLite (a new file per test)'}"
 
