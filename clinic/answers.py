@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from . import text as text_module
 from .library import Field, Section, Worksheet
 
 # A draft may hold more than a worksheet allows (the person is still editing), but not
@@ -52,6 +53,35 @@ def normalise_raw(ws: Worksheet, raw: Raw) -> Raw:
 
 def _norm_row(section: Section, row: dict[str, Any]) -> dict[str, str]:
     return {f.key: "" if row.get(f.key) is None else str(row.get(f.key)) for f in section.fields}
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a button of the worksheet form asks for: "save", "submit", "add" a row to a
+    repeating section, or "remove" the row at `index` from one."""
+
+    kind: str
+    section: str = ""
+    index: int = -1
+
+
+def parse_action(ws: Worksheet, action: str) -> Action | None:
+    """The worksheet form's buttons: "save", "submit", "add:<section>" and
+    "remove:<section>:<index>" for a repeating section of this worksheet. Anything else (a
+    section it does not have, an index that is not a number) is None: no button sends it."""
+    if action in ("save", "submit"):
+        return Action(action)
+    kind, _, rest = action.partition(":")
+    key, _, index = rest.partition(":")
+    section = next((s for s in ws.sections if s.key == key and s.repeat), None)
+    if section is None:
+        return None
+    if kind == "add" and not index:
+        return Action("add", key)
+    number = text_module.whole_number(index)
+    if kind == "remove" and number is not None:
+        return Action("remove", key, number)
+    return None
 
 
 def add_row(ws: Worksheet, raw: Raw, section_key: str) -> Raw:
@@ -105,6 +135,10 @@ def _field_problem(f: Field, value: str, row: dict[str, str], final: bool) -> st
             needed = row.get(other, "").strip() == equals
         return "Please answer this before you submit." if needed and final else None
     text = value.strip()
+    if f.type in ("text", "textarea") and text_module.has_control_characters(
+        value, multiline=f.type == "textarea"
+    ):
+        return text_module.CONTROL_MESSAGE
     if f.type in ("text", "textarea") and f.max_length is not None and len(text) > f.max_length:
         return f"Use at most {f.max_length} characters (you have {len(text)})."
     if f.type == "integer":
@@ -115,9 +149,11 @@ def _field_problem(f: Field, value: str, row: dict[str, str], final: bool) -> st
             return f"Enter a whole number from {f.min} to {f.max} (you entered {text})."
     if f.type == "date":
         try:
-            dt.date.fromisoformat(text)
+            day = dt.date.fromisoformat(text)
         except ValueError:
             return "Enter a real date, for example 2026-03-14."
+        if not text_module.within_range(day):
+            return text_module.DATE_RANGE_MESSAGE
     if f.type == "choice" and text not in dict(f.choices):
         return "Choose one of the options."
     return None

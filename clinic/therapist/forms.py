@@ -3,7 +3,6 @@ session and event notes. They declare shape; the rules live in the domain module
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -19,10 +18,10 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from .. import alerts, measures
 from ..library import library
 from ..timeutil import WEEKDAYS
-from ..web.forms import options
+from ..web.forms import Form, options
 
 
-class NewClientForm(FlaskForm):
+class NewClientForm(Form):
     display_name = StringField(
         "Name or pseudonym",
         description="Whatever you and your client agree to use. A pseudonym is fine.",
@@ -35,7 +34,7 @@ class NewClientForm(FlaskForm):
     )
 
 
-class StartPlanForm(FlaskForm):
+class StartPlanForm(Form):
     start = DateField(
         "First session",
         description="The plan's weeks are counted from the first session on or after this date.",
@@ -49,7 +48,7 @@ class StartPlanForm(FlaskForm):
     )
 
 
-class EditAssignmentForm(FlaskForm):
+class EditAssignmentForm(Form):
     week = IntegerField(
         "Week",
         description="1 to 12.",
@@ -80,7 +79,7 @@ class AssignmentForm(EditAssignmentForm):
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     completion = RadioField(
         "How much was done",
         choices=options([("none", "None"), ("some", "Some"), ("most", "Most"), ("all", "All")]),
@@ -99,11 +98,11 @@ class ReviewForm(FlaskForm):
     )
 
 
-class SendQuestionnaireForm(FlaskForm):
+class SendQuestionnaireForm(Form):
     code = SelectField("Questionnaire", validators=[InputRequired("Choose a questionnaire.")])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     risk_review = RadioField(
         "Risk",
         choices=options(alerts.ACK_CHOICES["risk_review"].items()),
@@ -147,7 +146,7 @@ def _long_text(label: str, description: str, limit: int) -> TextAreaField:
     )
 
 
-class SessionNoteForm(FlaskForm):
+class SessionNoteForm(Form):
     session_date = DateField("Session date", validators=[InputRequired("Enter the session date.")])
     duration_minutes = IntegerField(
         "Duration (minutes)",
@@ -182,7 +181,7 @@ class SessionNoteForm(FlaskForm):
     version = HiddenField()
 
 
-class AddendumForm(FlaskForm):
+class AddendumForm(Form):
     text = TextAreaField(
         "Addendum",
         description="Dated and added below the signed note; the note itself does not change.",
@@ -193,7 +192,7 @@ class AddendumForm(FlaskForm):
     )
 
 
-class EventNoteForm(FlaskForm):
+class EventNoteForm(Form):
     on_date = DateField("Date", validators=[InputRequired("Enter the date of the event.")])
     text = StringField(
         "What happened",
