@@ -16,9 +16,13 @@ from typing import Any
 from . import text as text_module
 from .library import Field, Section, Worksheet
 
-# A draft may hold more than a worksheet allows (the person is still editing), but not
-# without limit: these caps keep a runaway client from storing megabytes.
+# A draft may hold answers that are not ready to send (the person is still editing), but it is
+# bounded like a submission: each text at most its field's max_length, each number, date or
+# choice at most DRAFT_SHORT_CAP characters, each repeating section at most its max_rows
+# filled rows (draft_problems). A form value is read as at most DRAFT_TEXT_CAP characters and
+# a repeating section as at most DRAFT_ROW_CAP rows, so that the page can show the typing again.
 DRAFT_TEXT_CAP = 20_000
+DRAFT_SHORT_CAP = 100
 DRAFT_ROW_CAP = 60
 
 Raw = dict[str, Any]
@@ -122,7 +126,8 @@ def _is_empty_row(row: dict[str, Any]) -> bool:
 
 def _parse_int(value: str) -> int | None:
     text = value.strip().replace("\u2212", "-")
-    if text.lstrip("-").isdecimal():
+    # Any answer's range is a few digits; thousands of them would not even convert.
+    if text.lstrip("-").isdecimal() and len(text) <= DRAFT_SHORT_CAP:
         return int(text)
     return None
 
@@ -200,6 +205,31 @@ def check(ws: Worksheet, raw: Raw, *, final: bool) -> Errors:
                 problem = _field_problem(f, row.get(f.key, ""), row, final)
                 if problem:
                     errors[f"{s.key}-{f.key}"] = [problem]
+    return errors
+
+
+def _draft_cap(f: Field) -> int:
+    if f.type in ("text", "textarea"):
+        return f.max_length or DRAFT_TEXT_CAP
+    return DRAFT_SHORT_CAP
+
+
+def draft_problems(ws: Worksheet, raw: Raw) -> Errors:
+    """What a draft may not hold (keyed like check()): text longer than its field allows, a
+    number, date or choice longer than any real one, more filled rows than a section has room
+    for. Such a draft is not stored; the person shortens it first."""
+    errors: Errors = {}
+    for s in ws.sections:
+        rows = raw[s.key] if s.repeat else [raw[s.key]]
+        if s.repeat and sum(1 for r in rows if not _is_empty_row(r)) > s.max_rows:
+            errors[s.key] = [f"There is room for at most {s.max_rows} rows here."]
+        for i, row in enumerate(rows):
+            for f in s.fields:
+                value = row.get(f.key, "")
+                if len(value.strip()) > _draft_cap(f):
+                    key = f"{s.key}-{i}-{f.key}" if s.repeat else f"{s.key}-{f.key}"
+                    problem = _field_problem(f, value, row, final=False)
+                    errors[key] = [problem or f"Use at most {_draft_cap(f)} characters."]
     return errors
 
 

@@ -197,6 +197,8 @@ def autosave(assignment_id: int) -> tuple[Response, int]:
         replacing=_replacing(),
         background=True,
     )
+    if out.kind == "invalid":  # too long to keep: the page's own save shows where
+        return jsonify(status="invalid", message=out.message), 422
     if out.kind != "saved" or out.submission is None:
         status = "conflict" if out.kind == "conflict" else "locked"
         return jsonify(status=status, message=out.message), 409

@@ -12,6 +12,7 @@ homework     a client's answers: drafts, conflicts, sending, correcting, the the
 from . import screening
 from .definitions import (
     WEEKS,
+    DraftTooLong,
     InvalidAnswers,
     Locked,
     PlanError,
@@ -60,6 +61,7 @@ from .tailoring import (
 __all__ = [
     "AnswersOutcome",
     "CLIENT_STATE_WORDS",
+    "DraftTooLong",
     "InvalidAnswers",
     "Locked",
     "PlanError",

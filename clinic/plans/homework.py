@@ -24,7 +24,15 @@ from ..models import (
     SubmissionStatus,
     User,
 )
-from .definitions import InvalidAnswers, Locked, PlanError, SaveConflict, record_snapshot, worksheet
+from .definitions import (
+    DraftTooLong,
+    InvalidAnswers,
+    Locked,
+    PlanError,
+    SaveConflict,
+    record_snapshot,
+    worksheet,
+)
 
 
 def _claim(db: Session, sub: Submission, base_version: int, values: dict[str, Any]) -> bool:
@@ -71,13 +79,17 @@ def save_draft(
     replacing: bool = False,
 ) -> Submission:
     """Keep what the client typed so far. Refused once submitted (a late autosave must not
-    change sent answers) and when someone else saved since the form was opened. `replacing`
-    says the person saw a conflict and chose their version: the other one is kept as a
-    revision, so nothing is lost."""
+    change sent answers), when someone else saved since the form was opened, and when an
+    answer is longer than the worksheet keeps (DraftTooLong). `replacing` says the person saw
+    a conflict and chose their version: the other one is kept as a revision, so nothing is
+    lost."""
     _check_open(assignment)
     sub = assignment.submission
     ws = worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
     raw = engine.sort_rows(ws, engine.normalise_raw(ws, raw))
+    too_long = engine.draft_problems(ws, raw)
+    if too_long:
+        raise DraftTooLong(too_long, raw)
     if sub is None:
         if base_version != 0:
             raise PlanError("These answers could not be found. Reload the page.")
