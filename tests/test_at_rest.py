@@ -5,17 +5,16 @@ the app's own user only (mode 0600)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
+import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
-from clinic import plans
+from clinic import create_app, plans
+from clinic.db import engine as db_engine
 from clinic.library import library
 from clinic.models import Role, Submission
 
@@ -92,62 +91,44 @@ def test_a_draft_is_bounded_whichever_way_it_is_saved(app, db, make_user, make_p
 # --- files at rest ---------------------------------------------------------------------------
 
 
-def _flask(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLINIC_INSTANCE_PATH": str(instance)}
-    env.pop("CLINIC_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "clinic", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-
-
 def _mode(path: Path) -> str:
     return oct(stat.S_IMODE(path.stat().st_mode))
 
 
-def test_the_database_its_wal_and_backups_are_private(tmp_path):
+def _fresh_app(instance: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The app as `flask --app clinic` builds it on a fresh instance folder (its own SQLite
+    file there), for running its commands."""
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("CLINIC_DATABASE_URL", raising=False)
+    return create_app({"SECRET_KEY": "test-only-" + "x" * 32})
+
+
+def _command(app, *args: str) -> None:  # type: ignore[no-untyped-def]
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+
+
+def test_the_database_its_wal_and_backups_are_private(tmp_path, monkeypatch):
     instance = tmp_path / "instance"
-    _flask(instance, "db", "upgrade")
+    app = _fresh_app(instance, monkeypatch)
+    _command(app, "db", "upgrade")
     database = instance / "clinic.sqlite3"
     assert _mode(database) == "0o600"
-    # While the app holds the database open, SQLite keeps -wal and -shm files beside it.
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-            "c.execute('PRAGMA journal_mode=WAL'); c.execute('CREATE TABLE t (x)'); "
-            "c.commit(); print('ready', flush=True); sys.stdin.read()",
-            str(database),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with app.app_context(), db_engine().connect() as conn:
+        # While a connection writes, SQLite keeps -wal and -shm files beside the database.
+        conn.execute(sa.text("CREATE TABLE private_check (x)"))
+        conn.commit()
         for suffix in ("-wal", "-shm"):
-            side = database.with_name(database.name + suffix)
-            assert _mode(side) == "0o600", suffix
-    finally:
-        holder.communicate("")
+            assert _mode(database.with_name(database.name + suffix)) == "0o600", suffix
     target = tmp_path / "backups" / "bedrock.sqlite3"
-    _flask(instance, "backup", str(target))
+    _command(app, "backup", str(target))
     assert _mode(target) == "0o600"
-    assert not list(target.parent.glob("*-journal"))
-
-
-def test_an_existing_database_left_readable_by_others_is_made_private(tmp_path):
-    instance = tmp_path / "instance"
-    _flask(instance, "db", "upgrade")
-    database = instance / "clinic.sqlite3"
+    assert sqlite3.connect(target).execute("SELECT count(*) FROM user_account").fetchone() == (0,)
+    app.extensions["clinic.db"].kw["bind"].dispose()
+    # An install from before: the database and an old backup readable by everyone.
     database.chmod(0o644)
-    old_backup = tmp_path / "old.sqlite3"
-    old_backup.write_bytes(b"")
-    old_backup.chmod(0o644)
-    _flask(instance, "backup", str(old_backup))
-    assert _mode(database) == "0o600"
-    assert _mode(old_backup) == "0o600"
+    target.chmod(0o644)
+    app = _fresh_app(instance, monkeypatch)
+    _command(app, "backup", str(target))
+    assert (_mode(database), _mode(target)) == ("0o600", "0o600")
+    app.extensions["clinic.db"].kw["bind"].dispose()

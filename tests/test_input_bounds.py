@@ -101,36 +101,36 @@ def test_every_whole_number_in_a_route_is_bounded():
 # --- versions --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", BAD_VERSIONS)
-def test_a_plan_change_with_an_impossible_version_is_refused_and_says_why(world, db, version):
+def test_a_plan_change_with_an_impossible_version_is_refused_and_says_why(world, db):
     t, base = world["t"], world["base"]
-    for change in ("pause", "finish"):
-        response = t.post(f"{base}/plan/{change}", data={"version": version})
-        assert response.status_code == 409
-        assert STALE in response.get_data(as_text=True)
+    for version in BAD_VERSIONS:
+        for change in ("pause", "finish"):
+            response = t.post(f"{base}/plan/{change}", data={"version": version})
+            assert response.status_code == 409, (change, version)
+            assert STALE in response.get_data(as_text=True)
     db.expire_all()
     assert db.get(Plan, world["plan"]).status == "active"
 
 
-@pytest.mark.parametrize("version", BAD_VERSIONS)
-def test_homework_changes_with_an_impossible_version_are_refused(world, db, version):
+def test_homework_changes_with_an_impossible_version_are_refused(world, db):
     t, base, thought = world["t"], world["base"], world["thought"]
     count = db.scalar(sa.select(sa.func.count(Assignment.id)))
     week = db.get(Assignment, thought).week
-    added = t.post(
-        f"{base}/assignments/new",
-        data={"worksheet": "thought_record", "week": "2", "version": version},
-    )
-    assert added.status_code == 409 and "nothing was added" in added.get_data(as_text=True)
-    edited = t.post(
-        f"{base}/assignments/{thought}",
-        data={"week": "5", "instruction": "Typed here", "version": version},
-    )
-    assert edited.status_code == 409
-    assert STALE in soup(edited).find(id="stale").get_text()
-    assert soup(edited).find(id="instruction").get_text().strip() == "Typed here"
-    removed = t.post(f"{base}/assignments/{thought}/remove", data={"version": version})
-    assert removed.status_code == 409 and STALE in removed.get_data(as_text=True)
+    for version in BAD_VERSIONS:
+        added = t.post(
+            f"{base}/assignments/new",
+            data={"worksheet": "thought_record", "week": "2", "version": version},
+        )
+        assert added.status_code == 409 and "nothing was added" in added.get_data(as_text=True)
+        edited = t.post(
+            f"{base}/assignments/{thought}",
+            data={"week": "5", "instruction": "Typed here", "version": version},
+        )
+        assert edited.status_code == 409
+        assert STALE in soup(edited).find(id="stale").get_text()
+        assert soup(edited).find(id="instruction").get_text().strip() == "Typed here"
+        removed = t.post(f"{base}/assignments/{thought}/remove", data={"version": version})
+        assert removed.status_code == 409 and STALE in removed.get_data(as_text=True)
     db.expire_all()
     assert db.scalar(sa.select(sa.func.count(Assignment.id))) == count
     kept = db.get(Assignment, thought)
@@ -157,19 +157,20 @@ def test_a_note_saved_with_an_impossible_version_keeps_the_typing_for_a_choice(w
     assert db.get(SessionNote, note_id).assessment is None
 
 
-@pytest.mark.parametrize("version", BAD_VERSIONS)
-def test_homework_saved_with_an_impossible_version_is_not_saved(world, db, version):
+def test_homework_saved_with_an_impossible_version_is_not_saved(world, db):
     c, thought = world["c"], world["thought"]
-    row = {"entries-0-situation": "A talk", "version": version}
-    assert c.post(f"/me/homework/{thought}", data=row | {"action": "save"}).status_code == 409
-    assert c.post(f"/me/homework/{thought}/autosave", data=row).status_code == 409
+    for version in BAD_VERSIONS:
+        row = {"entries-0-situation": "A talk", "version": version}
+        saved = c.post(f"/me/homework/{thought}", data=row | {"action": "save"})
+        assert saved.status_code == 409, version
+        assert c.post(f"/me/homework/{thought}/autosave", data=row).status_code == 409
     assert db.scalar(sa.select(Submission)) is None
 
 
 # --- dates -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("day", ["9999-12-31", "2101-01-01", "0001-01-01", "1899-12-31"])
+@pytest.mark.parametrize("day", ["9999-12-31", "1899-12-31"])
 def test_a_far_date_gets_a_message_next_to_the_field(app, db, make_user, world, day):
     therapist, base, thought = world["therapist"], world["base"], world["thought"]
     t = world["t"]
@@ -213,29 +214,29 @@ def test_a_far_date_gets_a_message_next_to_the_field(app, db, make_user, world, 
 # --- worksheet buttons -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "action",
-    [
-        "add:nope",
-        "remove:nope:0",
-        "add:situation",  # not a repeating section of the thought record
-        "remove:entries:abc",
-        "remove:entries:" + "9" * 5000,
-        "add:entries:1",
-        "bogus",
-        "",
-    ],
-)
-def test_a_worksheet_button_that_does_not_exist_is_a_bad_request(world, db, action):
+UNKNOWN_ACTIONS = [
+    "add:nope",
+    "remove:nope:0",
+    "add:situation",  # not a repeating section of the thought record
+    "remove:entries:abc",
+    "remove:entries:" + "9" * 5000,
+    "add:entries:1",
+    "bogus",
+    "",
+]
+
+
+def test_a_worksheet_button_that_does_not_exist_is_a_bad_request(world, db):
     c, thought = world["c"], world["thought"]
-    response = c.post(
-        f"/me/homework/{thought}",
-        data={"entries-0-situation": "Typed", "version": "0", "action": action},
-    )
-    assert response.status_code == 400
-    page = response.get_data(as_text=True)
-    assert "That button is not part of this worksheet, so nothing was saved" in page
-    assert soup(response).find(id="entries-0-situation").get_text().strip() == "Typed"  # kept
+    for action in UNKNOWN_ACTIONS:
+        response = c.post(
+            f"/me/homework/{thought}",
+            data={"entries-0-situation": "Typed", "version": "0", "action": action},
+        )
+        assert response.status_code == 400, action
+        page = response.get_data(as_text=True)
+        assert "That button is not part of this worksheet, so nothing was saved" in page
+        assert soup(response).find(id="entries-0-situation").get_text().strip() == "Typed"
     assert db.scalar(sa.select(Submission)) is None
 
 
@@ -253,7 +254,7 @@ def test_the_worksheet_buttons_on_the_page_still_work(world):
 
 # --- control characters ----------------------------------------------------------------------
 
-CONTROLS = ["\x00", "\x07", "\x1b", "\x7f", "\x85"]
+CONTROLS = ["\x00", "\x1b", "\x85"]
 
 
 @pytest.mark.parametrize("char", CONTROLS)
