@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 from werkzeug.routing.converters import NumberConverter
 
-from clinic import create_app, notes, text
+from clinic import notes, text
 from clinic.models import Assignment, Plan, Role, SessionNote, Submission, User
 from clinic.web import IdConverter
 
 from .conftest import PASSWORD, record_screen
+from .test_access import _rules
 
 HUGE_IDS = [str(2**63), str(2**63 - 1), str(2**31), str(10**30), "9" * 5000, "0"]
 BAD_VERSIONS = [str(10**30), str(2**63), "abc", "-1", "", "1e3", "٣"]
@@ -85,10 +86,9 @@ def test_an_id_beyond_any_record_is_not_found(world, number):
 def test_every_whole_number_in_a_route_is_bounded():
     """Every number in every route (each <int:...>) goes through IdConverter: 1 to
     text.MAX_ID."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
     numeric = [
         (rule.rule, name, converter)
-        for rule in app.url_map.iter_rules()
+        for _, _, rule in _rules()
         for name, converter in rule._converters.items()
         if isinstance(converter, NumberConverter)
     ]
@@ -312,9 +312,9 @@ def test_every_form_of_the_app_checks_text_and_dates():
     """Every form class derives from clinic.web.forms.Form, where the checks live."""
     from flask_wtf import FlaskForm
 
+    from clinic import admin, auth, client, therapist  # noqa: F401 (their forms, defined)
     from clinic.web.forms import Form
 
-    create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
     seen, todo = set(), [FlaskForm]
     while todo:
         for sub in todo.pop().__subclasses__():
