@@ -83,6 +83,17 @@ def test_an_id_beyond_any_record_is_not_found(world, number):
     assert post.status_code == 404
 
 
+@pytest.mark.parametrize("number", [str(2**31), str(2**63), str(10**30), "-1", "x"])
+def test_the_audit_log_filters_by_any_number_without_a_server_error(app, make_user, number):
+    admin = make_user(Role.ADMIN)
+    browser = app.test_client()
+    assert browser.post("/sign-in", data={"email": admin.email, "password": PASSWORD})
+    for query in (f"user={number}", f"before={number}"):
+        response = browser.get(f"/admin/audit?{query}")
+        assert response.status_code == 200, query
+        assert "Audit log" in response.get_data(as_text=True)
+
+
 def test_every_whole_number_in_a_route_is_bounded():
     """Every number in every route (each <int:...>) goes through IdConverter: 1 to
     text.MAX_ID."""
