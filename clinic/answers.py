@@ -13,11 +13,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from . import text as text_module
 from .library import Field, Section, Worksheet
 
-# A draft may hold more than a worksheet allows (the person is still editing), but not
-# without limit: these caps keep a runaway client from storing megabytes.
+# A draft may hold answers that are not ready to send (the person is still editing), but it is
+# bounded like a submission: each text at most its field's max_length, each number, date or
+# choice at most DRAFT_SHORT_CAP characters, each repeating section at most its max_rows
+# filled rows (draft_problems). A form value is read as at most DRAFT_TEXT_CAP characters and
+# a repeating section as at most DRAFT_ROW_CAP rows, so that the page can show the typing again.
 DRAFT_TEXT_CAP = 20_000
+DRAFT_SHORT_CAP = 100
 DRAFT_ROW_CAP = 60
 
 Raw = dict[str, Any]
@@ -52,6 +57,35 @@ def normalise_raw(ws: Worksheet, raw: Raw) -> Raw:
 
 def _norm_row(section: Section, row: dict[str, Any]) -> dict[str, str]:
     return {f.key: "" if row.get(f.key) is None else str(row.get(f.key)) for f in section.fields}
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a button of the worksheet form asks for: "save", "submit", "add" a row to a
+    repeating section, or "remove" the row at `index` from one."""
+
+    kind: str
+    section: str = ""
+    index: int = -1
+
+
+def parse_action(ws: Worksheet, action: str) -> Action | None:
+    """The worksheet form's buttons: "save", "submit", "add:<section>" and
+    "remove:<section>:<index>" for a repeating section of this worksheet. Anything else (a
+    section it does not have, an index that is not a number) is None: no button sends it."""
+    if action in ("save", "submit"):
+        return Action(action)
+    kind, _, rest = action.partition(":")
+    key, _, index = rest.partition(":")
+    section = next((s for s in ws.sections if s.key == key and s.repeat), None)
+    if section is None:
+        return None
+    if kind == "add" and not index:
+        return Action("add", key)
+    number = text_module.whole_number(index)
+    if kind == "remove" and number is not None:
+        return Action("remove", key, number)
+    return None
 
 
 def add_row(ws: Worksheet, raw: Raw, section_key: str) -> Raw:
@@ -92,7 +126,8 @@ def _is_empty_row(row: dict[str, Any]) -> bool:
 
 def _parse_int(value: str) -> int | None:
     text = value.strip().replace("\u2212", "-")
-    if text.lstrip("-").isdecimal():
+    # Any answer's range is a few digits; thousands of them would not even convert.
+    if text.lstrip("-").isdecimal() and len(text) <= DRAFT_SHORT_CAP:
         return int(text)
     return None
 
@@ -105,6 +140,10 @@ def _field_problem(f: Field, value: str, row: dict[str, str], final: bool) -> st
             needed = row.get(other, "").strip() == equals
         return "Please answer this before you submit." if needed and final else None
     text = value.strip()
+    if f.type in ("text", "textarea") and text_module.has_control_characters(
+        value, multiline=f.type == "textarea"
+    ):
+        return text_module.CONTROL_MESSAGE
     if f.type in ("text", "textarea") and f.max_length is not None and len(text) > f.max_length:
         return f"Use at most {f.max_length} characters (you have {len(text)})."
     if f.type == "integer":
@@ -115,9 +154,11 @@ def _field_problem(f: Field, value: str, row: dict[str, str], final: bool) -> st
             return f"Enter a whole number from {f.min} to {f.max} (you entered {text})."
     if f.type == "date":
         try:
-            dt.date.fromisoformat(text)
+            day = dt.date.fromisoformat(text)
         except ValueError:
             return "Enter a real date, for example 2026-03-14."
+        if not text_module.within_range(day):
+            return text_module.DATE_RANGE_MESSAGE
     if f.type == "choice" and text not in dict(f.choices):
         return "Choose one of the options."
     return None
@@ -164,6 +205,31 @@ def check(ws: Worksheet, raw: Raw, *, final: bool) -> Errors:
                 problem = _field_problem(f, row.get(f.key, ""), row, final)
                 if problem:
                     errors[f"{s.key}-{f.key}"] = [problem]
+    return errors
+
+
+def _draft_cap(f: Field) -> int:
+    if f.type in ("text", "textarea"):
+        return f.max_length or DRAFT_TEXT_CAP
+    return DRAFT_SHORT_CAP
+
+
+def draft_problems(ws: Worksheet, raw: Raw) -> Errors:
+    """What a draft may not hold (keyed like check()): text longer than its field allows, a
+    number, date or choice longer than any real one, more filled rows than a section has room
+    for. Such a draft is not stored; the person shortens it first."""
+    errors: Errors = {}
+    for s in ws.sections:
+        rows = raw[s.key] if s.repeat else [raw[s.key]]
+        if s.repeat and sum(1 for r in rows if not _is_empty_row(r)) > s.max_rows:
+            errors[s.key] = [f"There is room for at most {s.max_rows} rows here."]
+        for i, row in enumerate(rows):
+            for f in s.fields:
+                value = row.get(f.key, "")
+                if len(value.strip()) > _draft_cap(f):
+                    key = f"{s.key}-{i}-{f.key}" if s.repeat else f"{s.key}-{f.key}"
+                    problem = _field_problem(f, value, row, final=False)
+                    errors[key] = [problem or f"Use at most {_draft_cap(f)} characters."]
     return errors
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .db import private_file
+
 
 class BackupError(Exception):
     """A backup or restore could not be made."""
@@ -81,6 +83,9 @@ def backup(database_url: str, target: Path) -> Path:
     """Write a consistent copy of the live database to `target` while it stays in use."""
     url = sa.make_url(database_url)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The backup holds the whole record: readable by the app's user only (0600), from the
+    # moment it exists (pg_dump and SQLite write into the file made here, keeping its mode).
+    private_file(target)
     match url.get_backend_name():
         case "sqlite":
             _sqlite_copy(_sqlite_path(url), target)

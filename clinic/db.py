@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,11 +89,38 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+def private_file(path: Path) -> None:
+    """Make sure a file that holds the record exists and is readable and writable by its
+    owner only (0600): created so (it does not exist yet), or narrowed (an older install)."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    with contextlib.suppress(OSError):  # not ours to change: leave it as the owner set it
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
+def _private_sqlite_files(url: sa.URL) -> None:
+    """The SQLite database file is made private before SQLite opens it: SQLite gives the -wal
+    and -shm files beside it the database file's own mode, so they are private too."""
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return  # SQLite says so when it connects
+    private_file(path)
+    for suffix in ("-wal", "-shm"):  # left by an older install with a wider mode
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            private_file(side)
+
+
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 5000, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout on every connection.
-    Statement parameters (names, emails, tokens) never appear in its errors or its log."""
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout on every connection,
+    and files only the app's user can read. Statement parameters (names, emails, tokens) never
+    appear in its errors or its log."""
     engine = sa.create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
+        _private_sqlite_files(engine.url)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

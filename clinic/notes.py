@@ -156,9 +156,14 @@ def check_lengths(values: dict[str, Any]) -> dict[str, str]:
 
 
 def save(
-    db: Session, note: SessionNote, therapist: User, base_version: int, values: dict[str, Any]
+    db: Session,
+    note: SessionNote,
+    therapist: User,
+    base_version: int | None,
+    values: dict[str, Any],
 ) -> SessionNote:
-    """Save a draft; refused once signed, and when it changed since `base_version`."""
+    """Save a draft; refused once signed, and when it changed since `base_version` (None: the
+    page sent no version the note can have, which counts as changed)."""
     if note.status == "signed":
         raise NoteError(
             "This note is signed and can no longer be changed. Add an addendum instead."
@@ -168,6 +173,8 @@ def save(
     problems = check_lengths(values)
     if problems:
         raise NoteError(next(iter(problems.values())), next(iter(problems)))
+    if base_version is None:
+        raise NoteConflict(note)
     fields = {name: (values.get(name) or "").strip() or None for name in NOTE_FIELDS}
     fields |= {
         "session_date": values["session_date"],
@@ -198,7 +205,7 @@ def write(
     db: Session,
     note: SessionNote,
     therapist: User,
-    base_version: int,
+    base_version: int | None,
     values: dict[str, Any],
     *,
     sign_it: bool = False,
@@ -251,7 +258,7 @@ def set_aside(
 
 
 def keep_set_aside(
-    db: Session, note: SessionNote, therapist: User, revision: SessionNoteRevision, base: int
+    db: Session, note: SessionNote, therapist: User, revision: SessionNoteRevision, base: int | None
 ) -> SessionNote:
     """Make a set-aside version the draft again; the version saved now is filed in its place."""
     if note.version == base and note.status == "draft":

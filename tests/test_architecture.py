@@ -27,7 +27,7 @@ PAGE_TOOLS = {"render_template", "redirect", "url_for", "flash", "abort", "Bluep
 # and modules of one layer never import each other in a circle. Lowest first.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "crypto", "db", "models", "timeutil", "mail", "audit", "library", "measures"),
-    ("answers", "charts", "pdf", "backup", "throttle", "logs"),
+    ("text", "answers", "charts", "pdf", "backup", "throttle", "logs"),
     ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
     ("questionnaires",),
     ("notes",),

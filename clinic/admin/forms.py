@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -24,10 +23,10 @@ from wtforms.validators import (
 )
 
 from ..notifications import parse_offsets
-from ..web.forms import HOURS
+from ..web.forms import HOURS, Form
 
 
-class NewTherapistForm(FlaskForm):
+class NewTherapistForm(Form):
     display_name = StringField(
         "Name",
         description="As clients and colleagues will see it.",
@@ -51,7 +50,7 @@ def _reminder_days(form: Any, field: Any) -> None:
         raise ValidationError(str(error)) from None
 
 
-class PracticeSettingsForm(FlaskForm):
+class PracticeSettingsForm(Form):
     crisis_contacts = TextAreaField(
         "Crisis contacts shown to clients",
         description=(
@@ -151,7 +150,7 @@ class PracticeSettingsForm(FlaskForm):
             )
 
 
-class TransferForm(FlaskForm):
+class TransferForm(Form):
     client = SelectField("Client", validators=[InputRequired("Choose a client.")])
     therapist = SelectField("Hand over to", validators=[InputRequired("Choose a therapist.")])
     reason = StringField(
@@ -161,7 +160,7 @@ class TransferForm(FlaskForm):
     )
 
 
-class EraseForm(FlaskForm):
+class EraseForm(Form):
     reason = TextAreaField(
         "Why the record is erased",
         description="Kept with the record of the erasure, e.g. 'client asked for erasure; "

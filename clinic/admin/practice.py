@@ -11,7 +11,7 @@ from .. import accounts, audit, mail, notifications
 from .. import db as database
 from ..models import Practice, Role, User
 from ..web.downloads import csv_response
-from ..web.forms import date_arg, options, time_zones
+from ..web.forms import date_arg, id_arg, options, time_zones
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from .blueprint import bp, get_notification_or_404
 from .forms import PracticeSettingsForm
@@ -101,7 +101,7 @@ def retry_email(notification_id: int) -> Response:
 def _audit_filters() -> dict[str, Any]:
     args = request.args
     return {
-        "user_id": args.get("user", type=int),
+        "user_id": args.get("user", type=id_arg),
         "action": args.get("action") if args.get("action") in audit.ALL_ACTIONS else None,
         "outcome": args.get("outcome") if args.get("outcome") in ("allowed", "denied") else None,
         "since": date_arg(args.get("since")),
@@ -115,7 +115,7 @@ def audit_log() -> str:
     admin = signed_in_user()
     db = database.session()
     filters = _audit_filters()
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=id_arg)
     events = audit.search(db, admin.practice_id, before_id=before, **filters)
     people = accounts.people_of(db, admin.practice_id)
     audit.record("view", "audit_log")

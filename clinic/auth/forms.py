@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from ..accounts import password_problem
+from ..web.forms import Form
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
+    class Meta:
+        # Any email address that cannot be an account's (control characters included) is a
+        # failed sign-in with the usual message: see sign_in._check_password.
+        check_plain_text = False
+
     email = EmailField("Email address", validators=[DataRequired("Enter your email address.")])
     # No length validator: an over-long password is simply wrong (accounts.check_password
     # refuses it before hashing) and the page must not say more than that.
@@ -50,7 +55,7 @@ PASSWORD_HELP = (
 )
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     email = EmailField(
         "Email address",
         description="You will sign in with this address.",
@@ -59,14 +64,14 @@ class AcceptInvitationForm(FlaskForm):
     password, confirm = _password_fields(PASSWORD_HELP)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password.")]
     )
     password, confirm = _password_fields(PASSWORD_HELP, "New password")
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(Form):
     email = EmailField(
         "New email address",
         description="You will sign in with this address from now on.",
@@ -82,7 +87,7 @@ class ChangeEmailForm(FlaskForm):
     )
 
 
-class ConfirmIdentityForm(FlaskForm):
+class ConfirmIdentityForm(Form):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     code = StringField(
         "Code from your authenticator app",
@@ -92,7 +97,7 @@ class ConfirmIdentityForm(FlaskForm):
     next = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         "Code",
         description="The 6-digit code from your authenticator app, or one of your recovery codes.",
@@ -100,7 +105,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class SetupCodeForm(FlaskForm):
+class SetupCodeForm(Form):
     code = StringField(
         "Code from the app",
         description="Type the 6-digit code the app shows for Bedrock.",

@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from .. import accounts, audit, mfa, throttle
+from .. import accounts, audit, mfa, text, throttle
 from .. import db as database
 from ..models import User
 from ..web.forms import status_of
@@ -52,6 +52,9 @@ def _check_password(form: SignInForm) -> BaseResponse | tuple[str, int]:
     """The password step: throttled per address, and the same answer for every failure."""
     db = database.session()
     email = form.email.data or ""
+    if text.has_control_characters(email):  # no account has such an address, nor can store it
+        form.form_errors.append("Email or password is incorrect.")
+        return _sign_in_page(form, 422)
     wait = throttle.locked_for(db, email, request.remote_addr)
     if wait:
         # The same answer for every address, known or not: nothing about accounts leaks.

@@ -3,14 +3,13 @@ from their definitions in worksheet_form.py)."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..web.forms import options
+from ..web.forms import Form, options
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(Form):
     trust = RadioField(
         "This week, how able have I felt to trust the people close to me?",
         description="0 = not at all, 10 = completely.",
@@ -47,7 +46,7 @@ class CheckInForm(FlaskForm):
     )
 
 
-class ClientSettingsForm(FlaskForm):
+class ClientSettingsForm(Form):
     reminders = BooleanField(
         "Email me reminders",
         description=(

@@ -19,7 +19,7 @@ from ..models import (
     SubmissionStatus,
 )
 from ..timeutil import local_time, local_today
-from ..web.forms import int_arg
+from ..web.forms import version_arg
 from ..web.gates import signed_in_user
 from ..web.worksheet_form import apply_errors, build_form, raw_from_form
 from .blueprint import bp, get_assignment_or_404, get_revision_or_404
@@ -93,7 +93,7 @@ def save_homework(assignment_id: int) -> Response | tuple[str, int]:
     ctx = _form_context(assignment)
     client = signed_in_user()
     raw = raw_from_form(ctx["ws"], build_form(ctx["ws"], formdata=request.form))
-    action, base = request.form.get("action", "save"), int_arg(request.form.get("version"))
+    action, base = request.form.get("action", "save"), version_arg(request.form.get("version"))
     out = plans.act_on_answers(
         database.session(), assignment, client, raw, action, base, replacing=_replacing()
     )
@@ -113,7 +113,7 @@ def _after_answers(ctx: dict[str, Any], out: plans.AnswersOutcome) -> Response |
         return redirect(url_for("client.homework", assignment_id=assignment.id, **done))
     if out.kind == "conflict" and out.submission and out.revision:
         return _conflict_page(assignment, out.submission, out.revision)
-    status = {"invalid": 422, "refused": 409}.get(out.kind, 200)
+    status = {"invalid": 422, "refused": 409, "unknown": 400}.get(out.kind, 200)
     ctx["submission"] = out.submission
     return _render(
         ctx,
@@ -168,7 +168,7 @@ def resolve_conflict(assignment_id: int, revision_id: int) -> Response | tuple[s
         return redirect(back)
     try:
         plans.keep_set_aside(
-            db, assignment, signed_in_user(), revision, int_arg(request.form.get("version"))
+            db, assignment, signed_in_user(), revision, version_arg(request.form.get("version"))
         )
     except plans.SaveConflict as conflict:
         db.refresh(conflict.submission)
@@ -193,10 +193,12 @@ def autosave(assignment_id: int) -> tuple[Response, int]:
         client,
         raw,
         "save",
-        int_arg(request.form.get("version")),
+        version_arg(request.form.get("version")),
         replacing=_replacing(),
         background=True,
     )
+    if out.kind == "invalid":  # too long to keep: the page's own save shows where
+        return jsonify(status="invalid", message=out.message), 422
     if out.kind != "saved" or out.submission is None:
         status = "conflict" if out.kind == "conflict" else "locked"
         return jsonify(status=status, message=out.message), 409

@@ -13,6 +13,7 @@ homework     a client's answers: drafts, conflicts, sending, correcting, the the
 from . import screening
 from .definitions import (
     WEEKS,
+    DraftTooLong,
     InvalidAnswers,
     Locked,
     PlanError,
@@ -81,6 +82,7 @@ __all__ = [
     "problem_words",
     "AnswersOutcome",
     "CLIENT_STATE_WORDS",
+    "DraftTooLong",
     "InvalidAnswers",
     "Locked",
     "PlanError",

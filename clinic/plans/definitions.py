@@ -62,6 +62,17 @@ class InvalidAnswers(PlanError):
         self.raw = raw  # in the order the errors refer to (ordered sections are sorted)
 
 
+class DraftTooLong(InvalidAnswers):
+    """Answers longer than the worksheet keeps, even as a draft; nothing was saved."""
+
+    def __init__(self, errors: dict[str, list[str]], raw: dict[str, Any]) -> None:
+        super().__init__(errors, raw)
+        self.message = (
+            "Some answers are longer than this worksheet can keep, so this draft was not "
+            "saved. Your typing is still here: shorten the answers marked below and save again."
+        )
+
+
 def record_snapshot(db: Session, kind: str, key: str, version: int, sha: str, body: dict) -> None:
     """Record the definition a plan or submission uses, once per (kind, key, version)."""
     existing = db.scalar(

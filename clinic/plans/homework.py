@@ -24,7 +24,15 @@ from ..models import (
     SubmissionStatus,
     User,
 )
-from .definitions import InvalidAnswers, Locked, PlanError, SaveConflict, record_snapshot, worksheet
+from .definitions import (
+    DraftTooLong,
+    InvalidAnswers,
+    Locked,
+    PlanError,
+    SaveConflict,
+    record_snapshot,
+    worksheet,
+)
 
 
 def _claim(db: Session, sub: Submission, base_version: int, values: dict[str, Any]) -> bool:
@@ -66,18 +74,22 @@ def save_draft(
     assignment: Assignment,
     client: User,
     raw: dict[str, Any],
-    base_version: int,
+    base_version: int | None,
     *,
     replacing: bool = False,
 ) -> Submission:
     """Keep what the client typed so far. Refused once submitted (a late autosave must not
-    change sent answers) and when someone else saved since the form was opened. `replacing`
-    says the person saw a conflict and chose their version: the other one is kept as a
-    revision, so nothing is lost."""
+    change sent answers), when someone else saved since the form was opened, and when an
+    answer is longer than the worksheet keeps (DraftTooLong). `replacing` says the person saw
+    a conflict and chose their version: the other one is kept as a revision, so nothing is
+    lost."""
     _check_open(assignment)
     sub = assignment.submission
     ws = worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
     raw = engine.sort_rows(ws, engine.normalise_raw(ws, raw))
+    too_long = engine.draft_problems(ws, raw)
+    if too_long:
+        raise DraftTooLong(too_long, raw)
     if sub is None:
         if base_version != 0:
             raise PlanError("These answers could not be found. Reload the page.")
@@ -129,14 +141,22 @@ def set_aside(
 
 
 def keep_set_aside(
-    db: Session, assignment: Assignment, client: User, revision: SubmissionRevision, base: int
+    db: Session,
+    assignment: Assignment,
+    client: User,
+    revision: SubmissionRevision,
+    base: int | None,
 ) -> Submission:
     """Make set-aside answers the draft again; what was saved is filed as a revision."""
     return save_draft(db, assignment, client, revision.answers, base, replacing=True)
 
 
 def submit(
-    db: Session, assignment: Assignment, client: User, raw: dict[str, Any], base_version: int
+    db: Session,
+    assignment: Assignment,
+    client: User,
+    raw: dict[str, Any],
+    base_version: int | None,
 ) -> Submission:
     """Send the answers to the therapist (or correct them before review). Submitting the same
     answers twice (double click, back button, replay) changes nothing the second time."""
@@ -199,17 +219,24 @@ def review(
     return submission
 
 
+UNKNOWN_ACTION = (
+    "That button is not part of this worksheet, so nothing was saved. Your answers are below "
+    "as you typed them; please use the buttons on this page."
+)
+
+
 @dataclass
 class AnswersOutcome:
     """What became of answers a client acted on. `kind` is "sent", "saved", "rows" (a row
     was added or removed), "invalid" (not sent: `errors` say why; a draft keeps the typing),
-    "conflict" (saved elsewhere meanwhile: the typing is filed as `revision`) or "refused"
-    (`message` says why). `raw` is what the page shows again."""
+    "conflict" (saved elsewhere meanwhile: the typing is filed as `revision`), "refused"
+    (`message` says why) or "unknown" (an action no button of the worksheet sends; nothing
+    was saved). `raw` is what the page shows again."""
 
     kind: str
     raw: dict[str, Any]
     submission: Submission | None
-    version: int
+    version: int | None
     errors: dict[str, list[str]] = field(default_factory=dict)
     revision: SubmissionRevision | None = None
     message: str | None = None
@@ -227,23 +254,26 @@ def act_on_answers(
     client: User,
     raw: dict[str, Any],
     action: str,
-    base_version: int,
+    base_version: int | None,
     *,
     replacing: bool = False,
     background: bool = False,
 ) -> AnswersOutcome:
     """Save a draft (`background`: the page's autosave), add or remove a row ("add:<section>",
     "remove:<section>:<index>"), or send the answers ("submit"), correcting them until they
-    are reviewed. Answers are put in the worksheet's shape once, here."""
+    are reviewed; any other action changes nothing. Answers are put in the worksheet's shape
+    once, here."""
     sub = assignment.submission
     ws = worksheet(db, assignment.worksheet_key, sub.worksheet_version if sub else None)
     raw = engine.normalise_raw(ws, raw)
-    kind, _, rest = action.partition(":")
-    section, _, index = rest.partition(":")
+    asked = engine.parse_action(ws, action)
+    if asked is None:  # no button of this worksheet sends it: nothing is saved
+        return AnswersOutcome("unknown", raw, sub, base_version, message=UNKNOWN_ACTION)
+    kind, section = asked.kind, asked.section
     if kind == "add":
         raw = engine.add_row(ws, raw, section)
     elif kind == "remove":
-        raw = engine.remove_row(ws, raw, section, int(index) if index.isdecimal() else -1)
+        raw = engine.remove_row(ws, raw, section, asked.index)
     focus = engine.row_focus(ws, raw, section) if kind == "add" else None
     sent = sub is not None and sub.status != SubmissionStatus.DRAFT.value
     try:
@@ -277,7 +307,7 @@ def _keep_invalid(
     assignment: Assignment,
     client: User,
     invalid: InvalidAnswers,
-    base: int,
+    base: int | None,
     replacing: bool,
     sent: bool,
 ) -> AnswersOutcome:

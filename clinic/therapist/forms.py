@@ -3,7 +3,6 @@ session and event notes. They declare shape; the rules live in the domain module
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -20,10 +19,10 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from .. import alerts, measures, plans
 from ..library import library
 from ..timeutil import WEEKDAYS
-from ..web.forms import options
+from ..web.forms import Form, options
 
 
-class NewClientForm(FlaskForm):
+class NewClientForm(Form):
     display_name = StringField(
         "Name or pseudonym",
         description="Whatever you and your client agree to use. A pseudonym is fine.",
@@ -36,7 +35,7 @@ class NewClientForm(FlaskForm):
     )
 
 
-class StartPlanForm(FlaskForm):
+class StartPlanForm(Form):
     start = DateField(
         "First session",
         description="The plan's weeks are counted from the first session on or after this date.",
@@ -50,7 +49,7 @@ class StartPlanForm(FlaskForm):
     )
 
 
-class DischargeForm(FlaskForm):
+class DischargeForm(Form):
     reason = SelectField(
         "Why the plan is finishing",
         choices=options([("", "Choose…"), *plans.DISCHARGE_REASONS.items()]),
@@ -74,7 +73,7 @@ class DischargeForm(FlaskForm):
     version = HiddenField()
 
 
-class EditAssignmentForm(FlaskForm):
+class EditAssignmentForm(Form):
     week = IntegerField(
         "Week",
         description="1 to 12.",
@@ -105,7 +104,7 @@ class AssignmentForm(EditAssignmentForm):
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     completion = RadioField(
         "How much was done",
         choices=options([("none", "None"), ("some", "Some"), ("most", "Most"), ("all", "All")]),
@@ -124,7 +123,7 @@ class ReviewForm(FlaskForm):
     )
 
 
-class MeasuresForm(FlaskForm):
+class MeasuresForm(Form):
     # Checked against the plan rules (plans.fit_measures), which name PHQ-9 and GAD-7 as
     # always given rather than answering "not a valid choice".
     left_out = SelectMultipleField(
@@ -154,11 +153,11 @@ def with_optional_measures(form: MeasuresForm) -> MeasuresForm:
     return form
 
 
-class SendQuestionnaireForm(FlaskForm):
+class SendQuestionnaireForm(Form):
     code = SelectField("Questionnaire", validators=[InputRequired("Choose a questionnaire.")])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(Form):
     risk_review = RadioField(
         "Risk",
         choices=options(alerts.ACK_CHOICES["risk_review"].items()),
@@ -202,7 +201,7 @@ def _long_text(label: str, description: str, limit: int) -> TextAreaField:
     )
 
 
-class SessionNoteForm(FlaskForm):
+class SessionNoteForm(Form):
     session_date = DateField("Session date", validators=[InputRequired("Enter the session date.")])
     duration_minutes = IntegerField(
         "Duration (minutes)",
@@ -237,7 +236,7 @@ class SessionNoteForm(FlaskForm):
     version = HiddenField()
 
 
-class AddendumForm(FlaskForm):
+class AddendumForm(Form):
     text = TextAreaField(
         "Addendum",
         description="Dated and added below the signed note; the note itself does not change.",
@@ -248,7 +247,7 @@ class AddendumForm(FlaskForm):
     )
 
 
-class EventNoteForm(FlaskForm):
+class EventNoteForm(Form):
     on_date = DateField("Date", validators=[InputRequired("Enter the date of the event.")])
     text = StringField(
         "What happened",

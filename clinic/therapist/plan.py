@@ -10,7 +10,7 @@ from .. import answers, audit, plans
 from .. import db as database
 from ..models import Assignment, Submission, SubmissionStatus, User
 from ..timeutil import local_today
-from ..web.forms import int_arg, show_error, status_of
+from ..web.forms import int_arg, show_error, status_of, version_arg
 from ..web.gates import signed_in_user
 from .blueprint import bp, get_assignment_or_404, get_client_or_404, open_plan_or_404
 from .forms import (
@@ -34,6 +34,13 @@ STALE_ADD = (
 
 def _to_record(client: User, anchor: str | None = None) -> Response:
     return redirect(url_for("therapist.client_record", client_id=client.id, _anchor=anchor))
+
+
+def _record_refusing(client: User, message: str, category: str = "error") -> tuple[str, int]:
+    """The record as it stands, saying why nothing was changed (409: the page the request
+    came from was out of date, or sent a version that cannot be one)."""
+    flash(message, category)
+    return record_page(client), 409
 
 
 @bp.route("/clients/<int:client_id>/plan/start", methods=["GET", "POST"])
@@ -65,13 +72,13 @@ def start_plan(client_id: int) -> Response | tuple[str, int]:
 
 
 @bp.post("/clients/<int:client_id>/plan/<any(pause, resume):change>")
-def change_plan(client_id: int, change: str) -> Response:
+def change_plan(client_id: int, change: str) -> Response | tuple[str, int]:
     """Pause or resume the client's plan (as of the version the page showed)."""
     client = get_client_or_404(client_id)
     plan = open_plan_or_404(client)
     db = database.session()
     today = local_today(signed_in_user())
-    version = int_arg(request.form.get("version"))
+    version = version_arg(request.form.get("version"))
     try:  # each rule checks before it writes: a refused change leaves nothing behind
         if change == "pause":
             plans.pause_plan(db, plan, today, version)
@@ -79,6 +86,8 @@ def change_plan(client_id: int, change: str) -> Response:
         else:
             days = plans.resume_plan(db, plan, today, version)
             flash(f"The plan is running again; open homework moved {days} day(s) later.", "info")
+    except plans.StaleChange as error:
+        return _record_refusing(client, error.message)
     except plans.PlanError as error:
         flash(error.message, "error")
     else:
@@ -99,7 +108,14 @@ def finish_plan(client_id: int) -> Response | tuple[str, int]:
             form.reason.data or "", form.risk.data or "", form.recommendations.data or ""
         )
         try:
-            plans.finish_plan(database.session(), plan, int_arg(form.version.data), discharge)
+            plans.finish_plan(database.session(), plan, version_arg(form.version.data), discharge)
+        except plans.StaleChange as error:  # typing kept; the version now shown is current
+            show_error(form, error)
+            form.version.data = str(plan.version)
+            page = render_template(
+                "therapist/finish_plan.html", form=form, client=client, plan=plan
+            )
+            return page, 409
         except plans.PlanError as error:
             show_error(form, error)
         else:
@@ -145,11 +161,10 @@ def new_assignment(client_id: int) -> Response | tuple[str, int]:
         try:
             added = plans.add_assignment(
                 database.session(), plan, form.worksheet.data or "", form.week.data or 0,
-                form.due_on.data, form.instruction.data, version=int_arg(form.version.data),
+                form.due_on.data, form.instruction.data, version=version_arg(form.version.data),
             )  # fmt: skip
         except plans.StaleChange:
-            flash(STALE_ADD, "info")
-            return _to_record(client, "plan")
+            return _record_refusing(client, STALE_ADD, "info")
         except plans.PlanError as error:
             show_error(form, error, "worksheet")
         else:
@@ -183,7 +198,7 @@ def edit_assignment(client_id: int, assignment_id: int) -> Response | tuple[str,
         try:
             plans.update_assignment(
                 database.session(), assignment, week=form.week.data or 0, due_on=form.due_on.data,
-                instruction=form.instruction.data, version=int_arg(form.version.data),
+                instruction=form.instruction.data, version=version_arg(form.version.data),
             )  # fmt: skip
         except plans.StaleChange as error:
             # The typing stays in the form; the page shows how the homework stands now, and
@@ -200,12 +215,14 @@ def edit_assignment(client_id: int, assignment_id: int) -> Response | tuple[str,
 
 
 @bp.post("/clients/<int:client_id>/assignments/<int:assignment_id>/<any(remove, restore):change>")
-def change_assignment(client_id: int, assignment_id: int, change: str) -> Response:
+def change_assignment(
+    client_id: int, assignment_id: int, change: str
+) -> Response | tuple[str, int]:
     """Take homework out of the plan (answers are kept) or put it back."""
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
     db = database.session()
-    version = int_arg(request.form.get("version"))
+    version = version_arg(request.form.get("version"))
     try:  # the rules check before they write: a refused change leaves nothing behind
         if change == "remove":
             plans.remove_assignment(db, assignment, version)
@@ -214,6 +231,8 @@ def change_assignment(client_id: int, assignment_id: int, change: str) -> Respon
             plans.restore_assignment(db, assignment, version)
             flash("Homework put back into the plan.", "info")
         audit.record("change", "assignment", assignment.id, subject_id=client.id)
+    except plans.StaleChange as error:
+        return _record_refusing(client, error.message)
     except plans.PlanError as error:
         flash(error.message, "error")
     return _to_record(client)

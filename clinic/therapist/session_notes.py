@@ -10,7 +10,7 @@ from .. import db as database
 from ..errors import DomainError
 from ..models import SessionNote, SessionNoteRevision, User
 from ..timeutil import local_today
-from ..web.forms import ConfirmForm, date_arg, int_arg
+from ..web.forms import ConfirmForm, date_arg, version_arg
 from ..web.gates import signed_in_user
 from .blueprint import bp, get_client_or_404, get_note_or_404, get_note_revision_or_404
 from .forms import AddendumForm, SessionNoteForm
@@ -52,7 +52,7 @@ def note(client_id: int, note_id: int) -> Response | tuple[str, int]:
         return _note_page(client, item, form, status=422)
     signing = request.form.get("action") == "sign"
     values = {name: getattr(form, name).data for name in notes.EDITABLE}  # a field is "data"
-    version = int_arg(form.version.data)
+    version = version_arg(form.version.data)
     try:
         revision = notes.write(db, item, signed_in_user(), version, values, sign_it=signing)
     except DomainError as error:
@@ -123,7 +123,7 @@ def resolve_note_conflict(
     if request.form.get("keep") != "mine":
         flash("The saved note is kept. What you typed is kept on file.", "info")
         return redirect(back)
-    version = int_arg(request.form.get("version"))
+    version = version_arg(request.form.get("version"))
     try:
         notes.keep_set_aside(database.session(), item, signed_in_user(), revision, version)
     except notes.NoteConflict as conflict:

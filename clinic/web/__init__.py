@@ -12,8 +12,9 @@ from flask_login import current_user
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
-from .. import mail, plans
+from .. import mail, plans, text
 from ..timeutil import local_time
 
 csrf = CSRFProtect()
@@ -49,8 +50,20 @@ ERROR_TEXT = {
 }
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a whole number from 1 to text.MAX_ID (what an id or week
+    column can hold), so that a URL naming 0 or 2^63 answers 404 like any id that does not
+    exist, instead of overflowing the database driver."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = text.MAX_ID):
+        super().__init__(map, fixed_digits, min, max)
+
+
 def init_app(app: Flask) -> None:
-    """CSRF over every state-changing request, friendly error pages, template filters."""
+    """Bounded ids in URLs, CSRF over every state-changing request, friendly error pages,
+    template filters."""
+    # Before the blueprints register their routes: every <int:...> in them is then bounded.
+    app.url_map.converters["int"] = IdConverter
     csrf.init_app(app)
     talisman.init_app(
         app,

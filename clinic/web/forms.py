@@ -1,17 +1,67 @@
-"""Form helpers every audience uses: choices, the button-only form, time zones, and reading
-numbers and dates from query arguments and hidden fields without a server error."""
+"""Form helpers every audience uses: the base of every form, choices, the button-only form, time
+zones, and reading numbers and dates from query arguments and hidden fields without a server
+error."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
+from wtforms import (
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.core import Field, UnboundField
 
+from .. import text
 from ..errors import DomainError
+
+
+def plain_text(form: Any, field: Field) -> None:
+    """Text without control characters (a textarea keeps tab and line breaks)."""
+    if isinstance(field.data, str) and text.has_control_characters(
+        field.data, multiline=isinstance(field, TextAreaField)
+    ):
+        raise ValidationError(text.CONTROL_MESSAGE)
+
+
+def sensible_date(form: Any, field: Field) -> None:
+    """A date within the range the app accepts (text.EARLIEST to text.LATEST)."""
+    if field.data is not None and not text.within_range(field.data):
+        raise ValidationError(text.DATE_RANGE_MESSAGE)
+
+
+class Form(FlaskForm):
+    """The base of every form of the app: each text field refuses control characters and each
+    date field a date outside the accepted range, with a message next to the field. Checked
+    here once, so that a new field cannot forget it. Passwords are exempt (only ever hashed,
+    any character is fine), as are hidden fields (read by their views, never shown)."""
+
+    class Meta:
+        # A form that answers every problem the same way (signing in) turns the text check
+        # off and checks the text itself.
+        check_plain_text = True
+
+        def bind_field(self, form: Any, unbound_field: UnboundField, options: Any) -> Field:
+            field: Field = super().bind_field(form, unbound_field, options)  # type: ignore[misc]
+            if isinstance(field, DateField):
+                field.validators = [*field.validators, sensible_date]
+            elif (
+                isinstance(field, StringField)
+                and not isinstance(field, PasswordField | HiddenField)
+                and self.check_plain_text
+            ):
+                field.validators = [plain_text, *field.validators]
+            return field
 
 
 def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -19,7 +69,7 @@ def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button-only form: it carries the CSRF token for a POST action."""
 
 
@@ -45,12 +95,26 @@ def int_arg(value: str | None, default: int = 0) -> int:
         return default
 
 
+def version_arg(value: str | None) -> int | None:
+    """The version a page was shown with (a hidden field), or None when what was sent cannot
+    be one (empty, not a plain whole number, or beyond what the column holds). The rules treat
+    None as out of date: nothing is changed and the page says so."""
+    return text.whole_number(value)
+
+
+def id_arg(value: str | None) -> int | None:
+    """A record id from a query argument (1 to text.MAX_ID), or None."""
+    number = text.whole_number(value)
+    return number if number else None
+
+
 def date_arg(value: str | None) -> dt.date | None:
-    """An ISO date from a form or query argument; anything else is None."""
+    """An ISO date within the accepted range from a form or query argument; else None."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and text.within_range(day) else None
 
 
 def show_error(form: FlaskForm, error: DomainError, default: str | None = None) -> None:

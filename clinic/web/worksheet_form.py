@@ -8,7 +8,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, RadioField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
@@ -16,6 +15,7 @@ from wtforms.fields.core import Field as WTField
 
 from ..answers import DRAFT_ROW_CAP, DRAFT_TEXT_CAP, Errors, Raw, blank_raw, normalise_raw
 from ..library import Field, Section, Worksheet
+from .forms import Form as PageForm
 from .forms import options
 
 
@@ -45,7 +45,7 @@ def _section_form(section: Section) -> type[Form]:
 
 
 @cache
-def form_class(ws: Worksheet) -> type[FlaskForm]:
+def form_class(ws: Worksheet) -> type[PageForm]:
     """The WTForms class for one worksheet definition (cached per definition)."""
     attrs: dict[str, Any] = {}
     for section in ws.sections:
@@ -53,12 +53,12 @@ def form_class(ws: Worksheet) -> type[FlaskForm]:
         attrs[section.key] = (
             FieldList(FormField(sub), min_entries=0) if section.repeat else FormField(sub)
         )
-    return type(f"{ws.key.title()}Form", (FlaskForm,), attrs)
+    return type(f"{ws.key.title()}Form", (PageForm,), attrs)
 
 
 def build_form(
     ws: Worksheet, raw: Raw | None = None, formdata: MultiDict | None = None
-) -> FlaskForm:
+) -> PageForm:
     """A form filled from submitted form data, or else from stored raw answers."""
     cls = form_class(ws)
     if formdata is not None:
@@ -68,7 +68,7 @@ def build_form(
     return form
 
 
-def raw_from_form(ws: Worksheet, form: FlaskForm) -> Raw:
+def raw_from_form(ws: Worksheet, form: PageForm) -> Raw:
     """What the person typed, as strings, in the shape of the worksheet."""
     raw: Raw = {}
     for s in ws.sections:
@@ -88,7 +88,7 @@ def _row_values(section: Section, sub: Form) -> dict[str, str]:
     return values
 
 
-def apply_errors(form: FlaskForm, errors: Errors) -> None:
+def apply_errors(form: PageForm, errors: Errors) -> None:
     """Attach errors from check() to the form's fields so the template shows them in place."""
     for field_id, messages in errors.items():
         target = _find_field(form, field_id)
