@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from . import alerts, episodes, measures, plans
 from .models import (
-    Administration,
     Alert,
     Assignment,
     Care,
@@ -150,23 +149,8 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
             row.qualities.append(quality)
     # PHQ-9 and GAD-7 scores of each client's episode (their plan), oldest first: one query.
     found: dict[tuple[int, str], list[episodes.Score]] = {}
-    for client_id, plan_id, code, total, completed_at, week, slot, row_id in db.execute(
-        sa.select(
-            Administration.client_id,
-            Administration.plan_id,
-            Administration.instrument_code,
-            Administration.total,
-            Administration.completed_at,
-            Administration.week,
-            Administration.slot,
-            Administration.id,
-        )
-        .where(
-            Administration.client_id.in_(in_care),
-            Administration.instrument_code.in_(("phq9", "gad7")),
-            Administration.completed_at.is_not(None),
-        )
-        .order_by(Administration.completed_at, Administration.id)
+    for client_id, plan_id, code, total, completed_at, week, slot, row_id in episodes.score_rows(
+        db, list(rows), ("phq9", "gad7")
     ):
         row = rows[client_id]
         row.touch(completed_at)

@@ -109,6 +109,26 @@ def episode(db: Session, client: User, on: dt.date | None = None) -> Plan | None
     return (open_ or plans or [None])[-1]
 
 
+def score_rows(
+    db: Session, client_ids: Sequence[int], codes: Sequence[str] | None = None
+) -> sa.Result[tuple[int, int | None, str, int, dt.datetime, int | None, str, int]]:
+    """Every completed administration of these clients (client, plan, instrument, total,
+    completed, week, slot, id), oldest first, in one query."""
+    stmt = sa.select(
+        Administration.client_id,
+        Administration.plan_id,
+        Administration.instrument_code,
+        Administration.total,
+        Administration.completed_at,
+        Administration.week,
+        Administration.slot,
+        Administration.id,
+    ).where(Administration.client_id.in_(client_ids), Administration.completed_at.is_not(None))
+    if codes is not None:
+        stmt = stmt.where(Administration.instrument_code.in_(codes))
+    return db.execute(stmt.order_by(Administration.completed_at, Administration.id))
+
+
 def scores_of(
     db: Session, clients: Sequence[User], plan_ids: dict[int, int | None]
 ) -> dict[int, dict[str, list[Score]]]:
@@ -117,31 +137,12 @@ def scores_of(
     if not clients:
         return {}
     by_id = {c.id: c for c in clients}
-    rows = db.execute(
-        sa.select(
-            Administration.client_id,
-            Administration.plan_id,
-            Administration.instrument_code,
-            Administration.total,
-            Administration.completed_at,
-            Administration.week,
-            Administration.slot,
-            Administration.id,
-            Administration.out_of,
-        )
-        .where(
-            Administration.client_id.in_(by_id),
-            Administration.completed_at.is_not(None),
-        )
-        .order_by(Administration.completed_at, Administration.id)
-    )
     out: dict[int, dict[str, list[Score]]] = {c.id: {} for c in clients}
-    for client_id, plan_id, code, total, when, week, slot, row_id, out_of in rows:
+    for client_id, plan_id, code, total, when, week, slot, row_id in score_rows(db, list(by_id)):
         if plan_id != plan_ids.get(client_id):
             continue
         day = local_time(when, by_id[client_id]).date()
-        score = Score(when, day, total, week, slot, row_id, out_of)
-        out[client_id].setdefault(code, []).append(score)
+        out[client_id].setdefault(code, []).append(Score(when, day, total, week, slot, row_id))
     return out
 
 
