@@ -82,7 +82,8 @@ def _pg(tool: str, args: list[str], url: sa.URL) -> None:
 def backup(database_url: str, target: Path) -> Path:
     """Write a consistent copy of the live database to `target` while it stays in use."""
     url = sa.make_url(database_url)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.exists():  # a folder made for backups: the owner's alone (0700)
+        target.parent.mkdir(parents=True, mode=0o700)
     # The backup holds the whole record: readable by the app's user only (0600), from the
     # moment it exists (pg_dump and SQLite write into the file made here, keeping its mode).
     private_file(target)

@@ -15,6 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, audit, crypto, mail, resource_dir
 from . import db as database
+from .db import private_file
 from .models import Practice, Role, User
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def export_reports(email: str, out: Path) -> None:
     os.chmod(out, 0o700)  # health information: only the owner may read the folder
     today = local_today(therapist)
     written = 0
+    index: list[list[object]] = []
     with click.progressbar(clients, label="Writing reports", show_pos=True) as bar:
         for client in bar:
             stem = out / f"bedrock-client-{client.id}"
@@ -185,13 +187,23 @@ def export_reports(email: str, out: Path) -> None:
                 ).encode(),
             }
             for name, content in files.items():
-                path = Path(name)
-                path.write_bytes(content)
-                path.chmod(0o600)
+                _write_private(Path(name), content)
                 written += 1
+            index.append([client.id, client.display_name, *(Path(n).name for n in files)])
             audit.record("export", "progress_report", subject_id=client.id, user=therapist)
+    # Which file is whose: the files are named by client number only.
+    header = ["client_id", "client", "progress_report", "questionnaires", "homework", "check_ins"]
+    _write_private(out / "index.csv", exports.csv_text(header, index).encode())
     db.commit()
-    click.echo(f"Wrote {written} files for {len(clients)} client(s) into {out}.")
+    click.echo(f"Wrote {written} files for {len(clients)} client(s) into {out}, and index.csv.")
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a file that holds health information: the owner's alone (0600) from the start."""
+    private_file(path)
+    with path.open("r+b") as fh:
+        fh.truncate()
+        fh.write(content)
 
 
 @click.command("send-notifications")

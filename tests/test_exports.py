@@ -138,11 +138,12 @@ def test_export_reports_writes_csv_excel_reads_as_utf8(app, exported, tmp_path):
         args=["export-reports", "--therapist", therapist.email, "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    written = sorted(out.glob("*.csv"))
+    written = sorted(out.glob("bedrock-client-*.csv"))
     assert {p.name for p in written} == {
         f"bedrock-client-{client.id}-{kind}.csv"
         for kind in ("questionnaires", "homework", "check-ins")
     }
+    assert (out / "index.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     for path in written:
         rows = _table(path.read_bytes())
         assert rows and rows[0]["client"] == NAME

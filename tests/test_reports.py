@@ -691,7 +691,7 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
         args=["export-reports", "--therapist", therapist.email, "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "Wrote 8 files for 2 client(s)" in result.output
+    assert "Wrote 8 files for 2 client(s)" in result.output and "index.csv" in result.output
     names = sorted(p.name for p in out.iterdir())
     assert any(n.startswith(f"bedrock-client-{client.id}-progress-") for n in names)
     assert f"bedrock-client-{other.id}-questionnaires.csv" in names
@@ -705,6 +705,14 @@ def test_export_reports_writes_every_active_clients_report_and_csv(
     pdf_file = next(out.glob(f"bedrock-client-{client.id}-progress-*.pdf"))
     assert "Jordan Avery" in pdf_text(pdf_file.read_bytes())
     assert (pdf_file.stat().st_mode & 0o777) == 0o600
+    assert (out.stat().st_mode & 0o777) == 0o700
+    index = list(csv.DictReader(io.StringIO((out / "index.csv").read_text("utf-8-sig"))))
+    assert {(r["client_id"], r["client"]) for r in index} == {
+        (str(client.id), "Jordan Avery"),
+        (str(other.id), "Other"),
+    }
+    assert pdf_file.name in {r["progress_report"] for r in index}
+    assert ((out / "index.csv").stat().st_mode & 0o777) == 0o600
     unknown = app.test_cli_runner().invoke(
         args=["export-reports", "--therapist", "nobody@example.org", "--out", str(out)]
     )
