@@ -21,6 +21,56 @@ class BackupError(Exception):
     """A backup or restore could not be made."""
 
 
+# An encrypted backup (for copies that leave the server): the backup file sealed with
+# AES-256-GCM under a key derived from a passphrase with scrypt (RFC 7914; n=2^15, r=8, p=1),
+# so it can be restored on a new machine with the passphrase alone. Layout: MAGIC, 16-byte
+# salt, 12-byte nonce, ciphertext with its tag.
+MAGIC = b"BEDROCK-BACKUP-1\n"
+PASSPHRASE_MIN = 12
+
+
+def _key(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+
+
+def seal(path: Path, passphrase: str) -> None:
+    """Encrypt a backup file in place (it stays 0600)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if len(passphrase) < PASSPHRASE_MIN:
+        raise BackupError(f"Use a passphrase of at least {PASSPHRASE_MIN} characters.")
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = AESGCM(_key(passphrase, salt)).encrypt(nonce, path.read_bytes(), MAGIC)
+    with path.open("r+b") as fh:
+        fh.truncate()
+        fh.write(MAGIC + salt + nonce + sealed)
+
+
+def is_sealed(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(len(MAGIC)) == MAGIC
+
+
+def unseal(source: Path, passphrase: str, target: Path) -> None:
+    """Decrypt a sealed backup into `target` (0600); a wrong passphrase is a clear error."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    data = source.read_bytes()
+    body = data[len(MAGIC) :]
+    salt, nonce, sealed = body[:16], body[16:28], body[28:]
+    try:
+        plain = AESGCM(_key(passphrase, salt)).decrypt(nonce, sealed, MAGIC)
+    except InvalidTag:
+        raise BackupError("The passphrase does not open this backup.") from None
+    private_file(target)
+    with target.open("r+b") as fh:
+        fh.truncate()
+        fh.write(plain)
+
+
 def _sqlite_path(url: sa.URL) -> Path:
     if not url.database or url.database == ":memory:":
         raise BackupError("An in-memory database cannot be backed up.")

@@ -339,36 +339,69 @@ def reencrypt_all(engine: sa.Engine) -> int:
     return count
 
 
+PASSPHRASE_HELP = (
+    "Name of an environment variable holding a passphrase: the backup is encrypted with it "
+    "(AES-256-GCM, scrypt), for copies that leave the server."
+)
+
+
+def _passphrase(env_name: str | None) -> str | None:
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name, "")
+    if not value:
+        raise click.ClickException(f"The environment variable {env_name} is empty or not set.")
+    return value
+
+
 @click.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--passphrase-env", metavar="NAME", default=None, help=PASSPHRASE_HELP)
 @with_appcontext
-def backup_command(target: Path) -> None:
+def backup_command(target: Path, passphrase_env: str | None) -> None:
     """Write a consistent backup of the live database to TARGET (safe while the app runs)."""
-    from .backup import BackupError, backup
+    from .backup import BackupError, backup, seal
 
+    passphrase = _passphrase(passphrase_env)
     try:
         backup(current_app.config["DATABASE_URL"], target)
+        if passphrase is not None:
+            seal(target, passphrase)
     except BackupError as error:
+        target.unlink(missing_ok=True)
         raise click.ClickException(str(error)) from None
-    click.echo(f"Backup written to {target}.")
+    click.echo(f"Backup written to {target}{' (encrypted)' if passphrase else ''}.")
     click.echo("The encryption keys are not in it: keep instance/encryption_keys safe separately.")
 
 
 @click.command("restore")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--passphrase-env", metavar="NAME", default=None, help="For an encrypted backup.")
 @with_appcontext
-def restore_command(source: Path, yes: bool) -> None:
+def restore_command(source: Path, yes: bool, passphrase_env: str | None) -> None:
     """Replace the database with the backup SOURCE (stop the app's workers first)."""
-    from .backup import BackupError, restore
+    import tempfile
+
+    from .backup import BackupError, is_sealed, restore, unseal
 
     if not yes:
         click.confirm(
             "This replaces everything in the database with the backup. Go on?", abort=True
         )
     database.engine().dispose()
-    try:
-        restore(current_app.config["DATABASE_URL"], source)
-    except BackupError as error:
-        raise click.ClickException(str(error)) from None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            if is_sealed(source):
+                passphrase = _passphrase(passphrase_env)
+                if passphrase is None:
+                    raise BackupError("This backup is encrypted: give --passphrase-env NAME.")
+                plain = Path(folder) / "backup"
+                unseal(source, passphrase, plain)
+                source_plain = plain
+            else:
+                source_plain = source
+            restore(current_app.config["DATABASE_URL"], source_plain)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
     click.echo(f"Restored from {source}.")

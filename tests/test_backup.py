@@ -7,9 +7,10 @@ import time
 
 import sqlalchemy as sa
 
+from clinic import db as database
 from clinic.backup import backup, restore
 from clinic.db import make_engine
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, Role, User
 
 from .conftest import PG_URL
 
@@ -79,3 +80,36 @@ def test_the_backup_commands(app, database_url, tmp_path):
     assert refused.exit_code != 0
     result = runner.invoke(args=["restore", str(target), "--yes"])
     assert result.exit_code == 0, result.output
+
+
+def test_an_encrypted_backup_restores_with_its_passphrase_alone(
+    app, database_url, tmp_path, monkeypatch, make_user
+):
+    person = make_user(Role.THERAPIST, name="Dr Backup")
+    runner = app.test_cli_runner()
+    target = tmp_path / "offsite" / "sealed.backup"
+    monkeypatch.setenv("BACKUP_PASSPHRASE", "a long passphrase for the safe")
+    result = runner.invoke(args=["backup", str(target), "--passphrase-env", "BACKUP_PASSPHRASE"])
+    assert result.exit_code == 0 and "(encrypted)" in result.output, result.output
+    data = target.read_bytes()
+    assert data.startswith(b"BEDROCK-BACKUP-1") and b"SQLite format" not in data
+    assert b"Dr Backup" not in data and b"PGDMP" not in data
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert (target.parent.stat().st_mode & 0o777) == 0o700
+    bare = runner.invoke(args=["restore", str(target), "--yes"])
+    assert bare.exit_code != 0 and "This backup is encrypted" in bare.output
+    monkeypatch.setenv("WRONG", "not the passphrase at all")
+    wrong = runner.invoke(args=["restore", str(target), "--yes", "--passphrase-env", "WRONG"])
+    assert wrong.exit_code != 0 and "does not open this backup" in wrong.output
+    with app.app_context():
+        database.session().execute(sa.delete(User).where(User.id == person.id))
+        database.session().commit()
+    done = runner.invoke(
+        args=["restore", str(target), "--yes", "--passphrase-env", "BACKUP_PASSPHRASE"]
+    )
+    assert done.exit_code == 0, done.output
+    with app.app_context():
+        assert database.session().get(User, person.id) is not None
+    monkeypatch.setenv("SHORT", "short")
+    short = runner.invoke(args=["backup", str(tmp_path / "x.backup"), "--passphrase-env", "SHORT"])
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
