@@ -149,14 +149,22 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
             row.qualities.append(quality)
     # PHQ-9 and GAD-7 scores of each client's episode (their plan), oldest first: one query.
     found: dict[tuple[int, str], list[episodes.Score]] = {}
-    for client_id, plan_id, code, total, completed_at, week, slot, row_id in episodes.score_rows(
-        db, list(rows), ("phq9", "gad7")
-    ):
+    for (
+        client_id,
+        plan_id,
+        code,
+        total,
+        completed_at,
+        week,
+        slot,
+        row_id,
+        out_of,
+    ) in episodes.score_rows(db, list(rows), ("phq9", "gad7")):
         row = rows[client_id]
         row.touch(completed_at)
         if plan_id == (row.plan.id if row.plan else None):
             day = completed_at.date()  # the course only orders by time; the day is not shown
-            score = episodes.Score(completed_at, day, total, week, slot, row_id)
+            score = episodes.Score(completed_at, day, total, week, slot, row_id, out_of)
             found.setdefault((client_id, code), []).append(score)
     for (client_id, code), scores in found.items():
         course = episodes.course(code, scores)

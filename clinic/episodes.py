@@ -111,9 +111,9 @@ def episode(db: Session, client: User, on: dt.date | None = None) -> Plan | None
 
 def score_rows(
     db: Session, client_ids: Sequence[int], codes: Sequence[str] | None = None
-) -> sa.Result[tuple[int, int | None, str, int, dt.datetime, int | None, str, int]]:
+) -> sa.Result[tuple[int, int | None, str, int, dt.datetime, int | None, str, int, int | None]]:
     """Every completed administration of these clients (client, plan, instrument, total,
-    completed, week, slot, id), oldest first, in one query."""
+    completed, week, slot, id, out of), oldest first, in one query."""
     stmt = sa.select(
         Administration.client_id,
         Administration.plan_id,
@@ -123,6 +123,7 @@ def score_rows(
         Administration.week,
         Administration.slot,
         Administration.id,
+        Administration.out_of,
     ).where(Administration.client_id.in_(client_ids), Administration.completed_at.is_not(None))
     if codes is not None:
         stmt = stmt.where(Administration.instrument_code.in_(codes))
@@ -138,11 +139,14 @@ def scores_of(
         return {}
     by_id = {c.id: c for c in clients}
     out: dict[int, dict[str, list[Score]]] = {c.id: {} for c in clients}
-    for client_id, plan_id, code, total, when, week, slot, row_id in score_rows(db, list(by_id)):
+    for client_id, plan_id, code, total, when, week, slot, row_id, out_of in score_rows(
+        db, list(by_id)
+    ):
         if plan_id != plan_ids.get(client_id):
             continue
         day = local_time(when, by_id[client_id]).date()
-        out[client_id].setdefault(code, []).append(Score(when, day, total, week, slot, row_id))
+        score = Score(when, day, total, week, slot, row_id, out_of)
+        out[client_id].setdefault(code, []).append(score)
     return out
 
 

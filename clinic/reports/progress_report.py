@@ -505,7 +505,7 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
             pdf.table(
                 ["", "Week", "Date", "Score", "Band"],
                 [list(row) for row in m.rows],
-                widths=[22 * mm, 14 * mm, 26 * mm, 14 * mm, pdf.FRAME_WIDTH - 76 * mm],
+                widths=[22 * mm, 14 * mm, 26 * mm, 20 * mm, pdf.FRAME_WIDTH - 82 * mm],
             )
         )
         if m.events:
