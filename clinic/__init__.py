@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -43,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     "FRESH_SIGN_IN_MINUTES": 10,
     # How long the code page waits after a correct password before starting again.
     "MFA_PENDING_MINUTES": 5,
+    # Where the per-address sign-in counters live: None keeps them in this process's memory
+    # (one worker); redis://host:6379/0 shares them between every worker and host.
+    "RATELIMIT_STORAGE_URL": None,
+    # How many reverse proxies in front of the app may be believed about X-Forwarded-For,
+    # -Proto, -Host and -Port. 0: the headers are ignored, the address is the socket's peer.
+    "TRUSTED_PROXIES": 0,
 }
 
 
@@ -64,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["SESSION_COOKIE_SECURE"]:
         secure_cookie_names(app)
+    trust_proxies(app)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
@@ -119,6 +127,23 @@ def secure_cookie_names(app: Flask) -> None:
         REMEMBER_COOKIE_PATH="/",
         REMEMBER_COOKIE_DOMAIN=None,
     )
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind N reverse proxies, take the client's address, scheme, host and port from what the
+    last N of them added to the X-Forwarded-* headers (Werkzeug's ProxyFix); anything further
+    left was written by the client and is not believed. Without proxies, the headers are
+    ignored: anyone can send them."""
+    count = app.config["TRUSTED_PROXIES"]
+    if type(count) is not int or count < 0:
+        raise RuntimeError(
+            f"CLINIC_TRUSTED_PROXIES must be a whole number of reverse proxies (0 or more), "
+            f"not {count!r}"
+        )
+    if count:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+        )
 
 
 def instance_secret(path: Path, generate: Callable[[], str]) -> str:

@@ -49,7 +49,7 @@ OBJECT_WORDS = {
 
 
 def _client_ip() -> str | None:
-    # Behind a proxy, ProxyFix (configured by the deployment) puts the client's address here.
+    # Behind CLINIC_TRUSTED_PROXIES proxies, ProxyFix (create_app) puts the client's address here.
     return request.remote_addr if has_request_context() else None
 
 

@@ -1,5 +1,7 @@
 """Throttling of guessing: per IP address with Flask-Limiter (memory, or Redis shared by every
-worker when CLINIC_RATELIMIT_STORAGE_URL is set), and per account in the database.
+worker when CLINIC_RATELIMIT_STORAGE_URL is set), and per account in the database. A worker
+whose configured store cannot be reached refuses to start rather than count on its own: one
+worker's memory would let an attacker multiply the per-address limit by the number of workers.
 
 Failures are counted twice: for the pair (account, client address), whose lock stops only
 that address, and for the account across every address, with a much higher allowance, so that
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 import sqlalchemy as sa
 from flask import Flask
@@ -27,7 +30,8 @@ from sqlalchemy.orm import Session
 from .db import utcnow
 from .models import SignInThrottle
 
-limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-window")
+# No storage here: a storage given to the constructor would win over the app's configuration.
+limiter = Limiter(get_remote_address, strategy="moving-window")
 
 # Per IP: generous for a practice behind one address, tight for a script.
 SIGN_IN_LIMIT = "20 per minute; 200 per hour"
@@ -43,12 +47,22 @@ FORGET_AFTER = dt.timedelta(hours=24)
 
 
 def init_app(app: Flask) -> None:
-    """Use Redis for the per-IP counters when configured, memory otherwise."""
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE_URL") or "memory://"
-    )
+    """Keep the per-IP counters where CLINIC_RATELIMIT_STORAGE_URL says (memory without it),
+    and stop the start if that store does not answer."""
+    url = app.config.get("RATELIMIT_STORAGE_URL") or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = url
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+    if not url.startswith("memory://") and not limiter.storage.check():
+        raise RuntimeError(
+            f"CLINIC_RATELIMIT_STORAGE_URL: the rate-limit store at {_redacted(url)} does not "
+            "answer. Start it or correct the setting; unset it only if a single worker serves "
+            "the app (the counters then live in that worker's memory)."
+        )
+
+
+def _redacted(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", url)
 
 
 def _normal(account: str) -> str:

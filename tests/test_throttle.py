@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import re
 import socket
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyotp
 import pytest
 
-from clinic import create_app, throttle
+from clinic import throttle
 from clinic.models import Role
 
 from .conftest import PASSWORD
@@ -146,34 +149,96 @@ def test_one_ip_address_is_limited_across_accounts(client, make_user):
     assert attempt(client, "guess22@example.org", ip="203.0.113.6").status_code == 422
 
 
+REDIS_URL = "redis://127.0.0.1:6379/5"  # the tests' own Redis database, never 0
+
+
 def _redis_up() -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", 6379)) == 0
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
-def test_workers_share_the_ip_limit_through_redis(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+needs_redis = pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where nothing listens (bound, never listening: connections are
+    refused, and nobody else can take it meanwhile)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
+def _workers_guess(database_url: str, instance: Path, storage_url: str, prefix: str) -> list:  # type: ignore[type-arg]
+    """Two worker processes, each with its own app, guess passwords at the same time from one
+    address, 15 tries each; the (name, status codes or error) each reported."""
+    from . import sign_in_worker
+
     config = {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "x" * 40,
         "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379",
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "RATELIMIT_STORAGE_URL": storage_url,
+        "RATELIMIT_KEY_PREFIX": prefix,
     }
-    apps = [create_app(config), create_app(config)]
-    first, second = (a.test_client() for a in apps)
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters: nothing inherited
+    start, out = spawn.Barrier(2), spawn.Queue()
+    workers = [
+        spawn.Process(
+            target=sign_in_worker.guess,
+            args=(config, str(instance), name, 15, "203.0.113.50", start, out),
+        )
+        for name in ("first", "second")
+    ]
+    for worker in workers:
+        worker.start()
     try:
-        for i in range(10):
-            attempt(first, f"a{i}@example.org", ip="203.0.113.50")
-            attempt(second, f"b{i}@example.org", ip="203.0.113.50")
-        # Two app instances, one counter: the 21st attempt from this address is refused.
-        assert attempt(first, "c@example.org", ip="203.0.113.50").status_code == 429
+        return sorted(out.get(timeout=120) for _ in workers)
     finally:
-        for a in apps:
-            a.extensions["clinic.db"].kw["bind"].dispose()
+        for worker in workers:
+            worker.join(timeout=30)
+
+
+@needs_redis
+def test_worker_processes_share_the_ip_limit_through_redis(database_url, tmp_path):
+    redis = pytest.importorskip("redis")
+    prefix = f"test-{uuid.uuid4().hex}"
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        reports = _workers_guess(database_url, tmp_path / "instance", REDIS_URL, prefix)
+        assert [report[0] for report in reports] == ["first", "second"]
+        assert all(len(report) == 3 for report in reports), reports  # no worker failed
+        # Each process counts in Redis (limits' RedisStorage), whose database 5 then holds the keys.
+        assert {storage for _, storage, _ in reports} == {"RedisStorage"}
+        codes = [code for _, _, answers in reports for code in answers]
+        # One counter for both processes: 20 of the 30 guesses are answered, the rest refused
+        # (each process alone would have answered all 15 of its own).
+        assert (codes.count(422), codes.count(429)) == (20, 10), reports
+        keys = [key.decode() for key in store.scan_iter(f"*{prefix}*")]
+        assert keys and all("203.0.113.50" in key for key in keys), keys
+    finally:
+        for key in store.scan_iter(f"*{prefix}*"):
+            store.delete(key)
+        store.close()
+
+
+def test_workers_refuse_to_start_when_the_shared_store_is_unreachable(
+    database_url, tmp_path, dead_port
+):
+    url = f"redis://127.0.0.1:{dead_port}/5"
+    reports = _workers_guess(database_url, tmp_path / "instance", url, "unused")
+    assert [len(report) for report in reports] == [2, 2], reports  # neither worker started
+    for _, error in reports:
+        # No worker quietly counts on its own: each stops at start-up and says what to fix.
+        assert "CLINIC_RATELIMIT_STORAGE_URL" in error and str(dead_port) in error, error
+
+
+def test_without_a_configured_store_the_counters_are_in_memory(app):
+    from limits.storage import MemoryStorage
+
+    assert type(throttle.limiter.storage) is MemoryStorage
 
 
 def test_code_guesses_from_one_address_do_not_lock_the_code_step_elsewhere(
