@@ -217,7 +217,8 @@ def _write_private(path: Path, content: bytes) -> None:
 )
 def send_notifications(at: str | None) -> None:
     """Plan and send due reminders, digests, alerts and invitations by email. Safe to run
-    every few minutes from cron or a systemd timer, and twice at once."""
+    every few minutes from cron or a systemd timer, and twice at once. Exits with status 1
+    when any message failed or waits for a retry, or the mail server could not be used."""
     from . import mail, notifications
 
     if not mail.configured():
@@ -234,6 +235,10 @@ def send_notifications(at: str | None) -> None:
     except mail.MailError as error:
         raise click.ClickException(str(error)) from None
     click.echo(outcome.summary())
+    if not outcome.ok:
+        # For cron's mail and systemd's "failed" state: some email did not go out. Counts
+        # only; who it was for is on the admin's Email page.
+        raise SystemExit(1)
 
 
 @click.command("reset-link")

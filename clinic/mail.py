@@ -25,6 +25,12 @@ class MailError(Exception):
     """Email cannot be sent with the configured settings."""
 
 
+class ServerUnavailable(Exception):
+    """The mail server could not be reached, refused the connection, its TLS or our sign-in,
+    or refused our sender address: every other message would fail the same way, so a run
+    stops at the first one. (A refusal of one recipient or one message is not this.)"""
+
+
 def configured(config: Mapping[str, Any] | None = None) -> bool:
     """Whether the practice has set up email (a server and a sender address)."""
     config = current_app.config if config is None else config
@@ -100,19 +106,38 @@ class Mailer:
             raise
         return smtp
 
+    def _connected(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            try:
+                self._smtp = self._connect()
+            except (smtplib.SMTPException, OSError) as error:  # refused, timeout, TLS, sign-in
+                raise ServerUnavailable(f"{type(error).__name__}: {error}") from error
+        return self._smtp
+
     def send(self, message: EmailMessage) -> None:
-        """Hand one message to the server; raises smtplib/OS errors as they come."""
+        """Hand one message to the server. A refusal of this message (its recipient, its
+        content) raises the smtplib error as it comes; anything that would stop every other
+        message too raises ServerUnavailable."""
         if "From" not in message:
             message["From"] = self.sender
-        if self._smtp is None:
-            self._smtp = self._connect()
         try:
-            self._smtp.send_message(message)
-        except (smtplib.SMTPServerDisconnected, ConnectionError):
-            # A connection the server closed while idle: one fresh try.
+            try:
+                self._connected().send_message(message)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                # A connection the server closed while idle: one fresh try.
+                self.close()
+                self._connected().send_message(message)
+        except smtplib.SMTPSenderRefused as error:  # our own address: the same for every message
+            raise ServerUnavailable(f"{type(error).__name__}: {error}") from error
+        except (
+            smtplib.SMTPRecipientsRefused,
+            smtplib.SMTPResponseException,
+            smtplib.SMTPNotSupportedError,
+        ):
+            raise  # this message refused (its recipient, its content): the others may go
+        except OSError as error:  # disconnected, timed out, reset (smtplib's errors are OSErrors)
             self.close()
-            self._smtp = self._connect()
-            self._smtp.send_message(message)
+            raise ServerUnavailable(f"{type(error).__name__}: {error}") from error
 
     def close(self) -> None:
         """Say goodbye to the server (errors on the way out do not matter)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import ipaddress
 import os
 import re
@@ -957,11 +958,22 @@ def test_starttls_and_sign_in_to_the_mail_server(app, db, people, tmp_path, monk
         assert logins == [(b"bedrock", b"s3cret")]
         [(to, _)] = received(handler, "reminder")
         assert to == [people[1].email]
-        # a wrong password is a refusal the admin sees, not a crash
+        # a wrong password is a refusal the admin sees, not a crash; the message waits for
+        # the password to be put right (it was never offered, so no attempt is counted)
         app.config["SMTP_PASSWORD"] = "wrong"
-        run(app, at(4, 12))
+        outcome = run(app, at(4, 12))
+        assert (outcome.sent, outcome.failed, outcome.left) == (
+            0,
+            0,
+            2,
+        )  # + the summary, then found empty
+        assert "535" in (outcome.unreachable or "")
         row = db.scalars(REMINDERS.where(Notification.key.endswith("2026-03-04"))).one()
-        assert row.status == "failed" and "535" in (row.last_error or ""), row.last_error
+        assert row.status == "pending" and "535" in (row.last_error or ""), row.last_error
+        assert row.attempts == 0
+        app.config["SMTP_PASSWORD"] = "s3cret"
+        assert run(app, at(4, 12, 1)).sent == 1
+        assert len(received(handler, "reminder")) == 1
     finally:
         controller.stop()
         asyncio.set_event_loop(None)
@@ -1140,3 +1152,208 @@ def test_one_email_per_set_of_answers_naming_the_most_urgent_kind(
     alerts_sent = [m for m in mine if "sign in to see who" in m["Subject"]]
     assert [m["Subject"] for m in alerts_sent] == ["Urgent: a self-harm answer; sign in to see who"]
     assert_nothing_private(alerts_sent[0], "Robin", "Overdue-Client", category=True)
+
+
+# --- never silently dropped: exit status, a server that is down, headers, discreet wording ----
+
+
+def test_the_command_exits_non_zero_when_a_message_fails_and_prints_counts_only(app, inbox, people):
+    _, person, _ = people
+    inbox.reply = "550 5.1.1 No such mailbox"
+    result = app.test_cli_runner().invoke(
+        args=["send-notifications", "--now", at(3, 12).isoformat()]
+    )
+    assert result.exit_code == 1, result.output
+    assert "sent 0, will retry 0, failed 1, left for later 0" in result.output
+    assert person.email not in result.output and "Jordan" not in result.output
+    inbox.reply = "451 4.3.0 Try again later"  # a later message waiting for its retry
+    later = app.test_cli_runner().invoke(
+        args=["send-notifications", "--now", at(4, 12).isoformat()]
+    )
+    assert later.exit_code == 1 and "will retry 1" in later.output, later.output
+    inbox.reply = "250 OK"
+    fine = app.test_cli_runner().invoke(
+        args=["send-notifications", "--now", at(4, 12, 2).isoformat()]
+    )
+    assert fine.exit_code == 0 and "sent 1" in fine.output, fine.output
+
+
+class HangUp:
+    """A TCP server on 127.0.0.1 that accepts each connection and closes it at once, like a
+    mail server that is down behind a proxy; it counts the connections."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", _free_port()))
+        self.sock.listen()
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def test_a_run_stops_at_the_first_connection_failure_and_leaves_the_rest_waiting(
+    app, db, inbox, make_user
+):
+    therapist = make_user(Role.THERAPIST)
+    clients = [make_user(Role.CLIENT, therapist=therapist) for _ in range(5)]
+    with app.app_context():
+        for person in clients:
+            record_screen(db, person, therapist, on=dt.date(2000, 1, 1))
+            plan = plans.start_plan(db, person, therapist, DUE + dt.timedelta(days=30), 0)
+            plan.assignments[0].due_on = DUE
+        db.commit()
+    real_port = app.config["SMTP_PORT"]
+    down = HangUp()
+    try:
+        app.config["SMTP_PORT"] = down.port
+        result = app.test_cli_runner().invoke(
+            args=["send-notifications", "--now", at(3, 12).isoformat()]
+        )
+    finally:
+        down.stop()
+    assert result.exit_code == 1, result.output
+    assert down.connections == 1  # not once per message
+    # the five reminders and the therapist's summary
+    assert "sent 0, will retry 0, failed 0, left for later 6" in result.output
+    assert "Stopped: the mail server could not be used (SMTPServerDisconnected" in result.output
+    assert not any(person.email in result.output for person in clients)
+    rows = db.scalars(REMINDERS).all()
+    assert len(rows) == 5
+    assert {(r.status, r.attempts, r.next_attempt_at) for r in rows} == {("pending", 0, at(3, 12))}
+    assert sum("could not be used" in (r.last_error or "") for r in rows) == 1
+    # A server refusing connections outright: the same, and nothing counted against anyone.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        app.config["SMTP_PORT"] = closed.getsockname()[1]  # bound, not listening: refused
+        outcome = run(app, at(3, 12, 1))
+    assert outcome.unreachable and "ConnectionRefusedError" in outcome.unreachable
+    assert (outcome.sent, outcome.left) == (0, 6)
+    app.config["SMTP_PORT"] = real_port
+    assert run(app, at(3, 12, 2)).sent == 5  # the summary is found to have nothing new
+    db.expire_all()
+    assert {(r.status, r.attempts) for r in db.scalars(REMINDERS)} == {("sent", 1)}
+    assert len(received(inbox, "reminder")) == 5
+
+
+FORBIDDEN = ["therap", "session", "homework", "questionnaire", "worksheet", "check-in"]
+FORBIDDEN += ["client", "caseload", "treat", "clinic", "cbt", "counsel", "psych", "mental"]
+FORBIDDEN += ["mood", "anxi", "depress", "self-harm", "suicid", "distress", "safety", "phq"]
+FORBIDDEN += ["gad", "diagnos", "patient", "severe", "score", "care", "health"]
+
+
+def _clinical_words(message: EmailMessage) -> list[str]:
+    """The clinical words in an email's subject, text and link paths (tokens left out)."""
+    text = f"{message['Subject']}\n{body(message)}"
+    paths = [
+        "/".join(p for p in urlsplit(url).path.split("/") if len(p) < 20)
+        for url in re.findall(r"https?://\S+", text)
+    ]
+    whole = re.sub(r"https?://\S+", "", text) + " " + " ".join(paths)
+    return [word for word in FORBIDDEN if word in whole.lower()]
+
+
+@pytest.mark.parametrize("discreet", [False, True], ids=["plain", "discreet"])
+def test_every_kind_of_email_has_its_headers_and_discreet_wording_mentions_no_therapy(
+    app, db, inbox, practice_with_alert, make_user, client, sign_in, discreet
+):
+    therapist, admin, person = practice_with_alert
+    practice = db.get(User, admin.id).practice
+    # A name that could smuggle a header or a line of its own into an email (forms refuse
+    # control characters; a value already stored must not matter either).
+    practice.name = "Harbour Street Therapy\r\nBcc: evil@example.org"
+    practice.discreet_emails = discreet
+    practice.quiet_from_hour = practice.quiet_until_hour = 0  # no quiet hours
+    practice.digest_hour = 0
+    db.get(User, therapist.id).display_name = "Ada\nLovelace"
+    homework = db.scalars(sa.select(Plan).where(Plan.client_id == person.id)).one().assignments[0]
+    homework.due_on = dt.datetime.now(ZoneInfo("Europe/London")).date()  # a reminder day
+    db.commit()
+    now = dt.datetime.now(UTC)
+    _open_alert(db, therapist, person, now - dt.timedelta(hours=25))
+    newcomer = make_user(Role.CLIENT, therapist=therapist, password=None, email="new@example.org")
+    sign_in(therapist)
+    assert client.post(f"/therapist/clients/{newcomer.id}/invitation/email").status_code == 200
+    before = dt.datetime.now(UTC).replace(microsecond=0)
+    outcome = run(app, now + dt.timedelta(seconds=1))
+    after = dt.datetime.now(UTC)
+    sent = db.scalars(sa.select(Notification.kind).where(Notification.status == "sent")).all()
+    assert sorted(sent) == ["alert", "digest", "escalation", "invitation", "reminder"]
+    assert outcome.ok
+    got = received(inbox)
+    assert len(got) == len(inbox.raw) == 5
+    for raw, (_, message) in zip(inbox.raw, got, strict=True):
+        # Read as received on the wire: each header once, on one line.
+        headers = raw.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+        assert not [h for h in headers if "Bcc" in h or "evil@" in h]
+        assert headers.count("Auto-Submitted: auto-generated") == 1, headers
+        [date] = [h.removeprefix("Date: ") for h in headers if h.startswith("Date: ")]
+        sent_at = email.utils.parsedate_to_datetime(date)
+        assert sent_at.utcoffset() == dt.timedelta(0) and before <= sent_at <= after
+        [message_id] = [h.removeprefix("Message-ID: ") for h in headers if "Message-ID:" in h]
+        assert re.fullmatch(r"<bedrock\.\d+\.[0-9a-f]{16}@practice\.example>", message_id)
+        assert not re.search(r"^\s*Bcc", body(message), re.M)  # no line of its own either
+        assert_nothing_private(message, "Robin", "Overdue-Client", "10 of 10", category=True)
+        words = _clinical_words(message)
+        if discreet:
+            assert words == [], (message["Subject"], words, body(message))
+        else:
+            assert words, message["Subject"]  # the plain wording says what Bedrock is for
+    texts = {m["Subject"]: body(m) for _, m in got}
+    if discreet:
+        [reminder] = [t for subject, t in texts.items() if "eminder" in subject]
+        assert "You have something waiting" in reminder and "to do due today" in reminder
+        assert "You have been invited to Bedrock" in texts["Your invitation to Bedrock"]
+        assert (
+            "for someone Ada Lovelace works with"
+            in texts["Overdue: an alert nobody has acknowledged"]
+        )
+    else:
+        assert (
+            "Harbour Street Therapy Bcc: evil@example.org has invited you to Bedrock."
+            in texts["Your invitation to Bedrock"]
+        )
+        assert (
+            "a client of Ada Lovelace has not" in texts["Overdue: an alert nobody has acknowledged"]
+        )
+
+
+def test_the_admin_turns_discreet_emails_on_in_settings(app, db, make_user, client, sign_in):
+    admin = make_user(Role.ADMIN)
+    sign_in(admin)
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert "Discreet emails" in page and 'name="discreet_emails"' in page
+    form = {
+        "crisis_contacts": "Call 999",
+        "time_zone": "Europe/London",
+        "reminder_days": "-1,0,2",
+        "reminder_window_days": "7",
+        "quiet_from_hour": "21",
+        "quiet_until_hour": "8",
+        "digest_hour": "7",
+        "alert_response_hours": "24",
+    }
+    assert client.post("/admin/settings", data={**form, "discreet_emails": "y"}).status_code == 302
+    db.expire_all()
+    assert db.get(User, admin.id).practice.discreet_emails is True
+    [box] = re.findall(r"<input[^>]*discreet_emails[^>]*>", client.get("/admin/settings").text)
+    assert "checked" in box
+    assert client.post("/admin/settings", data=form).status_code == 302
+    db.expire_all()
+    assert db.get(User, admin.id).practice.discreet_emails is False

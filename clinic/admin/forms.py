@@ -83,6 +83,14 @@ class PracticeSettingsForm(Form):
             "can do nothing else until they have."
         ),
     )
+    discreet_emails = BooleanField(
+        "Discreet emails",
+        description=(
+            "Every email says only that something is waiting in Bedrock, with no word of "
+            "therapy, sessions, homework or alerts' kinds, and without the practice's name: "
+            "for clients whose mailbox others may read."
+        ),
+    )
     time_zone = SelectField(
         "Practice time zone",
         description="Used for anyone who has not chosen a time zone of their own.",

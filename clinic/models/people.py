@@ -58,6 +58,9 @@ class Practice(Base):
     # An alert not acknowledged within this many hours is escalated by email to the practice's
     # safety contacts (the admin chooses them; without any, every active admin).
     alert_response_hours: Mapped[int] = mapped_column(default=24, server_default="24")
+    # Emails worded without any clinical word (no therapy, therapist, homework, alert kinds),
+    # for clients whose mailbox others may read: "You have something waiting in Bedrock".
+    discreet_emails: Mapped[bool] = mapped_column(default=False)
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 import smtplib
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,12 +44,25 @@ class Outcome:
     failed: int = 0
     cancelled: int = 0
     expired: int = 0
+    # Not tried because the mail server could not be used (they stay waiting, as they were).
+    left: int = 0
+    # Why the run stopped early: the mail server's error, without any recipient.
+    unreachable: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Nothing went wrong: every message due was sent, or was no longer needed."""
+        return not (self.failed or self.retrying or self.unreachable)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"Planned {self.planned}, sent {self.sent}, will retry {self.retrying}, "
-            f"failed {self.failed}, not needed {self.cancelled}, too late {self.expired}."
+            f"failed {self.failed}, left for later {self.left}, not needed {self.cancelled}, "
+            f"too late {self.expired}."
         )
+        if self.unreachable:
+            text += f"\nStopped: the mail server could not be used ({self.unreachable})."
+        return text
 
 
 def _claimable(now: dt.datetime) -> Any:
@@ -110,7 +124,10 @@ def retry_at(row_attempts: int, now: dt.datetime) -> dt.datetime:
 
 
 def deliver(db: Session, mailer: mail.Mailer, now: dt.datetime, limit: int = 500) -> Outcome:
-    """Send every message that is due, one claimed row at a time."""
+    """Send every message that is due, one claimed row at a time. When the mail server cannot
+    be used at all (refused, timed out, TLS or sign-in failed), the run stops there: the
+    message in hand goes back to waiting with no attempt counted (it was never offered to
+    the server, so it must not use up its retries) and the rest are not tried."""
     outcome = Outcome()
     ids = list(
         db.scalars(
@@ -121,7 +138,7 @@ def deliver(db: Session, mailer: mail.Mailer, now: dt.datetime, limit: int = 500
         )
     )
     db.rollback()  # end the read, so that each claim starts its own writing transaction
-    for row_id in ids:
+    for index, row_id in enumerate(ids):
         claim = claim_row(db, row_id, now)
         if claim is None:
             continue  # another sender has it
@@ -149,11 +166,27 @@ def deliver(db: Session, mailer: mail.Mailer, now: dt.datetime, limit: int = 500
             _finish(db, row_id, claim, status="failed", last_error=text)
             outcome.failed += 1
             continue
+        message["Date"] = formatdate(usegmt=True)  # when it is handed over, in UTC
         message["Message-ID"] = _message_id(row)
+        # RFC 3834: sent by a program, so vacation responders and the like do not answer it.
+        message["Auto-Submitted"] = "auto-generated"
         attempts = row.attempts
         db.rollback()  # no transaction stays open while the mail server is talked to
         try:
             mailer.send(message)
+        except mail.ServerUnavailable as error:
+            text = f"The mail server could not be used: {error}"[:300]
+            _finish(
+                db,
+                row_id,
+                claim,
+                status="pending",
+                last_error=text,
+                attempts=Notification.attempts - 1,
+            )
+            outcome.left = len(ids) - index
+            outcome.unreachable = str(error)[:300]
+            break
         except (smtplib.SMTPException, OSError) as error:
             text = f"{type(error).__name__}: {error}"[:300]
             if _permanent(error) or attempts >= MAX_ATTEMPTS:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import email.policy
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
+import jinja2
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from .. import accounts, alerts, mail
@@ -24,6 +28,7 @@ from ..models import (
     Notification,
     Plan,
     PlanStatus,
+    Practice,
     Submission,
     SubmissionStatus,
     User,
@@ -42,16 +47,62 @@ class NotNeeded(Exception):
 MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
-def _message(subject: str, to: str, lines: list[str]) -> EmailMessage:
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["Subject"] = subject
-    message["To"] = to
-    message.set_content("\n".join(lines) + "\n")
-    return message
+def _one_line(value: object) -> object:
+    """Every value a template prints stays on one line: a name or a practice's name with a
+    line break or a control character in it cannot start a line of its own in the text, nor
+    a header in the subject."""
+    if not isinstance(value, str):
+        return value
+    return " ".join(
+        "".join(
+            " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in value
+        ).split()
+    )
 
 
 def _long_date(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
+
+
+def _clock(moment: dt.datetime, zone: bool = True) -> str:
+    """ "09:30 on Tuesday 3 March (GMT)", in the time zone the moment is given in."""
+    text = f"{moment:%H:%M} on {_long_date(moment.date())}"
+    return f"{text} ({moment.tzname()})" if zone else text
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _templates() -> jinja2.Environment:
+    """The app's templates (templates/email/*.txt), for plain text: no HTML escaping, every
+    printed value kept to one line, and a name the template does not get is an error."""
+    environment = current_app.extensions.get("clinic.email_templates")
+    if environment is None:
+        environment = current_app.jinja_env.overlay(
+            autoescape=False,
+            finalize=_one_line,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        environment.filters.update(long_date=_long_date, clock=_clock, plural=_plural)
+        current_app.extensions["clinic.email_templates"] = environment
+    return environment  # type: ignore[no-any-return]
+
+
+def _message(name: str, to: str, practice: Practice, **values: Any) -> EmailMessage:
+    """The email written by templates/email/NAME.txt: its `subject` block (made one line) and
+    its `body` block; `discreet` is the practice's choice of wording without clinical words."""
+    template = _templates().get_template(f"email/{name}.txt")
+    context = template.new_context({"discreet": practice.discreet_emails, **values})
+    subject = " ".join("".join(template.blocks["subject"](context)).split())
+    text = "".join(template.blocks["body"](context)).strip("\n") + "\n"
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["Subject"] = subject
+    message["To"] = to
+    message.set_content(text)
+    return message
 
 
 def _when(due: dt.date, today: dt.date) -> str:
@@ -74,27 +125,19 @@ def _reminder(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     if not items:
         raise NotNeeded("everything has been done")
     groups = Counter((i.due_on, i.kind) for i in items)
-    lines = ["Hello,", "", "This is a reminder from Bedrock, the app you use with your therapist."]
-    lines += ["", "Waiting for you:"]
-    for (due_on, kind), n in sorted(groups.items()):
-        what = {
-            "homework": ("Homework", f"{n} pieces of homework"),
-            "questionnaire": ("A questionnaire", f"{n} questionnaires"),
-            "check_in": ("Your weekly check-in", "Your weekly check-in"),
-        }[kind][0 if n == 1 else 1]
-        lines.append(f"- {what} {_when(due_on, day)}")
-    lines += [
-        "",
-        f"Sign in to see {'it' if len(items) == 1 else 'them'}: {mail.link('client.home')}",
-        "",
-        "There is no need to reply to this email.",
-        "",
-        "If you would rather not get these reminders, you can turn them off here:",
-        mail.link("auth.reminders_off", token=unsubscribe_token(client)),
-    ]
-    subject = "A reminder from Bedrock" if len(items) == 1 else "Reminders from Bedrock"
-    message = _message(subject, client.email or "", lines)
+    by_day = Counter(i.due_on for i in items)
     off = mail.link("auth.reminders_off", token=unsubscribe_token(client))
+    message = _message(
+        "reminder",
+        client.email or "",
+        client.practice,
+        total=len(items),
+        groups=[{"due": due, "kind": kind, "n": n} for (due, kind), n in sorted(groups.items())],
+        by_day=[{"due": due, "n": n} for due, n in sorted(by_day.items())],
+        when=lambda due: _when(due, day),
+        home=mail.link("client.home"),
+        off=off,
+    )
     # RFC 2369 and RFC 8058: mail programs offer their own one-click "unsubscribe".
     message["List-Unsubscribe"] = f"<{off}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -173,10 +216,6 @@ def digest_for(db: Session, therapist: User, now: dt.datetime) -> Digest:
     )
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def _digest(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     therapist = row.recipient
     if not therapist.is_active:
@@ -185,26 +224,15 @@ def _digest(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     if counts.empty:
         raise NotNeeded("nothing to report")
     day = dt.date.fromisoformat(row.key.rsplit(":", 1)[1])
-    lines = ["Hello,", "", "Here is your Bedrock summary. Names and details are in the app.", ""]
-    if counts.open_alerts:
-        lines.append(f"- {_plural(counts.open_alerts, 'open alert', 'open alerts')} to look at")
-    if counts.new_homework:
-        lines.append(
-            f"- {_plural(counts.new_homework, 'piece', 'pieces')} of homework sent in the last day"
-        )
-    if counts.to_review:
-        lines.append(f"- {_plural(counts.to_review, 'piece', 'pieces')} of homework to review")
-    if counts.new_questionnaires:
-        lines.append(
-            f"- {_plural(counts.new_questionnaires, 'questionnaire', 'questionnaires')} "
-            "answered in the last day"
-        )
-    if counts.overdue_homework:
-        lines.append(
-            f"- {_plural(counts.overdue_homework, 'piece', 'pieces')} of homework past the due date"
-        )
-    lines += ["", f"Your caseload: {mail.link('therapist.caseload')}"]
-    return _message(f"Your Bedrock summary for {_long_date(day)}", therapist.email or "", lines)
+    practice = therapist.practice
+    return _message(
+        "digest",
+        therapist.email or "",
+        practice,
+        day=day,
+        counts=counts,
+        link=mail.link("auth.index" if practice.discreet_emails else "therapist.caseload"),
+    )
 
 
 def _open_set(db: Session, row: Notification) -> list[Alert]:
@@ -218,14 +246,6 @@ def _open_set(db: Session, row: Notification) -> list[Alert]:
     return found
 
 
-def _subject(alert: Alert) -> str:
-    """What an alert email says in its subject: the kind of alert, never who."""
-    words = alerts.CATEGORY_WORDS.get(alert.kind, "an alert")
-    if alert.kind in ("item9", "red_flag"):
-        return f"Urgent: {words}; sign in to see who"
-    return f"{words[0].upper()}{words[1:]} needs your attention; sign in to see who"
-
-
 def _alert(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     therapist = row.recipient
     if not therapist.is_active:
@@ -234,16 +254,20 @@ def _alert(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
     if not accounts.is_treating(db, therapist, found[0].client_id):
         raise NotNeeded("the client is no longer in this therapist's care")
     first = found[0]
-    opened = first.opened_at.astimezone(zone_of(therapist))
-    lines = [
-        "Hello,",
-        "",
-        f"One of your clients' answers raised an alert ({alerts.CATEGORY_WORDS[first.kind]}) "
-        f"at {opened:%H:%M} on {_long_date(opened.date())} ({opened.tzname()}).",
-        "For privacy this email does not say who. Please sign in to look at it:",
-        mail.link("therapist.alert", client_id=first.client_id, alert_id=first.id),
-    ]
-    return _message(_subject(first), therapist.email or "", lines)
+    practice = therapist.practice
+    if practice.discreet_emails:
+        link = mail.link("auth.index")
+    else:
+        link = mail.link("therapist.alert", client_id=first.client_id, alert_id=first.id)
+    return _message(
+        "alert",
+        therapist.email or "",
+        practice,
+        urgent=first.kind in ("item9", "red_flag"),
+        kind_words=alerts.CATEGORY_WORDS.get(first.kind, "an alert"),
+        opened=first.opened_at.astimezone(zone_of(therapist)),
+        link=link,
+    )
 
 
 def _escalation(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
@@ -253,25 +277,21 @@ def _escalation(db: Session, row: Notification, now: dt.datetime) -> EmailMessag
     first = _open_set(db, row)[0]
     client = db.get(User, first.client_id)
     treating = accounts.therapist_of(db, client) if client else None
-    who = f"a client of {treating.display_name}" if treating else "a client"
-    opened = first.opened_at.astimezone(zone_of(contact))
-    hours = contact.practice.alert_response_hours
-    if treating is not None and treating.id == contact.id:
+    practice = contact.practice
+    if treating is not None and treating.id == contact.id and not practice.discreet_emails:
         link = mail.link("therapist.alert", client_id=first.client_id, alert_id=first.id)
     else:
         link = mail.link("admin.people" if contact.role == "admin" else "auth.index")
-    lines = [
-        "Hello,",
-        "",
-        f"An alert ({alerts.CATEGORY_WORDS[first.kind]}) raised at {opened:%H:%M} on "
-        f"{_long_date(opened.date())} ({opened.tzname()}) for {who} has not been acknowledged "
-        f"within {hours} hours.",
-        "You are one of your practice's safety contacts. For privacy this email does not say "
-        "who the client is. Please make sure it is followed up today: speak to the treating "
-        "therapist, or follow your practice's safety procedure.",
-        link,
-    ]
-    return _message("Overdue: an alert nobody has acknowledged", contact.email or "", lines)
+    return _message(
+        "escalation",
+        contact.email or "",
+        practice,
+        kind_words=alerts.CATEGORY_WORDS[first.kind],
+        opened=first.opened_at.astimezone(zone_of(contact)),
+        treating=treating.display_name if treating else None,
+        hours=practice.alert_response_hours,
+        link=link,
+    )
 
 
 def _invitation(db: Session, row: Notification, now: dt.datetime) -> EmailMessage:
@@ -281,33 +301,15 @@ def _invitation(db: Session, row: Notification, now: dt.datetime) -> EmailMessag
         raise NotNeeded("the link has been used, withdrawn or has expired")
     if not person.email or not person.active:
         raise NotNeeded("there is no email address, or the account is deactivated")
-    zone = zone_of(person)
-    expires = invitation.expires_at.astimezone(zone)
-    link = mail.link("auth.accept_invitation", token=row.secret)
-    until = f"{expires:%H:%M} on {_long_date(expires.date())}"
-    if person.has_accepted:
-        subject = "Choose a new Bedrock password"
-        lines = [
-            "Hello,",
-            "",
-            f"{person.practice.name} has made you a link to choose a new Bedrock password.",
-            f"It works once, until {until}:",
-            link,
-            "",
-            "If you did not ask for this, you can ignore this email; your password stays the same.",
-        ]
-    else:
-        subject = "Your invitation to Bedrock"
-        lines = [
-            "Hello,",
-            "",
-            f"{person.practice.name} has invited you to Bedrock.",
-            "Choose your password with this link. It works once, until " + until + ":",
-            link,
-            "",
-            "If you were not expecting this, you can ignore this email.",
-        ]
-    return _message(subject, person.email, lines)
+    return _message(
+        "invitation",
+        person.email,
+        person.practice,
+        reset=person.has_accepted,
+        practice_name=person.practice.name,
+        expires=invitation.expires_at.astimezone(zone_of(person)),
+        link=mail.link("auth.accept_invitation", token=row.secret),
+    )
 
 
 WRITERS = {
