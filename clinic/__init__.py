@@ -80,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         client,
         crypto,
         db,
+        health,
         library,
         logs,
         measures,
@@ -102,6 +103,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(therapist.bp)
     app.register_blueprint(client.bp)
+    app.register_blueprint(health.bp)
     logs.init_app(app)  # after the blueprints: it learns which routes carry a token
     return app
 
