@@ -65,7 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["SESSION_COOKIE_SECURE"]:
         secure_cookie_names(app)
 
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Keys and the SQLite file live here: only the app's user may look in (`doctor` checks).
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'clinic.sqlite3'}"
     if not app.config.get("SECRET_KEY"):

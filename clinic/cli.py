@@ -311,6 +311,29 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(encryption_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(doctor)
+
+
+COLOURS = {"ok": "green", "fail": "red", "skip": "bright_black"}
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor() -> None:
+    """Check that this deployment is ready to serve: database, schema, keys, email, Redis,
+    HTTPS settings, backup tool, instance folder. Exits 1 if anything is red."""
+    from . import preflight
+
+    rows = preflight.run_all(current_app.config, Path(current_app.instance_path), database.engine())
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        label = click.style(f"{row.status.upper():<4}", fg=COLOURS[row.status], bold=True)
+        click.echo(f"{label}  {row.name:<{width}}  {row.detail}")
+    failed = [row for row in rows if row.status == preflight.FAIL]
+    if failed:
+        click.echo(f"{len(failed)} problem(s) to fix before serving.")
+        raise SystemExit(1)
+    click.echo("Ready to serve.")
 
 
 encryption_cli = AppGroup("encryption", help="Keys for the encrypted clinical text.")

@@ -100,6 +100,12 @@ class Mailer:
             raise
         return smtp
 
+    def check(self) -> None:
+        """Connect, secure and sign in as sending would, then say goodbye (`doctor`)."""
+        self.close()
+        self._smtp = self._connect()
+        self.close()
+
     def send(self, message: EmailMessage) -> None:
         """Hand one message to the server; raises smtplib/OS errors as they come."""
         if "From" not in message:

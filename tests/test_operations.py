@@ -9,8 +9,10 @@ import logging
 import re
 
 import pytest
+import sqlalchemy as sa  # noqa: F401
 
 from clinic import create_app
+from clinic.models import Role
 
 from .test_migrations import empty_database_url  # noqa: F401  (a fixture)
 
@@ -160,3 +162,142 @@ def test_readyz_is_503_on_a_database_without_the_schema_or_unreachable(fresh_app
     down = gone.test_client().get("/readyz")
     assert down.status_code == 503 and down.json["database"] == "unreachable"
     assert "nobody" not in down.get_data(as_text=True)
+
+
+# --- flask --app clinic doctor ----------------------------------------------------------------
+
+
+def doctor(app) -> tuple[int, dict[str, tuple[str, str]]]:  # type: ignore[no-untyped-def]
+    """Run `doctor`; its exit code and each row as {name: (status, detail)}."""
+    result = app.test_cli_runner().invoke(args=["doctor"])
+    rows = {}
+    for line in result.output.splitlines():
+        found = re.match(r"(OK|FAIL|SKIP)\s+(.+?)\s{2,}(.*)$", line)
+        if found:
+            rows[found.group(2)] = (found.group(1), found.group(3))
+    assert rows, result.output
+    return result.exit_code, rows
+
+
+def test_doctor_on_a_new_install_is_red_until_the_schema_is_built(fresh_app):
+    code, rows = doctor(fresh_app)
+    assert code == 1
+    assert rows["Database"][0] == "OK"
+    assert rows["Schema"][0] == "FAIL" and "db upgrade" in rows["Schema"][1]
+    assert fresh_app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    code, rows = doctor(fresh_app)
+    assert code == 0, rows
+    assert rows["Schema"][0] == "OK" and rows["Secret key"][0] == "OK"
+    assert rows["Instance folder"][0] == "OK"  # made 0700 by the app itself
+    assert rows["Email (SMTP)"][0] == "SKIP" and rows["Redis"][0] == "SKIP"
+    expected = "OK" if fresh_app.config["DATABASE_URL"].startswith("postgresql") else "SKIP"
+    assert rows["Backup tool"][0] == expected, rows["Backup tool"]
+
+
+def test_doctor_finds_an_open_instance_folder_and_a_weak_secret(app, tmp_path):
+    (tmp_path / "instance").chmod(0o755)
+    (tmp_path / "instance" / "encryption_keys").chmod(0o644)
+    app.config["SECRET_KEY"] = "dev"
+    code, rows = doctor(app)
+    assert code == 1
+    assert rows["Instance folder"][0] == "FAIL"
+    assert "chmod 700" in rows["Instance folder"][1]
+    assert "encryption_keys is mode 644" in rows["Instance folder"][1]
+    assert rows["Secret key"][0] == "FAIL"
+
+
+def test_doctor_sees_keys_that_cannot_read_the_stored_text(app, db, make_user, make_plan):
+    from cryptography.fernet import Fernet
+
+    from clinic import crypto
+    from clinic.models import CheckIn
+
+    assert doctor(app)[1]["Encryption keys"][0] == "OK"  # nothing stored yet to try
+    client = make_user(Role.CLIENT)
+    plan = make_plan(client)
+    db.add(
+        CheckIn(
+            client_id=client.id, plan_id=plan.id, week=1, trust=5, distress=5, note="a hard week"
+        )
+    )
+    db.commit()
+    code, rows = doctor(app)
+    assert rows["Encryption keys"][0] == "OK" and "column(s) tried" in rows["Encryption keys"][1]
+    crypto.use_keys([Fernet.generate_key()])  # another deployment's key, or a lost one
+    code, rows = doctor(app)
+    assert code == 1 and rows["Encryption keys"][0] == "FAIL"
+    assert "not the keys it was written with" in rows["Encryption keys"][1]
+
+
+def test_doctor_signs_in_to_the_mail_server_over_starttls(app, tmp_path, monkeypatch):
+    import asyncio
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from clinic import mail
+
+    from .test_notifications import Inbox, _free_port, _self_signed
+
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+
+    controller = Controller(
+        Inbox(),
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        original = ssl.create_default_context
+        trusting = ssl.create_default_context(cafile=cert)
+        monkeypatch.setattr(mail.ssl, "create_default_context", lambda: trusting)
+        app.config.update(
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=controller.port,
+            SMTP_SECURITY="starttls",
+            SMTP_USER="bedrock",
+            SMTP_PASSWORD="s3cret",
+            SMTP_SENDER="bedrock@practice.example",
+            BASE_URL="https://bedrock.example.org",
+            SESSION_COOKIE_SECURE=True,
+        )
+        rows = doctor(app)[1]
+        assert rows["Email (SMTP)"][0] == "OK", rows["Email (SMTP)"]
+        assert "STARTTLS" in rows["Email (SMTP)"][1] and "bedrock" in rows["Email (SMTP)"][1]
+        assert rows["HTTPS and proxy"][0] == "OK"
+        app.config["SMTP_PASSWORD"] = "wrong"
+        code, rows = doctor(app)
+        assert code == 1 and rows["Email (SMTP)"][0] == "FAIL"
+        assert "refused" in rows["Email (SMTP)"][1] and "535" in rows["Email (SMTP)"][1]
+        app.config["SESSION_COOKIE_SECURE"] = False
+        assert doctor(app)[1]["HTTPS and proxy"][0] == "FAIL"  # https links, cookies in clear
+        # a certificate nobody vouches for is a red row, not a silent downgrade
+        app.config["SMTP_PASSWORD"] = "s3cret"
+        monkeypatch.setattr(mail.ssl, "create_default_context", original)
+        rows = doctor(app)[1]
+        assert rows["Email (SMTP)"][0] == "FAIL" and "TLS failed" in rows["Email (SMTP)"][1]
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)
+    rows = doctor(app)[1]  # the server is gone
+    assert rows["Email (SMTP)"][0] == "FAIL" and "cannot reach" in rows["Email (SMTP)"][1]
+
+
+def test_doctor_pings_redis(app):
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/6"
+    rows = doctor(app)[1]
+    assert rows["Redis"] == ("OK", "redis://127.0.0.1:6379/6 answers")
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://:hunter2@127.0.0.1:9/6"
+    code, rows = doctor(app)
+    assert code == 1 and rows["Redis"][0] == "FAIL"
+    assert "hunter2" not in rows["Redis"][1]
