@@ -89,7 +89,9 @@ def init_app(app: Flask) -> None:
         write_json_lines(app)
     # First of all: a gate that answers early (a redirect to sign in) still has an id.
     app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
-    app.after_request(_finish_request)
+    # Last of all (after-request functions run in reverse): the commit has happened, so the
+    # status and the duration are the ones the client gets.
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish_request)
 
 
 def request_id() -> str | None:
