@@ -137,8 +137,8 @@ def secret_key(config: Mapping[str, Any]) -> Check:
         return Check(
             "Secret key",
             FAIL,
-            "SECRET_KEY is a placeholder or shorter than 32 characters: set CLINIC_SECRET_KEY "
-            "to `python3 -c 'import secrets; print(secrets.token_hex(32))'`",
+            "SECRET_KEY is a placeholder or shorter than 32 characters: set CLINIC_SECRET_KEY to"
+            " `python3 -c 'import secrets; print(secrets.token_hex(32))'`",
         )
     return Check("Secret key", OK, f"set ({len(key)} characters)")
 
