@@ -53,7 +53,9 @@ def run_all(config: Mapping[str, Any], instance_path: Path, engine: sa.Engine) -
         smtp(config),
         rate_limit_storage(config),
         https_and_proxy(config),
-        backup_tool(engine) if reachable.status == OK else Check("Backup tool", SKIP, "no db"),
+        backup_tool(engine)
+        if reachable.status == OK
+        else Check("Backup tool", SKIP, "the database cannot be reached"),
         instance_folder(instance_path, engine),
     ]
     return rows

@@ -301,3 +301,13 @@ def test_doctor_pings_redis(app):
     code, rows = doctor(app)
     assert code == 1 and rows["Redis"][0] == "FAIL"
     assert "hunter2" not in rows["Redis"][1]
+
+
+def test_doctor_and_the_guard_on_a_database_that_does_not_answer(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"DATABASE_URL": "postgresql+psycopg://bedrock@127.0.0.1:9/bedrock"})
+    code, rows = doctor(app)
+    assert code == 1 and rows["Database"][0] == "FAIL" and "cannot connect" in rows["Database"][1]
+    assert rows["Schema"][0] == "SKIP" and rows["Backup tool"][0] == "SKIP"
+    result = app.test_cli_runner().invoke(args=["reset-link", "someone@example.org"])
+    assert result.exit_code == 1 and "Cannot reach the database" in result.output
