@@ -73,7 +73,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         secure_cookie_names(app)
     trust_proxies(app)
 
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Keys and the SQLite file live here: only the app's user may look in (`doctor` checks).
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'clinic.sqlite3'}"
     if not app.config.get("SECRET_KEY"):
@@ -88,6 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         client,
         crypto,
         db,
+        health,
         library,
         logs,
         measures,
@@ -110,6 +112,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(therapist.bp)
     app.register_blueprint(client.bp)
+    app.register_blueprint(health.bp)
     logs.init_app(app)  # after the blueprints: it learns which routes carry a token
     return app
 

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, audit, crypto, mail, resource_dir
+from . import accounts, audit, crypto, mail, resource_dir, schema
 from . import db as database
 from .db import private_file
 from .models import Practice, Role, User
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from alembic.config import Config
+
+F = TypeVar("F", bound="Callable[..., Any]")
 
 db_cli = AppGroup("db", help="Create and migrate the database schema (Alembic).")
 
@@ -43,18 +48,61 @@ def alembic_config() -> Config:
     return cfg
 
 
+def needs_schema(command: F) -> F:
+    """Run the command only on a database whose schema is the newest one: on an empty or older
+    database it says to run `db upgrade` (instead of a traceback from the first query)."""
+
+    @functools.wraps(command)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            found = schema.state(database.engine())
+        except sa.exc.DBAPIError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error)
+            raise click.ClickException(f"Cannot reach the database: {reason}") from None
+        if not found.at_head:
+            raise click.ClickException(schema.UPGRADE_HINT)
+        return command(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+def run_migrations(direction: str, revision: str) -> None:
+    """Upgrade or downgrade, printing each migration as it runs (or that none was needed)."""
+    ran: list[str] = []
+
+    def report(*, step: Any, **_: Any) -> None:
+        if not step.is_migration:
+            return
+        arrow = "->" if step.is_upgrade else "<-"
+        source = ", ".join(step.source_revision_ids) or "empty"
+        target = ", ".join(step.destination_revision_ids) or "empty"
+        doc = (step.up_revision.doc or "").strip().splitlines()
+        ran.append(target)
+        click.echo(f"Ran {source} {arrow} {target}" + (f": {doc[0]}" if doc else ""))
+
+    cfg = alembic_config()
+    cfg.attributes["on_version_apply"] = report
+    getattr(migrations(), direction)(cfg, revision)
+    if not ran:
+        click.echo(
+            "Already at the newest schema; nothing to run."
+            if direction == "upgrade" and revision == "head"
+            else f"Already at {revision}; nothing to run."
+        )
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema (to the newest revision by default)."""
-    migrations().upgrade(alembic_config(), revision)
+    run_migrations("upgrade", revision)
 
 
 @db_cli.command("downgrade")
 @click.argument("revision", default="-1")
 def db_downgrade(revision: str) -> None:
     """Downgrade the schema by one revision, or to REVISION ('base' empties it)."""
-    migrations().downgrade(alembic_config(), revision)
+    run_migrations("downgrade", revision)
 
 
 @db_cli.command("current")
@@ -73,6 +121,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 @click.command("create-admin")
 @with_appcontext
+@needs_schema
 @click.option("--email", required=True, help="The admin's sign-in address.")
 @click.option("--name", default="Practice admin", show_default=True, help="Display name.")
 @click.option(
@@ -127,7 +176,7 @@ def demo(url: str, password: str | None) -> None:
     """Build (or rebuild) the demo practice and print how to sign in."""
     from .demo import build_demo
 
-    migrations().upgrade(alembic_config(), "head")
+    run_migrations("upgrade", "head")  # the demo builds its own schema, so it needs no guard
     db = database.session()
     if password is not None and (problem := accounts.password_problem(password)):
         raise click.ClickException(problem)
@@ -150,6 +199,7 @@ def demo(url: str, password: str | None) -> None:
     help="Folder to write into (made if missing).",
 )
 @with_appcontext
+@needs_schema
 def export_reports(email: str, out: Path) -> None:
     """Write every active client's progress report and CSV files into a folder, for
     end-of-month paperwork or an archive."""
@@ -208,6 +258,7 @@ def _write_private(path: Path, content: bytes) -> None:
 
 @click.command("send-notifications")
 @with_appcontext
+@needs_schema
 @click.option(
     "--now",
     "at",
@@ -243,6 +294,7 @@ def send_notifications(at: str | None) -> None:
 
 @click.command("reset-link")
 @with_appcontext
+@needs_schema
 @click.argument("email")
 def reset_link(email: str) -> None:
     """Print a one-time password reset link for an active account (for practices without
@@ -276,6 +328,29 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(encryption_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(doctor)
+
+
+COLOURS = {"ok": "green", "fail": "red", "skip": "bright_black"}
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor() -> None:
+    """Check that this deployment is ready to serve: database, schema, keys, email, Redis,
+    HTTPS settings, backup tool, instance folder. Exits 1 if anything is red."""
+    from . import preflight
+
+    rows = preflight.run_all(current_app.config, Path(current_app.instance_path), database.engine())
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        label = click.style(f"{row.status.upper():<4}", fg=COLOURS[row.status], bold=True)
+        click.echo(f"{label}  {row.name:<{width}}  {row.detail}")
+    failed = [row for row in rows if row.status == preflight.FAIL]
+    if failed:
+        click.echo(f"{len(failed)} problem(s) to fix before serving.")
+        raise SystemExit(1)
+    click.echo("Ready to serve.")
 
 
 encryption_cli = AppGroup("encryption", help="Keys for the encrypted clinical text.")
@@ -311,6 +386,7 @@ def encryption_new_key(write: bool) -> None:
 
 
 @encryption_cli.command("reencrypt")
+@needs_schema
 def encryption_reencrypt() -> None:
     """Re-encrypt every stored clinical value with the first (newest) key."""
     count = reencrypt_all(database.engine())
@@ -363,6 +439,7 @@ def _passphrase(env_name: str | None) -> str | None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--passphrase-env", metavar="NAME", default=None, help=PASSPHRASE_HELP)
 @with_appcontext
+@needs_schema
 def backup_command(target: Path, passphrase_env: str | None) -> None:
     """Write a consistent backup of the live database to TARGET (safe while the app runs)."""
     from .backup import BackupError, backup, seal

@@ -14,19 +14,33 @@ and any module's own `logging.getLogger(__name__)`):
 - SQLAlchemy's echo of parameters and result rows is withheld.
 
 OWASP ASVS 4.0.3 V7.1.1/V7.1.2: no credentials, session tokens or sensitive personal data in
-logs."""
+logs.
+
+Every request has an id (the proxy's X-Request-ID when it is a plain token of 8 to 64 letters,
+digits, '.', '_' or '-', else a new one): it is on `g.request_id`, in the X-Request-ID response
+header and on every log record made while the request runs (record.request_id), and one access
+line per request (logger clinic.access) gives the method, the path without its query string
+(tokens hidden), the status and the duration. LOG_FORMAT (CLINIC_LOG_FORMAT) = "json" writes
+every log line of the process to stderr as one JSON object, from the cleaned record; the
+default, "text", leaves logging as Flask and the server set it up (development)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import secrets
 import sqlite3
+import sys
+import time
 import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, Response, g, has_request_context, request
+from flask.logging import default_handler
 
 # Exceptions whose message Python or Jinja writes from the code alone (names of types and
 # attributes), never from data; every other exception is logged without its message.
@@ -50,17 +64,105 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
 _RULE_ARG = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+LOG_FORMATS = ("text", "json")
+ACCESS = logging.getLogger("clinic.access")
+# Fields an access line carries besides the message (given as `extra`, after the factory ran).
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms")
+
 _token_rules: set[str] = set()
 _token_patterns: list[tuple[re.Pattern[str], list[bool]]] = []
 
 
 def init_app(app: Flask) -> None:
     """Learn which of the app's routes carry a token (call it once the blueprints are
-    registered), and clean every log record the process makes from now on."""
+    registered), clean every log record the process makes from now on, give every request an
+    id and an access line, and write JSON lines if LOG_FORMAT says so."""
     for rule in app.url_map.iter_rules():
         if any("token" in argument for argument in rule.arguments):
             _learn_token_rule(rule.rule)
     install()
+    log_format = str(app.config.get("LOG_FORMAT") or "text").strip().lower()
+    if log_format not in LOG_FORMATS:
+        raise RuntimeError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+    if log_format == "json":
+        write_json_lines(app)
+    # First of all: a gate that answers early (a redirect to sign in) still has an id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
+    # Last of all (after-request functions run in reverse): the commit has happened, so the
+    # status and the duration are the ones the client gets.
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish_request)
+
+
+def request_id() -> str | None:
+    """The current request's id (None outside a request)."""
+    return g.get("request_id") if has_request_context() else None
+
+
+def _start_request() -> None:
+    offered = request.headers.get("X-Request-ID", "")
+    g.request_id = offered if _REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
+    g.request_started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    rid = g.get("request_id") or secrets.token_hex(16)
+    response.headers["X-Request-ID"] = rid
+    started = g.get("request_started")
+    duration = round((time.perf_counter() - started) * 1000, 1) if started else None
+    path = clean_text(request.path)  # the path only: never the query string
+    ACCESS.info(
+        "%s %s %s %sms",
+        request.method,
+        path,
+        response.status_code,
+        duration,
+        extra={
+            "method": request.method,
+            "path": path,
+            "status": response.status_code,
+            "duration_ms": duration,
+        },
+    )
+    return response
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, from the cleaned record (its message was cleaned when the
+    record was made; extra string fields are cleaned again here, as they come later)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": clean_text(record.getMessage()),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for field in ACCESS_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                entry[field] = clean_text(value) if isinstance(value, str) else value
+        if record.exc_info and not record.exc_text:  # a record made before install()
+            record.exc_text = format_exception(record.exc_info[1])  # type: ignore[arg-type]
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def write_json_lines(app: Flask) -> logging.Handler:
+    """Every log line of the process to stderr as JSON (one handler, however many apps)."""
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "clinic_json", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler.clinic_json = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
+    root.setLevel(level)
+    app.logger.removeHandler(default_handler)  # its lines reach the root handler instead
+    return handler
 
 
 def install() -> None:
@@ -71,6 +173,10 @@ def install() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = made_by(*args, **kwargs)
+        try:
+            record.request_id = request_id()
+        except Exception:
+            record.request_id = None
         try:
             clean(record)
         except Exception:  # a record that cannot be cleaned is not written as it was

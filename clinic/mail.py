@@ -114,6 +114,12 @@ class Mailer:
                 raise ServerUnavailable(f"{type(error).__name__}: {error}") from error
         return self._smtp
 
+    def check(self) -> None:
+        """Connect, secure and sign in as sending would, then say goodbye (`doctor`)."""
+        self.close()
+        self._smtp = self._connect()
+        self.close()
+
     def send(self, message: EmailMessage) -> None:
         """Hand one message to the server. A refusal of this message (its recipient, its
         content) raises the smtplib error as it comes; anything that would stop every other

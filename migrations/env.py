@@ -50,6 +50,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        # `flask db upgrade` prints each migration it runs (clinic.cli.run_migrations).
+        on_version_apply=config.attributes.get("on_version_apply") or (),
     )
     try:
         with context.begin_transaction():

@@ -65,6 +65,8 @@ ROUTES: dict[str, Access] = {
     "auth.accept_invitation": PUBLIC,
     "auth.sign_in_code": PUBLIC,
     "auth.reminders_off": PUBLIC,
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
     "auth.change_password": Access("any"),
     "auth.confirm_identity": Access("any"),
     "auth.account": Access("any"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "clinic"
-AUDIENCES = ("auth", "therapist", "client", "admin")
+AUDIENCES = ("auth", "therapist", "client", "admin", "health")  # health: load balancers
 PAGE_TOOLS = {"render_template", "redirect", "url_for", "flash", "abort", "Blueprint"}
 
 # Rule 4: each rule module's layer; a module imports only modules of its own layer or below,
@@ -28,6 +28,7 @@ PAGE_TOOLS = {"render_template", "redirect", "url_for", "flash", "abort", "Bluep
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "crypto", "db", "models", "timeutil", "mail", "audit", "library", "measures"),
     ("text", "answers", "charts", "pdf", "backup", "throttle", "logs"),
+    ("schema", "preflight"),  # clinic.cli's guard, `doctor` and /readyz: where the schema stands
     ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
     ("questionnaires",),
     ("notes",),
