@@ -229,8 +229,12 @@ class Browsing:
         found: list[str] = []
         for size_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
             page.set_viewport_size(size)
+            # A long page photographed whole on a busy machine can take a while: this is a
+            # record of what axe checked, not a speed test.
             page.screenshot(
-                path=self.shots / f"{self.count:02d}-{name}-{size_name}.png", full_page=True
+                path=self.shots / f"{self.count:02d}-{name}-{size_name}.png",
+                full_page=True,
+                timeout=60_000,
             )
             # WCAG 1.4.10 reflow: nothing makes the whole page scroll sideways.
             overflow = page.evaluate(
