@@ -268,9 +268,12 @@ def _attendance(db: Session, client: User, first: dt.date | None, last: dt.date)
     attended, 1 cancelled, 1 did not attend.'"""
     counts: dict[str, int] = {}
     for n in notes.notes_of(db, client):
-        if n.status == "signed" and n.session_date <= last:
-            if first is None or n.session_date >= first:
-                counts[n.attendance] = counts.get(n.attendance, 0) + 1
+        if (
+            n.status == "signed"
+            and n.session_date <= last
+            and (first is None or n.session_date >= first)
+        ):
+            counts[n.attendance] = counts.get(n.attendance, 0) + 1
     if not counts:
         return "No signed session notes in this period."
     parts = [f"{counts[k]} {ATTENDANCE_WORDS[k].lower()}" for k in ATTENDANCE_WORDS if k in counts]
