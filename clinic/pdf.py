@@ -391,7 +391,7 @@ def labelled(label: str, value: Any, style: str = "body") -> Paragraph:
 def table(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
-    widths: Sequence[float] | None = None,
+    widths: Sequence[float | None] | None = None,
 ) -> Table:
     """A simple ruled table; every cell is escaped text. A row taller than the space left
     splits across pages (a note of any length prints), and each column is at least as wide

@@ -122,13 +122,13 @@ def gather_progress_report(
             )
             for p in course.scores
         )
-        dated = [(p.day, p) for p in course.scores]
+        points = [(p.day, p) for p in course.scores]
         words = progress.client_words(inst, s) if for_client else progress.therapist_words(s)
         blocks.append(
             MeasureBlock(
                 inst.short_name,
                 inst.name,
-                chart(inst, dated, markers, course.baseline.on_full_scale(inst)),
+                chart(inst, points, markers, course.baseline.on_full_scale(inst)),
                 rows,
                 "" if for_client else reliable_words(s),
                 words,
