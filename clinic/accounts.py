@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
+from typing import TypedDict
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -24,7 +25,15 @@ from .models import AuditEvent, Care, Invitation, Practice, Role, User
 # configurations of equal strength). The library's default (RFC 9106's 64 MiB, t=3) made every
 # sign-in add 64 MiB to a worker's peak memory. Hashes made with other parameters still verify
 # and are re-hashed with these at the next sign-in.
-HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+
+
+class HashParameters(TypedDict):
+    time_cost: int
+    memory_cost: int  # KiB
+    parallelism: int
+
+
+HASH_PARAMETERS: HashParameters = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
 _hasher = PasswordHasher(**HASH_PARAMETERS)
 # Verified when an email is unknown, so that a miss costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -418,7 +427,7 @@ def colleagues(db: Session, therapist: User) -> list[User]:
     )
 
 
-def clients_of_practice(db: Session, practice_id: int) -> list[sa.Row[tuple[User, str | None]]]:
+def clients_of_practice(db: Session, practice_id: int) -> list[sa.Row[User, str | None]]:
     """The practice's clients by name, each with their current therapist's name (or None)."""
     therapist = sa.orm.aliased(User)
     return list(

@@ -68,7 +68,7 @@ def record(
     Outside a request (the email sender) nobody is signed in: name the practice instead.
     `anonymous`: the actor is not known (a refused sign-in), whoever is signed in."""
     if user is None and not anonymous and current_user and current_user.is_authenticated:
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_user._get_current_object()
     event = AuditEvent(
         at=database.utcnow(),
         practice_id=user.practice_id if user else practice_id,

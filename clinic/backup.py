@@ -89,7 +89,7 @@ def _libpq(url: sa.URL) -> str:
         "user": url.username,
         **{k: v for k, v in url.query.items() if isinstance(v, str)},
     }
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def _env(url: sa.URL) -> dict[str, str]:

@@ -232,7 +232,7 @@ def layout(
     placed: list[tuple[float, str, str, int, float, str]] = []
     ordered = sorted(chart.markers, key=lambda m: m[0])
     xs = [x_of(day) for day, _ in ordered] + [width + pad]
-    for i, (day, text) in enumerate(ordered):
+    for i, (_day, text) in enumerate(ordered):
         # As long as the room up to the next event (or the edge) allows, and at least a share
         # of the plot (rows keep labels apart when events are close).
         x = xs[i]

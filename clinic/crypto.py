@@ -26,7 +26,7 @@ def parse_keys(text: str) -> list[bytes]:
     return keys
 
 
-def init_app(app: Flask, instance_secret) -> None:  # type: ignore[no-untyped-def]
+def init_app(app: Flask, instance_secret) -> None:
     """Install the app's keys: CLINIC_ENCRYPTION_KEYS, else instance/encryption_keys
     (created with one new key, mode 0600, on first start)."""
     configured = app.config.get("ENCRYPTION_KEYS")

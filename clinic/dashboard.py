@@ -151,20 +151,20 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
     found: dict[tuple[int, str], list[episodes.Score]] = {}
     for (
         client_id,
-        plan_id,
+        score_plan_id,
         code,
         total,
         completed_at,
-        week,
+        score_week,
         slot,
         row_id,
         out_of,
     ) in episodes.score_rows(db, list(rows), ("phq9", "gad7")):
         row = rows[client_id]
         row.touch(completed_at)
-        if plan_id == (row.plan.id if row.plan else None):
+        if score_plan_id == (row.plan.id if row.plan else None):
             day = completed_at.date()  # the course only orders by time; the day is not shown
-            score = episodes.Score(completed_at, day, total, week, slot, row_id, out_of)
+            score = episodes.Score(completed_at, day, total, score_week, slot, row_id, out_of)
             found.setdefault((client_id, code), []).append(score)
     for (client_id, code), scores in found.items():
         course = episodes.course(code, scores)

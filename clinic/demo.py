@@ -76,10 +76,12 @@ def build_demo(db: Session, password: str) -> DemoDetails:
     )
     details.accounts.append(("admin", admin.display_name, email("admin")))
     therapists = []
-    for name, local in THERAPISTS:
-        therapist = accounts.create_user(db, practice, Role.THERAPIST, name, email(local), password)
+    for name, mailbox in THERAPISTS:
+        therapist = accounts.create_user(
+            db, practice, Role.THERAPIST, name, email(mailbox), password
+        )
         therapists.append(therapist)
-        details.accounts.append(("therapist", name, email(local)))
+        details.accounts.append(("therapist", name, email(mailbox)))
     password_hash = accounts.hash_password(password)
     today = dt.date.today()
     for index, name, local, week, accepted, story in CLIENTS:
@@ -207,7 +209,7 @@ def _measures_history(
         if check_in_due and (w < week or story == "keen"):
             trust = min(10, 3 + (0 if story in FLAT else (w - 1) // 2))
             distress = 9 if story == "paused" and w == week - 1 else max(1, 7 - (w - 1) // 2)
-            row, raised = questionnaires.record_check_in(
+            check_in, raised = questionnaires.record_check_in(
                 db,
                 client,
                 plan,
@@ -218,7 +220,7 @@ def _measures_history(
                 helpfulness=None if w == 1 else 2 + w % 3 // 2,
                 note=None,
             )
-            row.created_at = when
+            check_in.created_at = when
             for alert in raised:
                 alert.opened_at = when
 

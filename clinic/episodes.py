@@ -106,12 +106,13 @@ def episode(db: Session, client: User, on: dt.date | None = None) -> Plan | None
     if on is not None:
         plans = [p for p in plans if local_time(p.created_at, client).date() <= on]
     open_ = [p for p in plans if p.status != "finished"]
-    return (open_ or plans or [None])[-1]
+    candidates = open_ or plans
+    return candidates[-1] if candidates else None
 
 
 def score_rows(
     db: Session, client_ids: Sequence[int], codes: Sequence[str] | None = None
-) -> sa.Result[tuple[int, int | None, str, int, dt.datetime, int | None, str, int, int | None]]:
+) -> sa.Result[int, int | None, str, int, dt.datetime, int | None, str, int, int | None]:
     """Every completed administration of these clients (client, plan, instrument, total,
     completed, week, slot, id, out of), oldest first, in one query."""
     stmt = sa.select(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -50,8 +51,7 @@ def fingerprint(db: Session, client: User) -> str:
     notes = sa.select(SessionNote.id).where(SessionNote.client_id == client.id)
     subs = sa.select(Submission.id).where(Submission.client_id == client.id)
     plan_ids = sa.select(Plan.id).where(Plan.client_id == client.id)
-    parts = {
-        "user": [client.display_name, client.email, client.active],
+    queries = {
         "plan": sa.select(Plan.id, Plan.version, Plan.status, Plan.paused_days).where(
             Plan.id.in_(plan_ids)
         ),
@@ -79,12 +79,11 @@ def fingerprint(db: Session, client: User) -> str:
         "event": sa.select(EventNote.id).where(EventNote.client_id == client.id),
         "screen": sa.select(Screen.id).where(Screen.client_id == client.id),
     }
-    state = {
-        name: part
-        if isinstance(part, list)
-        else [list(row) for row in db.execute(part.order_by(*part.selected_columns[:1]))]
-        for name, part in parts.items()
+    state: dict[str, list[Any]] = {
+        name: [list(row) for row in db.execute(q.order_by(*q.selected_columns[:1]))]
+        for name, q in queries.items()
     }
+    state["user"] = [client.display_name, client.email, client.active]
     return hashlib.sha256(json.dumps(state, default=str, sort_keys=True).encode()).hexdigest()
 
 

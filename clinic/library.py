@@ -266,8 +266,8 @@ def _parse_section(data: Any, where: str) -> Section:
                 raise r.fail(f"field '{f.key}': required_when value is not a choice of '{other}'")
     order_by = r.get("order_by", str, None)
     if order_by is not None:
-        target = next((f for f in fields if f.key == order_by), None)
-        if target is None or target.type != "integer":
+        by = next((f for f in fields if f.key == order_by), None)
+        if by is None or by.type != "integer":
             raise r.fail(f"order_by '{order_by}' must name an integer field of this section")
     section = Section(
         key=key,

@@ -26,6 +26,7 @@ default, "text", leaves logging as Flask and the server set it up (development).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -210,7 +211,7 @@ def clean(record: logging.LogRecord) -> None:
 def clean_text(text: str) -> str:
     """Tokens in links, query strings, email addresses and database DETAIL lines hidden."""
     for pattern, is_token in _token_patterns:
-        text = pattern.sub(lambda m, t=is_token: _keep_all_but_tokens(m, t), text)
+        text = pattern.sub(functools.partial(_keep_all_but_tokens, is_token=is_token), text)
     text = _QUERY.sub(r"\1?[query]", text)
     text = _EMAIL.sub("[email]", text)
     return _DETAIL.sub(r"\1 [hidden]", text)

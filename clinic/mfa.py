@@ -12,6 +12,7 @@ import hmac
 import io
 import secrets
 import time
+from typing import Any, cast
 
 import pyotp
 import segno
@@ -93,7 +94,7 @@ def verify_totp(user: User, code: str, now: float | None = None) -> bool:
                 user.totp_last_step = step
                 return True
             # A conditional update: of two requests racing with the same code, one wins.
-            won = db.execute(
+            result = db.execute(
                 sa.update(User)
                 .where(
                     User.id == user.id,
@@ -101,7 +102,9 @@ def verify_totp(user: User, code: str, now: float | None = None) -> bool:
                 )
                 .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )
+            # An UPDATE without RETURNING runs on a cursor: its result has a row count.
+            won = cast("sa.CursorResult[Any]", result).rowcount
             if won != 1:
                 return False
             set_committed_value(user, "totp_last_step", step)

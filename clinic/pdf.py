@@ -308,7 +308,7 @@ class _BidiParagraph(Paragraph):
         self._laid_for: float | None = None
         super().__init__(text, style, *args, **kwargs)
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         if self._runs is not None and self._laid_for != availWidth:
             s = self.style
             room = availWidth - s.leftIndent - s.rightIndent - max(s.firstLineIndent, 0) - 0.5
@@ -391,7 +391,7 @@ def labelled(label: str, value: Any, style: str = "body") -> Paragraph:
 def table(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
-    widths: Sequence[float] | None = None,
+    widths: Sequence[float | None] | None = None,
 ) -> Table:
     """A simple ruled table; every cell is escaped text. A row taller than the space left
     splits across pages (a note of any length prints), and each column is at least as wide
@@ -517,7 +517,7 @@ class _HeadingWithStart(KeepTogether):
     table) would not fit under them. Keeping all of a long note with its heading would
     leave the rest of the page blank."""
 
-    def split(self, aW: float, aH: float) -> list[Flowable]:  # noqa: N803 (ReportLab's names)
+    def split(self, aW: float, aH: float) -> list[Flowable]:
         *heads, tail = self._content
         content = list(self._content)
         frame = getattr(self, "_frame", None)
@@ -563,7 +563,7 @@ def _counting_canvas() -> Callable[..., Any]:
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
+        def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
             self._startPage()
 

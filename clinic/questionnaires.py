@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -174,7 +175,7 @@ def complete(
     db: Session,
     client: User,
     code: str,
-    answers: dict[str, int | str],
+    answers: Mapping[str, int | str],
     entered_by: User,
     *,
     plan: Plan | None = None,
@@ -185,7 +186,7 @@ def complete(
     """Store a completed questionnaire; the total, band and flags are computed here from the
     items, never taken from the request. Returns it with any alerts it raised."""
     inst = measures.instrument(code)
-    item_answers = {i.key: answers.get(i.key) for i in inst.items}
+    item_answers = {i.key: answers[i.key] for i in inst.items if i.key in answers}
     result = measures.score(code, item_answers)  # raises ValueError on anything missing
     if plan is None:  # what is answered while a plan is open belongs to its episode
         sent_in = request_row.plan_id if request_row is not None else None
@@ -220,7 +221,13 @@ def complete(
     return row, raised
 
 
-def check_in_ratings(data: dict[str, Any]) -> dict[str, int | None]:
+class CheckInRatings(TypedDict):
+    trust: int
+    distress: int
+    helpfulness: int | None
+
+
+def check_in_ratings(data: dict[str, Any]) -> CheckInRatings:
     """The three ratings of a check-in from what a form holds ("" or None: not answered)."""
 
     def number(value: Any) -> int | None:

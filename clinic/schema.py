@@ -52,15 +52,20 @@ def expected_revisions() -> frozenset[str]:
     parents: set[str] = set()
     for path in sorted((resource_dir("migrations") / "versions").glob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target = node.target if isinstance(node, ast.AnnAssign) else None
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
+            target: ast.expr
+            value: ast.expr | None
+            if isinstance(node, ast.AnnAssign):
+                target, value = node.target, node.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            else:
+                continue
             if not isinstance(target, ast.Name):
                 continue
             if target.id == "revision":
-                revisions.update(_names(node.value))
+                revisions.update(_names(value))
             elif target.id == "down_revision":
-                parents.update(_names(node.value))
+                parents.update(_names(value))
     return frozenset(revisions - parents)
 
 

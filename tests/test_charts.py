@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -112,7 +113,7 @@ def _svg_fill_at(svg: str, value: float) -> str:
     root = ET.fromstring(svg)
     circles = root.findall("s:circle", NS)
     values = [float(c.find("s:title", NS).text.rsplit(": ", 1)[1]) for c in circles]
-    (v0, y0), (v1, y1) = [(v, float(c.get("cy"))) for v, c in zip(values, circles)][:2]
+    (v0, y0), (v1, y1) = [(v, float(c.get("cy"))) for v, c in zip(values, circles, strict=True)][:2]
     y = y0 + (value - v0) * (y1 - y0) / (v1 - v0)
     x = float(circles[0].get("cx")) + 1
     for rect in root.findall("s:rect", NS):
@@ -211,7 +212,7 @@ def _shown(t) -> str:  # type: ignore[no-untyped-def]
 
 
 def _segments(points):  # type: ignore[no-untyped-def]
-    return list(zip(points, points[1:]))
+    return list(itertools.pairwise(points))
 
 
 def _crosses(box, a, b) -> bool:  # type: ignore[no-untyped-def]
@@ -263,7 +264,7 @@ def test_band_names_are_never_crossed_by_the_line_in_the_pdf():
 
     d = charts.drawing(ENDS_IN_BAND)
     line = next(s for s in d.contents if isinstance(s, PolyLine)).points
-    points = list(zip(line[::2], line[1::2]))
+    points = list(zip(line[::2], line[1::2], strict=True))
     names = {"minimal", "mild", "moderate", "moderately severe", "severe", "moderately"}
     boxes = []
     for s in d.contents:
@@ -304,7 +305,7 @@ def test_dates_under_more_points_than_the_first_and_last_readable_on_a_phone():
         )
         for t in dates
     )
-    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
     drawn = PdfReader(io.BytesIO(renderPDF.drawToString(charts.drawing(WEEKLY)))).pages[0]
     text = drawn.extract_text()
     shown = [f"{START + dt.timedelta(days=7 * i):%d %b}" for i in range(12)]

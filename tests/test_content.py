@@ -137,7 +137,7 @@ def test_invalid_toml_is_reported_with_its_file(tmp_path):
     root = _copy_content(tmp_path)
     path = root / "worksheets" / "trigger_log.toml"
     path.write_text(path.read_text(encoding="utf-8") + "\n[[sections\n", encoding="utf-8")
-    with pytest.raises(ContentError, match="trigger_log.toml: not valid TOML"):
+    with pytest.raises(ContentError, match=r"trigger_log\.toml: not valid TOML"):
         load_library(root)
 
 

@@ -184,7 +184,7 @@ def test_questionnaire_csv_has_one_numeric_column_per_item(app, db, make_user, e
     assert items == [f"item_{n}" for n in range(1, 10)]
     assert [rows["phq9"][f"item_{n}"] for n in range(1, 10)] == ["2"] * 8 + ["0"]
     assert rows["phq9"]["extra_difficulty"] == "1"  # recorded, not scored
-    assert [rows["gad7"][f"item_{n}"] for n in range(1, 10)] == list("1230123") + ["", ""]
+    assert [rows["gad7"][f"item_{n}"] for n in range(1, 10)] == [*"1230123", "", ""]
     assert [rows["wsas"][f"item_{n}"] for n in range(1, 6)] == ["7", "6", "5", "4", "3"]
     assert rows["wsas"]["item_6"] == "" and rows["wsas"]["extra_difficulty"] == ""
     assert rows["phq9"]["total"] == "16" and rows["gad7"]["total"] == "12"

@@ -96,17 +96,20 @@ def test_database_errors_reach_the_log_without_names_or_emails(
 def test_the_engine_hides_statement_parameters_from_its_errors(app, make_user, log_everything):
     make_user(Role.CLIENT, name="Someone Else", email=EMAIL)
     log_everything.clear()
-    with app.app_context(), database.engine().connect() as conn:
-        with pytest.raises(sa.exc.IntegrityError) as raised:
-            conn.execute(
-                sa.insert(User).values(
-                    practice_id=sa.select(Practice.id).scalar_subquery(),
-                    role="client",
-                    email=EMAIL,
-                    display_name=NAME,
-                    session_token=TOKEN,
-                )
+    with (
+        app.app_context(),
+        database.engine().connect() as conn,
+        pytest.raises(sa.exc.IntegrityError) as raised,
+    ):
+        conn.execute(
+            sa.insert(User).values(
+                practice_id=sa.select(Practice.id).scalar_subquery(),
+                role="client",
+                email=EMAIL,
+                display_name=NAME,
+                session_token=TOKEN,
             )
+        )
     assert NAME not in str(raised.value) and TOKEN not in str(raised.value)
     assert "parameters hidden" in str(raised.value)
     assert_nothing_personal(everything_logged(log_everything))

@@ -128,7 +128,7 @@ def test_upgrading_a_database_in_use_keeps_every_row(empty_database_url):
                 "INSERT INTO administration (id, client_id, plan_id, instrument_code, "
                 "instrument_version, slot, week, requested_at, completed_at, answers, total) "
                 "VALUES (1, 2, 1, 'phq9', 1, 'baseline', 1, CURRENT_TIMESTAMP, "
-                'CURRENT_TIMESTAMP, \'{"9": 3}\', 20)'
+                "CURRENT_TIMESTAMP, '{\"9\": 3}', 20)"
             )
             conn.exec_driver_sql(
                 "INSERT INTO alert (id, client_id, kind, administration_id, detail, opened_at) "

@@ -73,7 +73,7 @@ def note_data(page, **changes: str) -> dict[str, str]:  # type: ignore[no-untype
     data: dict[str, str] = {}
     for node in form.find_all(["input", "textarea"]):
         name = node.get("name")
-        if not name or node.get("type") == "radio" and not node.has_attr("checked"):
+        if not name or (node.get("type") == "radio" and not node.has_attr("checked")):
             continue
         data[name] = (
             node.get_text().lstrip("\r\n") if node.name == "textarea" else node.get("value", "")

@@ -262,7 +262,12 @@ def test_tables_fit_the_page_and_keep_header_words_whole(app, db, record, monkey
     assert t.get(f"/therapist/clients/{client.id}/progress-report.pdf").status_code == 200
     assert t.get(f"/therapist/clients/{client.id}/notes/{note_id}/summary.pdf").status_code == 200
     headers = {h for header, _ in made for h in header}
-    assert {"Reviewed", "Quality (0–4)", "Reliable change (Jacobson–Truax)", "Attendance"} <= headers
+    assert {
+        "Reviewed",
+        "Quality (0–4)",
+        "Reliable change (Jacobson–Truax)",
+        "Attendance",
+    } <= headers
     style = pdf.styles()["cellhead"]
     text_width = 210 * mm - 2 * pdf.MARGIN - 12
     for header, table in made:

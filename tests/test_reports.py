@@ -729,7 +729,7 @@ def test_reportlab_fetches_nothing_even_if_markup_slipped_through(tmp_path):
     assert not rl_config.trustedHosts and rl_config.trustedSchemes == []
     for src in ("https://example.org/tracker.png", "file:///etc/hostname"):
         doc = SimpleDocTemplate(str(tmp_path / "x.pdf"))
-        with pytest.raises(Exception, match="(?i)cannot open resource|trusted|not allowed"):
+        with pytest.raises(Exception, match=r"(?i)cannot open resource|trusted|not allowed"):
             doc.build([Paragraph(f'<img src="{src}" width="10" height="10"/>')])
 
 

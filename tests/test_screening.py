@@ -87,7 +87,7 @@ def test_a_practice_can_replace_the_screen_but_not_break_its_outcome(tmp_path):
     assert load_library(CONTENT_DIR, extra).screen.title == "Harbour Street intake screen"
     broken = own.replace('["suitable", "Suitable"]', '["fine", "Fine"]')
     (extra / "screens" / "suitability.toml").write_text(broken, encoding="utf-8")
-    with pytest.raises(ContentError, match="suitability.toml: the outcome's choices must be"):
+    with pytest.raises(ContentError, match=r"suitability\.toml: the outcome's choices must be"):
         load_library(CONTENT_DIR, extra)
     weeks = own.replace('key = "week_9"', 'key = "week_13"')
     (extra / "screens" / "suitability.toml").write_text(weeks, encoding="utf-8")

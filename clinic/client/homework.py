@@ -109,7 +109,7 @@ def _after_answers(ctx: dict[str, Any], out: plans.AnswersOutcome) -> Response |
     or the form again with what needs fixing."""
     assignment = ctx["assignment"]
     if out.kind in ("sent", "saved"):
-        done = {"sent": 1} if out.kind == "sent" else {"saved": 1}
+        done: dict[str, Any] = {"sent": 1} if out.kind == "sent" else {"saved": 1}
         return redirect(url_for("client.homework", assignment_id=assignment.id, **done))
     if out.kind == "conflict" and out.submission and out.revision:
         return _conflict_page(assignment, out.submission, out.revision)

@@ -19,7 +19,7 @@ from .forms import CheckInForm
 
 def _questionnaire_page(
     code: str, errors: dict[str, str], answers: dict[str, Any], status: int = 200
-):  # type: ignore[no-untyped-def]
+):
     inst = measures.instrument(code)
     problem = questionnaires.problem_for(database.session(), signed_in_user())
     return render_template(

@@ -26,7 +26,7 @@ class Practice(Base):
     __tablename__ = "practice"
     # Ids are never reused (SQLite would otherwise recycle the highest one after a delete),
     # so an audit event's practice and user ids always mean the same people.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 -- read by SQLAlchemy
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))

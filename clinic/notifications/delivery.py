@@ -236,7 +236,7 @@ def retry(db: Session, row: Notification) -> None:
 
 def outbox(
     db: Session, practice_id: int
-) -> tuple[list[sa.Row[tuple[Notification, User]]], list[sa.Row[tuple[Notification, User]]]]:
+) -> tuple[list[sa.Row[Notification, User]], list[sa.Row[Notification, User]]]:
     """The practice's emails still open (waiting, sending, failed) and the latest 50 done."""
     base = (
         sa.select(Notification, User)

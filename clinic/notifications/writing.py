@@ -88,7 +88,7 @@ def _templates() -> jinja2.Environment:
         )
         environment.filters.update(long_date=_long_date, clock=_clock, plural=_plural)
         current_app.extensions["clinic.email_templates"] = environment
-    return environment  # type: ignore[no-any-return]
+    return environment
 
 
 def _message(name: str, to: str, practice: Practice, **values: Any) -> EmailMessage:

@@ -131,6 +131,6 @@ def program_of(db: Session, plan: Plan) -> Program:
     return parse_program(snap.body, f"stored program {plan.program_key}", _AnyWorksheet())
 
 
-class _AnyWorksheet(dict):  # type: ignore[type-arg]
+class _AnyWorksheet(dict[str, Any]):
     def __contains__(self, key: object) -> bool:
         return True

@@ -160,7 +160,7 @@ def alert_line(db: Session, client: User, alert: Alert, as_of: dt.date | None = 
     else:
         who = db.get(User, alert.acknowledged_by_id) if alert.acknowledged_by_id else None
         status = (
-            f"Acknowledged {local_time(alert.acknowledged_at, client):%d %b %Y} by "
+            f"Acknowledged {local_time(acked, client):%d %b %Y} by "
             f"{who.display_name if who else 'a former colleague'}: "
             + "; ".join(x for x in (alerts.acknowledgement_words(alert), alert.note) if x)
         )

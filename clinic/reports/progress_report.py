@@ -122,13 +122,13 @@ def gather_progress_report(
             )
             for p in course.scores
         )
-        dated = [(p.day, p) for p in course.scores]
+        points = [(p.day, p) for p in course.scores]
         words = progress.client_words(inst, s) if for_client else progress.therapist_words(s)
         blocks.append(
             MeasureBlock(
                 inst.short_name,
                 inst.name,
-                chart(inst, dated, markers, course.baseline.on_full_scale(inst)),
+                chart(inst, points, markers, course.baseline.on_full_scale(inst)),
                 rows,
                 "" if for_client else reliable_words(s),
                 words,
@@ -268,9 +268,12 @@ def _attendance(db: Session, client: User, first: dt.date | None, last: dt.date)
     attended, 1 cancelled, 1 did not attend.'"""
     counts: dict[str, int] = {}
     for n in notes.notes_of(db, client):
-        if n.status == "signed" and n.session_date <= last:
-            if first is None or n.session_date >= first:
-                counts[n.attendance] = counts.get(n.attendance, 0) + 1
+        if (
+            n.status == "signed"
+            and n.session_date <= last
+            and (first is None or n.session_date >= first)
+        ):
+            counts[n.attendance] = counts.get(n.attendance, 0) + 1
     if not counts:
         return "No signed session notes in this period."
     parts = [f"{counts[k]} {ATTENDANCE_WORDS[k].lower()}" for k in ATTENDANCE_WORDS if k in counts]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import redirect, request, url_for
 from werkzeug.wrappers import Response
@@ -58,15 +59,8 @@ REPORT_PROBLEMS = {
 
 def _back_to_reports(client: User, problem: str, **typed: str) -> Response:
     """Back to the record's reports, with what was typed and what is wrong with it."""
-    return redirect(
-        url_for(
-            "therapist.client_record",
-            client_id=client.id,
-            problem=problem,
-            _anchor="reports",
-            **typed,
-        )
-    )
+    values: dict[str, Any] = {"client_id": client.id, "problem": problem, **typed}
+    return redirect(url_for("therapist.client_record", _anchor="reports", **values))
 
 
 def _session_summary(client: User, day: dt.date, item: SessionNote | None) -> Response:

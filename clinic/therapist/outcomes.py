@@ -118,8 +118,10 @@ def add_event(client_id: int) -> Response:
     client = get_client_or_404(client_id)
     form = EventNoteForm()
     if form.validate_on_submit():
+        on_date = form.on_date.data
+        assert on_date is not None  # InputRequired
         event = notes.add_event(
-            database.session(), client, signed_in_user(), form.on_date.data, form.text.data or ""
+            database.session(), client, signed_in_user(), on_date, form.text.data or ""
         )
         audit.record("create", "event_note", event.id, subject_id=client.id)
         flash("Event noted. It shows on the charts.", "success")

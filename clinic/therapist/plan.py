@@ -53,10 +53,10 @@ def start_plan(client_id: int) -> Response | tuple[str, int]:
         form.start.data, form.session_weekday.data = today, str(today.weekday())
     elif form.validate_on_submit():
         weekday = int_arg(form.session_weekday.data)
+        start = form.start.data
+        assert start is not None  # InputRequired
         try:
-            plan = plans.start_plan(
-                database.session(), client, signed_in_user(), form.start.data, weekday
-            )
+            plan = plans.start_plan(database.session(), client, signed_in_user(), start, weekday)
         except plans.PlanError as error:
             show_error(form, error)
         else:

@@ -13,6 +13,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import mail, plans, text
 from ..timeutil import local_time
@@ -101,7 +102,7 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+def _http_error(error: HTTPException) -> WerkzeugResponse | tuple[str, int]:
     code = error.code or 500
     if code < 400:
         return error.get_response()

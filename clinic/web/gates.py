@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -135,7 +135,7 @@ def require_role(blueprint: Blueprint, role: Role) -> None:
     blueprint.before_request(gate)
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return False
@@ -152,7 +152,7 @@ def home_url(user: User) -> str:
 
 def signed_in_user() -> User:
     """The signed-in person as a model instance (for typed code behind a role gate)."""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     assert isinstance(user, User)
     return user
 

@@ -285,7 +285,7 @@ def browsing(
                             path=shots / f"failed-{n}-{page.person}-{size_name}.png",
                             full_page=True,
                         )
-                    except Exception:  # noqa: BLE001 - the page may be gone; keep the rest
+                    except Exception:
                         continue
     for context in state.contexts:
         context.close()
