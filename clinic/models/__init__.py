@@ -35,6 +35,7 @@ from .records import (
     SQLITE_TRIGGERS,
     AuditEvent,
     Erasure,
+    KeyCheck,
     Notification,
     SignInThrottle,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Erasure",
     "EventNote",
     "Invitation",
+    "KeyCheck",
     "NOTIFICATION_KINDS",
     "NOTIFICATION_STATUSES",
     "Notification",
