@@ -87,6 +87,7 @@ def json_app(tmp_path, monkeypatch, database_url):
     monkeypatch.setenv("CLINIC_LOG_FORMAT", "json")
     app = create_app({"DATABASE_URL": database_url, "TESTING": True})
     yield app
+    app.extensions["clinic.db"].kw["bind"].dispose()  # its start opened a connection (key check)
     for handler in [h for h in root.handlers if getattr(h, "clinic_json", False)]:
         root.removeHandler(handler)
     root.setLevel(level)
