@@ -160,6 +160,9 @@ def init_app(app: Flask, instance_secret: Callable[[Path, Callable[[], str]], st
             verify(app, engine, secret_from_file=secret_from_file)
         except sa.exc.DBAPIError as error:
             log.warning("key check skipped: the database cannot be reached (%s)", _name(error))
+    # The check's connections are not kept: requests (and, under gunicorn, each forked
+    # worker) open their own.
+    engine.dispose()
 
 
 def _loaded_keys() -> list[bytes]:
