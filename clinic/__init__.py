@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -77,19 +77,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'clinic.sqlite3'}"
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = instance_secret(
-            Path(app.instance_path) / "secret_key", lambda: secrets.token_hex(32)
-        )
 
     from . import (
         admin,
         auth,
         cli,
         client,
-        crypto,
         db,
         health,
+        keycheck,
         library,
         logs,
         measures,
@@ -99,10 +95,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     from .web import gates
 
-    crypto.init_app(app, instance_secret)
+    db.init_app(app)
+    # SECRET_KEY and the encryption keys, checked against the database's key-check row.
+    keycheck.init_app(app, instance_secret)
     library.init_app(app)
     measures.init_app(app)
-    db.init_app(app)
     web.init_app(app)
     gates.init_app(app)
     throttle.init_app(app)
@@ -114,7 +111,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(client.bp)
     app.register_blueprint(health.bp)
     logs.init_app(app)  # after the blueprints: it learns which routes carry a token
+    warn_if_instance_in_venv(app)
     return app
+
+
+def warn_if_instance_in_venv(app: Flask) -> None:
+    """A wheel install puts the instance folder in <venv>/var/clinic-instance: rebuilding the
+    venv would delete the keys, and with them every encrypted text."""
+    if Path(app.instance_path).resolve().is_relative_to(Path(sys.prefix).resolve()):
+        app.logger.warning(
+            "The instance folder %s (secret key, encryption keys) is inside the Python "
+            "environment %s: rebuilding it would delete the keys. Set CLINIC_INSTANCE_PATH "
+            "to a folder outside it and move the files there.",
+            app.instance_path,
+            sys.prefix,
+        )
 
 
 def secure_cookie_names(app: Flask) -> None:

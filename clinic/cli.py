@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, audit, crypto, mail, resource_dir, schema
+from . import accounts, audit, crypto, keycheck, mail, resource_dir, schema
 from . import db as database
 from .db import private_file
 from .models import Practice, Role, User
@@ -96,6 +96,18 @@ def run_migrations(direction: str, revision: str) -> None:
 def db_upgrade(revision: str) -> None:
     """Upgrade the schema (to the newest revision by default)."""
     run_migrations("upgrade", revision)
+    check_keys()
+
+
+def check_keys() -> None:
+    """Write the key-check row (a database that had none: new, or older than 0015) or check
+    this process's keys against it."""
+    try:
+        done = keycheck.verify(current_app, database.engine())
+    except keycheck.KeyMismatch as error:
+        raise click.ClickException(str(error)) from None
+    if done == "recorded":
+        click.echo("Recorded which secret and encryption keys this database is used with.")
 
 
 @db_cli.command("downgrade")
@@ -376,12 +388,15 @@ def encryption_new_key(write: bool) -> None:
         )
     path = Path(current_app.instance_path) / "encryption_keys"
     old = path.read_text(encoding="ascii").strip()
+    # The database learns the key before any process can write with it.
+    keycheck.register_keys(database.engine(), [key.encode()])
     tmp = path.with_suffix(".new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n" + old + "\n")
     os.replace(tmp, path)
     crypto.use_keys(crypto.parse_keys(key + "\n" + old))
+    check_keys()
     click.echo(f"Added a new first key to {path}. Now run: flask --app clinic encryption reencrypt")
 
 
@@ -390,6 +405,7 @@ def encryption_new_key(write: bool) -> None:
 def encryption_reencrypt() -> None:
     """Re-encrypt every stored clinical value with the first (newest) key."""
     count = reencrypt_all(database.engine())
+    keycheck.only_first_writes(database.engine())
     click.echo(f"Re-encrypted {count} value(s) with the newest key.")
 
 

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask
 
 _keys: MultiFernet | None = None
+_raw_keys: list[bytes] = []
 
 
 class ClinicalDataError(Exception):
@@ -40,10 +41,16 @@ def init_app(app: Flask, instance_secret) -> None:
 
 def use_keys(keys: list[bytes]) -> None:
     """Encrypt with keys[0]; decrypt with any of them."""
-    global _keys
+    global _keys, _raw_keys
     if not keys:
         raise ValueError("At least one encryption key is needed.")
     _keys = MultiFernet([Fernet(k) for k in keys])
+    _raw_keys = list(keys)
+
+
+def loaded_keys() -> list[bytes]:
+    """The keys in use, the one that encrypts first (for clinic.keycheck)."""
+    return list(_raw_keys)
 
 
 def _active() -> MultiFernet:

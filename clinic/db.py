@@ -162,7 +162,12 @@ def init_app(app: Flask) -> None:
 
 def engine() -> Engine:
     """The current app's engine."""
-    factory: sessionmaker[Session] = current_app.extensions["clinic.db"]
+    return engine_of(current_app)
+
+
+def engine_of(app: Flask) -> Engine:
+    """An app's engine (before any app context exists)."""
+    factory: sessionmaker[Session] = app.extensions["clinic.db"]
     bound = factory.kw["bind"]
     assert isinstance(bound, Engine)
     return bound

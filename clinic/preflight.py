@@ -2,9 +2,7 @@
 gives one row, green (ok), red (fail) or grey (skip: not used here), with what to do about a
 red one. Nothing here changes anything; every network check has a short timeout.
 
-Not checked yet: that the encryption keys are the ones the database was written with when no
-encrypted row exists yet (a key-check value stored in the database is a separate item), and
-ProxyFix (the app does not apply one; a deployment that wants client addresses sets it up)."""
+Not checked: ProxyFix (the app does not apply one; a deployment that wants client addresses sets it up)."""
 
 from __future__ import annotations
 
@@ -20,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import crypto, mail, schema
+from . import crypto, keycheck, mail, schema
 
 OK, FAIL, SKIP = "ok", "fail", "skip"
 TIMEOUT_SECONDS = 5.0
@@ -42,7 +40,7 @@ def run_all(config: Mapping[str, Any], instance_path: Path, engine: sa.Engine) -
     reachable = database(engine)
     rows = [reachable]
     if reachable.status == OK:
-        rows += [schema_state(engine), encryption_keys(engine)]
+        rows += [schema_state(engine), encryption_keys(engine, config)]
     else:
         rows += [
             Check("Schema", SKIP, "the database cannot be reached"),
@@ -93,8 +91,9 @@ def schema_state(engine: sa.Engine) -> Check:
     )
 
 
-def encryption_keys(engine: sa.Engine) -> Check:
-    """The keys encrypt and decrypt, and decrypt one stored value of each encrypted table."""
+def encryption_keys(engine: sa.Engine, config: Mapping[str, Any] | None = None) -> Check:
+    """The keys encrypt and decrypt, decrypt one stored value of each encrypted table, and
+    match the database's key check (and so every other host's keys)."""
     from . import models  # noqa: F401  (registers every table)
     from .db import Base, ClinicalJSON, ClinicalText
 
@@ -126,9 +125,31 @@ def encryption_keys(engine: sa.Engine) -> Check:
                         "instance/encryption_keys)",
                     )
                 tried += 1
-    if not tried:
-        return Check("Encryption keys", OK, "loaded; no encrypted text stored yet to try them on")
-    return Check("Encryption keys", OK, f"decrypt stored text ({tried} column(s) tried)")
+    stored = (
+        f"decrypt stored text ({tried} column(s) tried)"
+        if tried
+        else "loaded; no encrypted text stored yet to try them on"
+    )
+    with engine.connect() as conn:
+        row = keycheck.recorded(conn)
+    if row is None:
+        return Check(
+            "Encryption keys",
+            FAIL,
+            f"{stored}; no key check recorded: run `flask --app clinic db upgrade`",
+        )
+    checks = [keycheck.key_check(k) for k in crypto.loaded_keys()]
+    secret = keycheck.secret_check(str((config or {}).get("SECRET_KEY") or ""))
+    problem = keycheck.mismatch(row, secret, checks)
+    if problem == "secret":
+        return Check("Encryption keys", FAIL, "SECRET_KEY differs from the database's key check")
+    if problem:
+        return Check(
+            "Encryption keys",
+            FAIL,
+            f"differ from the database's key check ({problem}): copy the keys of a host that works",
+        )
+    return Check("Encryption keys", OK, f"{stored}; match the database's key check")
 
 
 def secret_key(config: Mapping[str, Any]) -> Check:

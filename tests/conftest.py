@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from argon2 import PasswordHasher
+from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -211,14 +212,33 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _COMPILED_TEMPLATES = _CompiledTemplates()
 
 
+def give_keys(instance_path: Path) -> str:
+    """Give a test's instance folder its keys, as an operator would for a real deployment
+    (keys are made up only for an empty SQLite database): every app a test creates on that
+    folder then has the same ones, which the database's key check insists on. Returns the
+    secret."""
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret = instance_path / "secret_key"
+    keys = instance_path / "encryption_keys"
+    for path, make in (
+        (secret, lambda: "test-only-" + os.urandom(16).hex()),
+        (keys, lambda: Fernet.generate_key().decode()),
+    ):
+        if not path.exists():
+            path.write_text(make() + "\n", encoding="ascii")
+            path.chmod(0o600)
+    return secret.read_text(encoding="ascii").strip()
+
+
 def _create_app(instance_path: Path, database_url: str) -> Flask:
+    secret = give_keys(instance_path)
     with pytest.MonkeyPatch.context() as patch:  # create_app reads the instance path from here
         patch.setenv("CLINIC_INSTANCE_PATH", str(instance_path))
         app = create_app(
             {
                 "TESTING": True,
                 "DATABASE_URL": database_url,
-                "SECRET_KEY": "test-only-" + os.urandom(8).hex(),
+                "SECRET_KEY": secret,
                 "WTF_CSRF_ENABLED": False,
             }
         )

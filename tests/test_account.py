@@ -3,7 +3,6 @@ address, and how the session cookie is named and scoped behind HTTPS."""
 
 from __future__ import annotations
 
-import os
 from http.cookies import SimpleCookie
 
 import pytest
@@ -13,7 +12,7 @@ from bs4 import BeautifulSoup
 from clinic import create_app
 from clinic.models import AuditEvent, Role, User
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, give_keys
 from .test_auth import page_text
 
 
@@ -150,13 +149,14 @@ def _set_cookies(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def test_behind_https_the_session_cookie_is_a_host_cookie(
     tmp_path, database_url, monkeypatch, db, make_user
 ):
-    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "secure-instance"))
+    # The test app's instance folder: a second app on the same database needs the same keys.
+    monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("CLINIC_SESSION_COOKIE_SECURE", "true")
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-only-" + os.urandom(8).hex(),
+            "SECRET_KEY": give_keys(tmp_path / "instance"),
             "WTF_CSRF_ENABLED": False,
         }
     )

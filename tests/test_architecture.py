@@ -28,7 +28,11 @@ PAGE_TOOLS = {"render_template", "redirect", "url_for", "flash", "abort", "Bluep
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "crypto", "db", "models", "timeutil", "mail", "audit", "library", "measures"),
     ("text", "answers", "charts", "pdf", "backup", "throttle", "logs"),
-    ("schema", "preflight"),  # clinic.cli's guard, `doctor` and /readyz: where the schema stands
+    (
+        "schema",
+        "keycheck",
+        "preflight",
+    ),  # clinic.cli's guard, `doctor` and /readyz: where the schema stands
     ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
     ("questionnaires",),
     ("notes",),

@@ -83,9 +83,21 @@ class Inbox:
         return got
 
 
+def _ports() -> range:
+    """SMTP test servers use ports 8025-8035 on this machine; with the suite in several
+    processes (pytest-xdist), each process has its own share, so that a port one process
+    probed free is not taken by another before its server binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count < 2:
+        return range(8025, 8036)
+    share = 11 // count
+    start = 8025 + int(worker[2:]) * share
+    return range(start, start + share)
+
+
 def _free_port() -> int:
-    # SMTP test servers use ports 8025-8035 on this machine.
-    for port in range(8025, 8036):
+    for port in _ports():
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
             try:
@@ -93,7 +105,7 @@ def _free_port() -> int:
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free SMTP test port in 8025-8035")
+    raise RuntimeError(f"no free SMTP test port in {_ports()}")
 
 
 @pytest.fixture

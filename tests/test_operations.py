@@ -14,6 +14,7 @@ import sqlalchemy as sa  # noqa: F401
 from clinic import create_app
 from clinic.models import Role
 
+from .conftest import give_keys
 from .test_migrations import empty_database_url  # noqa: F401  (a fixture)
 
 HINT = "run `flask --app clinic db upgrade` first"
@@ -23,6 +24,7 @@ HINT = "run `flask --app clinic db upgrade` first"
 def fresh_app(tmp_path, monkeypatch, empty_database_url):  # noqa: F811
     """A new instance folder and a database with nothing in it, as after installing."""
     monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "new-instance"))
+    give_keys(tmp_path / "new-instance")  # keys are made up only for SQLite, not PostgreSQL
     app = create_app({"DATABASE_URL": empty_database_url})
     yield app
     app.extensions["clinic.db"].kw["bind"].dispose()
@@ -85,6 +87,7 @@ def json_app(tmp_path, monkeypatch, database_url):
     monkeypatch.setenv("CLINIC_LOG_FORMAT", "json")
     app = create_app({"DATABASE_URL": database_url, "TESTING": True})
     yield app
+    app.extensions["clinic.db"].kw["bind"].dispose()  # its start opened a connection (key check)
     for handler in [h for h in root.handlers if getattr(h, "clinic_json", False)]:
         root.removeHandler(handler)
     root.setLevel(level)
@@ -306,6 +309,7 @@ def test_doctor_pings_redis(app):
 
 def test_doctor_and_the_guard_on_a_database_that_does_not_answer(tmp_path, monkeypatch):
     monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
+    give_keys(tmp_path / "instance")  # never made up for PostgreSQL
     app = create_app({"DATABASE_URL": "postgresql+psycopg://bedrock@127.0.0.1:9/bedrock"})
     code, rows = doctor(app)
     assert code == 1 and rows["Database"][0] == "FAIL" and "cannot connect" in rows["Database"][1]

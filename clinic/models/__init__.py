@@ -35,6 +35,7 @@ from .records import (
     SQLITE_TRIGGERS,
     AuditEvent,
     Erasure,
+    KeyCheck,
     Notification,
     SignInThrottle,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "Erasure",
     "EventNote",
     "Invitation",
+    "KeyCheck",
     "Notification",
     "Plan",
     "PlanStatus",

@@ -164,3 +164,21 @@ class Notification(Base):
     secret: Mapped[str | None] = mapped_column(ClinicalText)
 
     recipient: Mapped[User] = relationship()
+
+
+class KeyCheck(Base):
+    """Which secret and encryption keys this database was written with, as HMACs of fixed
+    labels (never the keys): every start compares its own keys with this one row, so that a
+    host, worker or timer with other keys refuses to start instead of signing links nobody
+    else accepts or writing text nobody else can read (clinic.keycheck)."""
+
+    __tablename__ = "key_check"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # HMAC-SHA256 of a fixed label under SECRET_KEY, hex.
+    secret_check: Mapped[str] = mapped_column(sa.String(64))
+    # JSON: {HMAC of a fixed label under each encryption key: "writes" or "decrypts"}.
+    # "writes": stored text may be encrypted with it, so every host needs it.
+    encryption_checks: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
