@@ -85,9 +85,9 @@ def json_app(tmp_path, monkeypatch, database_url):
     level = root.level
     monkeypatch.setenv("CLINIC_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("CLINIC_LOG_FORMAT", "json")
+    give_keys(tmp_path / "instance")
     app = create_app({"DATABASE_URL": database_url, "TESTING": True})
     yield app
-    app.extensions["clinic.db"].kw["bind"].dispose()  # its start opened a connection (key check)
     for handler in [h for h in root.handlers if getattr(h, "clinic_json", False)]:
         root.removeHandler(handler)
     root.setLevel(level)

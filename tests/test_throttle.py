@@ -174,7 +174,9 @@ def _workers_guess(database_url: str, instance: Path, storage_url: str, prefix: 
     """Two worker processes, each with its own app, guess passwords at the same time from one
     address, 15 tries each; the (name, status codes or error) each reported."""
     from . import sign_in_worker
+    from .conftest import give_keys
 
+    give_keys(instance)  # the keys every worker of one installation shares
     config = {
         "TESTING": True,
         "DATABASE_URL": database_url,
