@@ -102,10 +102,13 @@ def db_upgrade(revision: str) -> None:
 def check_keys() -> None:
     """Write the key-check row (a database that had none: new, or older than 0015) or check
     this process's keys against it."""
+    engine = database.engine()
     try:
-        done = keycheck.verify(current_app, database.engine())
+        done = keycheck.verify(current_app, engine)
     except keycheck.KeyMismatch as error:
         raise click.ClickException(str(error)) from None
+    finally:
+        engine.dispose()  # a command's connections are not kept open after it
     if done == "recorded":
         click.echo("Recorded which secret and encryption keys this database is used with.")
 
