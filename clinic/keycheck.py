@@ -239,14 +239,7 @@ def verify(app: Flask, engine: sa.Engine, *, secret_from_file: bool = False) -> 
         known = json.loads(row["encryption_checks"])
         updated = {c: DECRYPTS for c in checks[1:]} | known | {checks[0]: WRITES}
         if updated != known:
-            conn.execute(
-                table.update()
-                .where(table.c.id == 1)
-                .values(
-                    encryption_checks=json.dumps(updated, sort_keys=True),
-                    updated_at=dt.datetime.now(dt.UTC),
-                )
-            )
+            _store_checks(conn, updated)
             conn.commit()
         return "checked"
 
@@ -291,12 +284,17 @@ def _update_checks(engine: sa.Engine, change: Callable[[dict[str, str]], dict[st
         raw = conn.scalar(sa.select(table.c.encryption_checks).where(table.c.id == 1))
         if raw is None:
             return
-        known = change(json.loads(raw))
-        conn.execute(
-            table.update()
-            .where(table.c.id == 1)
-            .values(
-                encryption_checks=json.dumps(known, sort_keys=True),
-                updated_at=dt.datetime.now(dt.UTC),
-            )
+        _store_checks(conn, change(json.loads(raw)))
+
+
+def _store_checks(conn: sa.Connection, checks: dict[str, str]) -> None:
+    """Write the key-check row's encryption checks (each key's role: writes or decrypts)."""
+    conn.execute(
+        _table()
+        .update()
+        .where(_table().c.id == 1)
+        .values(
+            encryption_checks=json.dumps(checks, sort_keys=True),
+            updated_at=dt.datetime.now(dt.UTC),
         )
+    )
