@@ -10,8 +10,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .errors import SetupError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -54,7 +57,20 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the application: config layers, one init_app per module, blueprints."""
+    """Build the application: config layers, one init_app per module, blueprints.
+
+    A setup that cannot work (keys or secret not the database's, Redis unreachable, a bad
+    setting) raises SetupError; under a `flask` command it becomes the command's error message
+    (click prints "Error: ..." and exits 1) instead of a traceback."""
+    try:
+        return _create_app(test_config)
+    except SetupError as error:
+        if click.get_current_context(silent=True) is not None:
+            raise click.ClickException(str(error)) from None
+        raise
+
+
+def _create_app(test_config: Mapping[str, Any] | None) -> Flask:
     app = Flask(
         __name__,
         instance_path=os.environ.get("CLINIC_INSTANCE_PATH") or None,
@@ -150,7 +166,7 @@ def trust_proxies(app: Flask) -> None:
     ignored: anyone can send them."""
     count = app.config["TRUSTED_PROXIES"]
     if type(count) is not int or count < 0:
-        raise RuntimeError(
+        raise SetupError(
             f"CLINIC_TRUSTED_PROXIES must be a whole number of reverse proxies (0 or more), "
             f"not {count!r}"
         )

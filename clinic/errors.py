@@ -10,3 +10,9 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class SetupError(RuntimeError):
+    """The installation cannot start as configured (keys, secret, Redis, a setting): the
+    message says which setting and what to do. The app refuses to start; a `flask` command
+    prints the message alone, without a traceback."""

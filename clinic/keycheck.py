@@ -27,6 +27,7 @@ from flask import Flask
 
 from . import crypto
 from . import db as database
+from .errors import SetupError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ KEY_HOW = (
 )
 
 
-class KeyMismatch(RuntimeError):
+class KeyMismatch(SetupError):
     """This process's secret or encryption keys are not the ones the database was written with
     (or a key is missing where none may be generated)."""
 

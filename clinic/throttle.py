@@ -28,6 +28,7 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
 from .db import utcnow
+from .errors import SetupError
 from .models import SignInThrottle
 
 # No storage here: a storage given to the constructor would win over the app's configuration.
@@ -54,7 +55,7 @@ def init_app(app: Flask) -> None:
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
     if not url.startswith("memory://") and not limiter.storage.check():
-        raise RuntimeError(
+        raise SetupError(
             f"CLINIC_RATELIMIT_STORAGE_URL: the rate-limit store at {_redacted(url)} does not "
             "answer. Start it or correct the setting; unset it only if a single worker serves "
             "the app (the counters then live in that worker's memory)."

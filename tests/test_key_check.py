@@ -38,6 +38,8 @@ def test_a_second_host_with_other_encryption_keys_refuses_to_start(
     assert other.returncode != 0
     assert "The first encryption key" in other.stderr
     assert "Copy the keys from a host that works" in other.stderr
+    # The command says it in one message, not at the end of a traceback.
+    assert other.stderr.startswith("Error: ") and "Traceback" not in other.stderr
 
 
 def test_a_timer_with_another_secret_key_refuses_to_start(app, database_url, tmp_path):
@@ -45,6 +47,7 @@ def test_a_timer_with_another_secret_key_refuses_to_start(app, database_url, tmp
     assert other.returncode != 0
     assert "SECRET_KEY (CLINIC_SECRET_KEY) is not the one this database" in other.stderr
     assert "same value on every host and for the timer" in other.stderr
+    assert "Traceback" not in other.stderr
 
 
 def test_no_keys_are_made_up_for_a_database_already_in_use(app, database_url, tmp_path):
@@ -52,6 +55,7 @@ def test_no_keys_are_made_up_for_a_database_already_in_use(app, database_url, tm
     result = start(database_url, empty)
     assert result.returncode != 0
     assert "CLINIC_SECRET_KEY is not set" in result.stderr
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
     assert not (empty / "secret_key").exists() and not (empty / "encryption_keys").exists()
 
 
