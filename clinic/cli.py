@@ -404,38 +404,74 @@ def encryption_new_key(write: bool) -> None:
 
 
 @encryption_cli.command("reencrypt")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Rows per transaction: each batch is committed, so the app keeps running meanwhile.",
+)
 @needs_schema
-def encryption_reencrypt() -> None:
-    """Re-encrypt every stored clinical value with the first (newest) key."""
-    count = reencrypt_all(database.engine())
+def encryption_reencrypt(batch: int) -> None:
+    """Re-encrypt every stored clinical value with the first (newest) key.
+
+    Batches of rows, each committed on its own, with progress per table. Values already
+    written with the first key are left alone, so a run that was stopped (or failed) resumes
+    where it was when started again; the older keys are marked as no longer needed only when
+    a run finished with nothing left behind."""
+
+    def progress(table: str, done: int, total: int, changed: int) -> None:
+        click.echo(f"{table}: {done} of {total} row(s) checked, {changed} value(s) re-encrypted")
+
+    count = reencrypt_all(database.engine(), batch=batch, progress=progress)
     keycheck.only_first_writes(database.engine())
     click.echo(f"Re-encrypted {count} value(s) with the newest key.")
 
 
-def reencrypt_all(engine: sa.Engine) -> int:
-    """Rotate every encrypted column of every table to the newest key; returns the count."""
+def reencrypt_all(
+    engine: sa.Engine,
+    *,
+    batch: int = 500,
+    progress: Callable[[str, int, int, int], None] | None = None,
+) -> int:
+    """Rotate every encrypted column of every table to the newest key, `batch` rows per
+    committed transaction, in primary-key order; returns how many values were re-encrypted.
+    A value the first key already reads is skipped: that is what makes a second run resume."""
     from .db import Base, ClinicalJSON, ClinicalText
 
     count = 0
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, ClinicalText | ClinicalJSON)]
-            if not columns:
-                continue
-            pk = table.primary_key.columns.values()[0]
-            raw = sa.select(pk, *[sa.cast(c, sa.Text).label(c.name) for c in columns])
-            for row in conn.execute(raw).mappings():
-                values = {c.name: crypto.rotate(row[c.name]) for c in columns if row[c.name]}
-                if values:
-                    stmt = (
-                        sa.update(table)
-                        .where(pk == row[pk.name])
-                        .values(
-                            {table.c[name]: sa.literal(v, sa.Text) for name, v in values.items()}
-                        )
-                    )
-                    conn.execute(stmt)
-                    count += len(values)
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, ClinicalText | ClinicalJSON)]
+        if not columns:
+            continue
+        pk = table.primary_key.columns.values()[0]
+        with engine.connect() as conn:
+            total = conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+        done = changed = 0
+        last = None
+        while True:
+            with engine.begin() as conn:
+                raw = sa.select(pk, *[sa.cast(c, sa.Text).label(c.name) for c in columns])
+                if last is not None:
+                    raw = raw.where(pk > last)
+                rows = conn.execute(raw.order_by(pk).limit(batch)).mappings().all()
+                if not rows:
+                    break
+                for row in rows:
+                    values = {
+                        c.name: crypto.rotate(row[c.name])
+                        for c in columns
+                        if row[c.name] and not crypto.written_with_first_key(row[c.name])
+                    }
+                    if values:
+                        literal = {table.c[n]: sa.literal(v, sa.Text) for n, v in values.items()}
+                        conn.execute(sa.update(table).where(pk == row[pk.name]).values(literal))
+                        changed += len(values)
+                last = rows[-1][pk.name]
+                done += len(rows)
+            if progress is not None:
+                progress(table.name, done, total, changed)
+        count += changed
     return count
 
 

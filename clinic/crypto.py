@@ -75,6 +75,17 @@ def decrypt(token: str) -> str:
         ) from error
 
 
+def written_with_first_key(token: str) -> bool:
+    """Whether the first (encrypting) key alone reads the token: re-encryption skips it."""
+    if not _raw_keys:
+        raise ClinicalDataError("No encryption keys are loaded (create the app first).")
+    try:
+        Fernet(_raw_keys[0]).decrypt(token.encode("ascii"))
+    except (InvalidToken, ValueError):
+        return False
+    return True
+
+
 def rotate(token: str) -> str:
     """The same text re-encrypted with the newest key."""
     try:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic import crypto, notes, plans, questionnaires
-from clinic.models import CheckIn, Role, SessionNote, Submission
+from clinic.models import CheckIn, Role, SessionNote, Submission, User
 
 from .conftest import record_screen
 
@@ -104,3 +104,61 @@ def test_rotation_reencrypts_everything_with_a_new_key(app, db, stored):
     db.expire_all()
     assert db.scalar(sa.select(CheckIn.note)) == SECRET
     assert db.scalars(sa.select(Submission)).one().answers["events"][0]["what_happened"] == SECRET
+
+
+def tokens(db) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every stored encrypted value, in every encrypted column."""
+    from clinic import keycheck
+
+    found = []
+    for column in keycheck._encrypted_columns():
+        query = sa.select(sa.cast(column, sa.Text)).where(column.is_not(None))
+        found += [v for v in db.scalars(query) if v]
+    return found
+
+
+def test_reencryption_goes_in_batches_and_resumes_where_it_stopped(app, db, stored, monkeypatch):
+    therapist = db.scalars(sa.select(User).where(User.role == Role.THERAPIST)).one()
+    with app.app_context():
+        for day in range(1, 8):
+            note = notes.start_note(db, stored, therapist, dt.date(2001, 1, day))
+            note.assessment = f"{SECRET} ({day})"
+        db.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["encryption", "new-key", "--write"]).exit_code == 0
+    everything = len(tokens(db))
+    assert everything >= 10
+
+    # The run stops part-way, at the fifth note (the process is killed, the database goes
+    # away, ...): the notes are rows 1-8 in batches of two, so the third batch fails.
+    real_rotate = crypto.rotate
+
+    def rotate_then_fail(token: str) -> str:
+        if crypto.decrypt(token).endswith("(5)"):
+            raise RuntimeError("the run was stopped")
+        return real_rotate(token)
+
+    monkeypatch.setattr(crypto, "rotate", rotate_then_fail)
+    stopped = runner.invoke(args=["encryption", "reencrypt", "--batch", "2"])
+    assert stopped.exit_code != 0
+    assert "session_note: 4 of 8 row(s) checked" in stopped.output, stopped.output
+    assert "session_note: 6 of 8" not in stopped.output
+    db.expire_all()
+    done = sum(crypto.written_with_first_key(t) for t in tokens(db))
+    # Whole batches before the stop were committed; the batch that failed was not.
+    assert 0 < done < everything
+
+    monkeypatch.setattr(crypto, "rotate", real_rotate)
+    resumed = runner.invoke(args=["encryption", "reencrypt", "--batch", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    assert f"Re-encrypted {everything - done} value(s)" in resumed.output
+    assert "session_note: 8 of 8 row(s) checked" in resumed.output
+    db.expire_all()
+    assert all(crypto.written_with_first_key(t) for t in tokens(db))
+    # Only now is the old key no longer needed: the newest one reads everything.
+    from pathlib import Path
+
+    newest = (Path(app.instance_path) / "encryption_keys").read_text().splitlines()[0]
+    crypto.use_keys(crypto.parse_keys(newest))
+    db.expire_all()
+    assert sorted(n.assessment for n in db.scalars(sa.select(SessionNote)))[0] == SECRET
