@@ -344,19 +344,32 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(doctor)
+    app.cli.add_command(change_secret)
 
 
 COLOURS = {"ok": "green", "fail": "red", "skip": "bright_black"}
 
 
 @click.command("doctor")
+@click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(["email", "backup-tool"]),
+    help="Leave a check out (repeatable): the web unit's start check skips both, so that a "
+    "mail server that is down does not keep the web app from starting.",
+)
 @with_appcontext
-def doctor() -> None:
+def doctor(skip: tuple[str, ...]) -> None:
     """Check that this deployment is ready to serve: database, schema, keys, email, Redis,
     HTTPS settings, backup tool, instance folder. Exits 1 if anything is red."""
     from . import preflight
 
-    rows = preflight.run_all(current_app.config, Path(current_app.instance_path), database.engine())
+    rows = preflight.run_all(
+        current_app.config,
+        Path(current_app.instance_path),
+        database.engine(),
+        skip=frozenset(skip),
+    )
     width = max(len(row.name) for row in rows)
     for row in rows:
         label = click.style(f"{row.status.upper():<4}", fg=COLOURS[row.status], bold=True)
@@ -473,6 +486,49 @@ def reencrypt_all(
                 progress(table.name, done, total, changed)
         count += changed
     return count
+
+
+@click.command("change-secret")
+@click.option(
+    "--new-secret-env",
+    metavar="NAME",
+    required=True,
+    help="Name of an environment variable holding the new secret key.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+@needs_schema
+def change_secret(new_secret_env: str, yes: bool) -> None:
+    """Replace SECRET_KEY on purpose (after a leak, say). Run it with the current secret
+    configured: the database then accepts only the new one, so every host and the timer must
+    be given it. Everyone is signed out and emailed links stop working."""
+    new = os.environ.get(new_secret_env, "")
+    if not new:
+        raise click.ClickException(
+            f"The environment variable {new_secret_env} is empty or not set."
+        )
+    if len(new) < 32:
+        raise click.ClickException(
+            "The new secret key is shorter than 32 characters; make one with: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    if new == current_app.config["SECRET_KEY"]:
+        raise click.ClickException("That is the secret key already in use; nothing changed.")
+    if not yes:
+        click.confirm(
+            "Every signed-in person will be signed out and every emailed link (invitation, "
+            "reset, unsubscribe) will stop working. Hosts still on the old secret will refuse "
+            "to start. Go on?",
+            abort=True,
+        )
+    keycheck.change_secret(database.engine(), new)
+    # Each practice's audit trail shows when everyone was signed out, and why.
+    for practice_id in database.session().scalars(sa.select(Practice.id)):
+        audit.record("change", "secret_key", practice_id=practice_id, anonymous=True)
+    click.echo(
+        "The database now expects the new secret key. Put it in CLINIC_SECRET_KEY (or "
+        "instance/secret_key) on every host and for the timer, then restart them."
+    )
 
 
 PASSPHRASE_HELP = (

@@ -250,6 +250,18 @@ def register_keys(engine: sa.Engine, keys: list[bytes]) -> None:
     _update_checks(engine, lambda known: {key_check(k): DECRYPTS for k in keys} | known)
 
 
+def change_secret(engine: sa.Engine, new_secret: str) -> None:
+    """Record a deliberately new SECRET_KEY (run with the old one, which the app checked at
+    start): from now on only processes with the new secret start."""
+    table = _table()
+    with engine.begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id == 1)
+            .values(secret_check=secret_check(new_secret), updated_at=dt.datetime.now(dt.UTC))
+        )
+
+
 def mismatch(row: Any, secret: str, checks: list[str]) -> str | None:
     """What differs between the key-check row and these checks: "secret", "first key",
     "N key(s)" (keys text was written with that are not among these), or None."""

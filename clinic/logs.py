@@ -162,6 +162,8 @@ def write_json_lines(app: Flask) -> logging.Handler:
         root.addHandler(handler)
     level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
     root.setLevel(level)
+    # Alembic's INFO lines (its plugins, "Running upgrade ...") repeat what `db upgrade` prints.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     app.logger.removeHandler(default_handler)  # its lines reach the root handler instead
     return handler
 

@@ -35,8 +35,23 @@ class Check:
     detail: str
 
 
-def run_all(config: Mapping[str, Any], instance_path: Path, engine: sa.Engine) -> list[Check]:
-    """Every check, in the order an operator would fix them."""
+# Rows that may be left out (`doctor --skip ...`): what a web server can serve without. The web
+# unit's start check leaves them out, so that a mail server that is down for a while or a
+# pg_dump older than the server does not keep the web app from (re)starting.
+OPTIONAL = {"email": "Email (SMTP)", "backup-tool": "Backup tool"}
+
+
+def run_all(
+    config: Mapping[str, Any],
+    instance_path: Path,
+    engine: sa.Engine,
+    skip: frozenset[str] = frozenset(),
+) -> list[Check]:
+    """Every check, in the order an operator would fix them; `skip` names OPTIONAL rows to
+    leave out (shown grey)."""
+    skipped = {
+        OPTIONAL[key]: Check(OPTIONAL[key], SKIP, f"not checked (--skip {key})") for key in skip
+    }
     reachable = database(engine)
     rows = [reachable]
     if reachable.status == OK:
@@ -48,12 +63,15 @@ def run_all(config: Mapping[str, Any], instance_path: Path, engine: sa.Engine) -
         ]
     rows += [
         secret_key(config),
-        smtp(config),
+        skipped.get("Email (SMTP)") or smtp(config),
         rate_limit_storage(config),
         https_and_proxy(config),
-        backup_tool(engine)
-        if reachable.status == OK
-        else Check("Backup tool", SKIP, "the database cannot be reached"),
+        skipped.get("Backup tool")
+        or (
+            backup_tool(engine)
+            if reachable.status == OK
+            else Check("Backup tool", SKIP, "the database cannot be reached")
+        ),
         instance_folder(instance_path, engine),
     ]
     return rows

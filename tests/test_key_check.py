@@ -68,3 +68,26 @@ def test_an_instance_folder_inside_the_venv_is_warned_about(tmp_path, monkeypatc
     app.extensions["clinic.db"].kw["bind"].dispose()
     assert "inside the Python environment" in caplog.text
     assert "Set CLINIC_INSTANCE_PATH" in caplog.text
+
+
+def test_the_secret_key_can_be_changed_on_purpose(app, database_url, make_user, tmp_path):
+    make_user(Role.THERAPIST)
+    old = app.config["SECRET_KEY"]
+    new = "n" * 64
+    runner = app.test_cli_runner()
+    short = runner.invoke(
+        args=["change-secret", "--new-secret-env", "NEW_SECRET", "--yes"],
+        env={"NEW_SECRET": "too short"},
+    )
+    assert short.exit_code == 1 and "shorter than 32 characters" in short.output
+    changed = runner.invoke(
+        args=["change-secret", "--new-secret-env", "NEW_SECRET", "--yes"],
+        env={"NEW_SECRET": new},
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "on every host and for the timer" in changed.output
+    # A host still on the old secret now refuses to start; one with the new secret starts.
+    stale = start(database_url, tmp_path / "instance", CLINIC_SECRET_KEY=old)
+    assert stale.returncode != 0 and "SECRET_KEY" in stale.stderr
+    fresh = start(database_url, tmp_path / "instance", CLINIC_SECRET_KEY=new)
+    assert fresh.returncode == 0, fresh.stderr

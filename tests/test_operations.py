@@ -316,3 +316,25 @@ def test_doctor_and_the_guard_on_a_database_that_does_not_answer(tmp_path, monke
     assert rows["Schema"][0] == "SKIP" and rows["Backup tool"][0] == "SKIP"
     result = app.test_cli_runner().invoke(args=["reset-link", "someone@example.org"])
     assert result.exit_code == 1 and "Cannot reach the database" in result.output
+
+
+def test_doctor_can_leave_the_mail_server_out_for_the_web_start(app, tmp_path):
+    """The web unit runs `doctor --skip email --skip backup-tool` before gunicorn: a mail
+    server that is down must not keep the web app from starting."""
+    from .test_notifications import _free_port
+
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=_free_port(),  # nothing listens: the mail server is down
+        SMTP_SECURITY="none",
+        SMTP_SENDER="bedrock@practice.example",
+        BASE_URL="http://127.0.0.1:5000",
+    )
+    runner = app.test_cli_runner()
+    full = runner.invoke(args=["doctor"])
+    assert re.search(r"FAIL\s+Email \(SMTP\)\s+cannot reach 127\.0\.0\.1", full.output), full.output
+    assert full.exit_code == 1
+    lean = runner.invoke(args=["doctor", "--skip", "email", "--skip", "backup-tool"])
+    assert re.search(r"SKIP\s+Email \(SMTP\)\s+not checked \(--skip email\)", lean.output)
+    assert re.search(r"SKIP\s+Backup tool\s+not checked \(--skip backup-tool\)", lean.output)
+    assert "cannot reach" not in lean.output

@@ -338,14 +338,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     upgrade = flask(env, instances[0], "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
-    # The web unit's ExecStartPre, the preflight, on the second host.
-    doctor = subprocess.run(
+    assert "Ran 0014_discreet_emails -> 0015_key_check" in upgrade.stdout
+    assert "alembic" not in upgrade.stderr  # what ran is said once, not again as log lines
+    # The README's full preflight, then the web unit's own (ExecStartPre), on the second host.
+    doctor = flask(env, instances[1], "doctor")
+    start_check = subprocess.run(
         with_env(env, *unit_command("bedrock-web.service", "ExecStartPre")),
         env=clean_environment() | {"CLINIC_INSTANCE_PATH": str(instances[1])},
         capture_output=True,
         text=True,
         timeout=120,
     )
+    assert start_check.returncode == 0, start_check.stdout + start_check.stderr
     admin = flask(env, instances[0], "create-admin", "--email", ADMIN, "--practice", "Harbour")
     assert admin.returncode == 0, admin.stderr
     password = re.search(r"Password: (\S+)", admin.stdout)
