@@ -11,6 +11,7 @@ import shutil
 import smtplib
 import ssl
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +336,14 @@ def instance_folder(instance_path: Path, engine: sa.Engine) -> Check:
     for path in files:
         if path.exists() and path.stat().st_mode & 0o077:
             problems.append(f"{path.name} is mode {path.stat().st_mode & 0o777:o}: chmod 600 it")
+    # A wheel install's default, <venv>/var/clinic-instance: rebuilding the venv deletes it.
+    venv = Path(sys.prefix).resolve()
+    kept = [p.name for p in files if p.exists() and p.resolve().is_relative_to(venv)]
+    if kept:
+        problems.append(
+            f"{', '.join(kept)} inside the Python environment {venv}: rebuilding it would "
+            "delete them. Move them to a folder outside it and set CLINIC_INSTANCE_PATH there"
+        )
     if problems:
         return Check("Instance folder", FAIL, "; ".join(problems))
     return Check("Instance folder", OK, f"{instance_path} (mode {mode:o})")

@@ -209,6 +209,19 @@ def test_doctor_finds_an_open_instance_folder_and_a_weak_secret(app, tmp_path):
     assert rows["Secret key"][0] == "FAIL"
 
 
+def test_doctor_is_red_while_the_keys_live_inside_the_python_environment(
+    app, tmp_path, monkeypatch
+):
+    """A wheel install's default instance folder is <venv>/var/clinic-instance."""
+    code, rows = doctor(app)
+    assert rows["Instance folder"][0] == "OK"
+    monkeypatch.setattr("sys.prefix", str(tmp_path))  # the instance folder is tmp_path/instance
+    code, rows = doctor(app)
+    assert code == 1 and rows["Instance folder"][0] == "FAIL"
+    assert "inside the Python environment" in rows["Instance folder"][1]
+    assert "CLINIC_INSTANCE_PATH" in rows["Instance folder"][1]
+
+
 def test_doctor_sees_keys_that_cannot_read_the_stored_text(app, db, make_user, make_plan):
     from cryptography.fernet import Fernet
 
