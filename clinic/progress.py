@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from . import charts, episodes, measures, plans, questionnaires
+from . import charts, episodes, goals, measures, plans, questionnaires
 from .models import CheckIn, Plan, User
 from .timeutil import local_time
 
@@ -306,3 +306,64 @@ def homework_chart(
         "Rated by the therapist when reviewing homework.",
         _events(markers),
     )
+
+
+GOAL_SOURCE = (
+    "Goal Based Outcomes: the client's own goals rated 0-10 (Law & Jacob 2015, CORC); "
+    + "reliable change 3 points or more (Edbrooke-Childs et al. 2015)."
+)
+
+
+def goal_chart(view: goals.GoalView) -> charts.Chart:
+    """One goal's ratings over the episode, for the page and the PDF (one description)."""
+    values = [r.value for r in view.ratings]
+    return charts.Chart(
+        title=f"Goal {view.number}",
+        y_label="How close (0-10)",
+        y_min=0,
+        y_max=10,
+        points=tuple(
+            charts.ChartPoint(
+                r.day,
+                r.value,
+                f"week {r.week}" if r.week else ("in session" if r.context == "session" else ""),
+            )
+            for r in view.ratings
+        ),
+        baseline=values[0],
+        higher_is_better=True,
+        summary=f"{len(values)} ratings; first {values[0]}, latest {values[-1]}.",
+    )
+
+
+def goal_words(view: goals.GoalView) -> str:
+    """The sentence under a goal's chart: first and latest, change and its convention."""
+    if view.first is None or view.latest is None:
+        return "Not rated yet."
+    if view.change is None:
+        return f"One rating so far: {view.first.value} on {view.first.day:%d %b %Y}."
+    return (
+        f"First {view.first.value} ({view.first.day:%d %b %Y}), latest {view.latest.value} "
+        f"({view.latest.day:%d %b %Y}); change {view.change:+d}: {view.verdict} "
+        f"({goals.CONVENTION})."
+    )
+
+
+def goal_charts(views: list[goals.GoalView]) -> list[ChartView]:
+    """A chart for every goal with at least one rating."""
+    out = []
+    for view in views:
+        if not view.ratings:
+            continue
+        out.append(
+            ChartView(
+                f"goal-{view.id}",
+                f"Goal {view.number}: {view.wording}",
+                Markup(charts.svg(goal_chart(view), f"chart-goal-{view.id}")),
+                [(f"{r.day:%d %b %Y}", str(r.week or ""), str(r.value)) for r in view.ratings],
+                None,
+                goal_words(view),
+                GOAL_SOURCE,
+            )
+        )
+    return out

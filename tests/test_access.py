@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 from flask import url_for
 
-from clinic import accounts, create_app, notes, notifications, plans, questionnaires
+from clinic import accounts, create_app, goals, notes, notifications, plans, questionnaires
 from clinic.db import Base
 from clinic.models import Notification, Role
 
@@ -113,6 +113,11 @@ ROUTES: dict[str, Access] = {
     "therapist.client_reminders": Access("therapist", scoped=True),
     "therapist.start_plan": Access("therapist", scoped=True),
     "therapist.new_screen": Access("therapist", scoped=True),
+    "therapist.client_goals": Access("therapist", scoped=True),
+    "therapist.add_goal": Access("therapist", scoped=True),
+    "therapist.reword_goal": Access("therapist", scoped=True),
+    "therapist.retire_goal": Access("therapist", scoped=True),
+    "therapist.rate_goals": Access("therapist", scoped=True),
     "therapist.record_screen": Access("therapist", scoped=True),
     "therapist.screen": Access("therapist", scoped=True),
     "therapist.change_plan": Access("therapist", scoped=True),
@@ -133,6 +138,9 @@ ROUTES: dict[str, Access] = {
     "client.answered": Access("client", scoped=True),
     "client.check_in": Access("client", scoped=True),
     "client.progress": Access("client"),
+    "client.goals_page": Access("client"),
+    "client.add_goal": Access("client", scoped=True),
+    "client.reword_goal": Access("client", scoped=True),
     "client.access_log": Access("client"),
     "client.progress_report_pdf": Access("client"),
     "client.record_bundle": Access("client"),
@@ -215,6 +223,7 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
         requested = questionnaires.request(db, people["client"], therapist, "gad7")
         note = notes.start_note(db, people["client"], therapist, dt.date.today())
         note.assessment = CLINICAL_TEXT  # no admin page or download may ever show it
+        goal = goals.add_goal(db, people["client"], plan, CLINICAL_TEXT, people["client"])
         notes.add_event(db, people["client"], therapist, dt.date.today(), CLINICAL_TEXT)
         revision = plans.set_aside(db, draft, {}, people["client"])
         note_revision = notes.set_aside(db, note, therapist, notes.fields_of(note), "conflict")
@@ -247,6 +256,7 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
         "alert_id": raised[0].id,
         "note_id": note.id,
         "screen_id": screen_id,
+        "goal_id": goal.id,
         "revision_id": revision.id,
         "note_revision_id": note_revision.id,
         "week": 1,

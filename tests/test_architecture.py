@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
         "preflight",
     ),  # clinic.cli's guard, `doctor` and /readyz: where the schema stands
     ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
-    ("questionnaires",),
+    ("questionnaires", "goals"),
     ("notes",),
     ("dashboard", "progress", "weeks", "reports", "fhir", "exports"),
     ("notifications",),

@@ -1,6 +1,6 @@
 """The client's pages: this week, homework, questionnaires and check-ins, their own record."""
 
-from . import homework, outcomes, record, safety, week  # noqa: F401  (the views register on bp)
+from . import goals, homework, outcomes, record, safety, week  # noqa: F401  (views register on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -8,12 +8,14 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import alerts, audit, measures, questionnaires
+from .. import alerts, audit, goals, measures, questionnaires
 from .. import db as database
+from .. import progress as progress_views
 from ..progress import measure_charts
 from ..web.forms import show_error
 from ..web.gates import signed_in_user
-from .blueprint import bp, get_request_or_404, plan_week_or_404
+from ..web.goal_forms import rating_field_name, ratings_from, with_goal_ratings
+from .blueprint import bp, current_plan, get_request_or_404, plan_week_or_404
 from .forms import CheckInForm
 
 
@@ -97,13 +99,16 @@ def check_in(week: int) -> Response | tuple[str, int]:
     client = signed_in_user()
     db = database.session()
     done = questionnaires.check_in_for(db, plan, week)
-    form = CheckInForm()
+    # The client's own goals are rated with the check-in (only goals set and not retired).
+    active = goals.active_goals(db, plan)
+    form = with_goal_ratings(CheckInForm, active, required=True)()
     if done is None and form.validate_on_submit():
         ratings = questionnaires.check_in_ratings(form.data)
         try:
             done, _ = questionnaires.record_check_in(
                 db, client, plan, week, client, note=form.note.data, **ratings
             )
+            goals.rate_at_check_in(db, done, ratings_from(form, active), client)
         except questionnaires.QuestionnaireError as error:
             show_error(form, error, "trust")
         else:
@@ -111,8 +116,14 @@ def check_in(week: int) -> Response | tuple[str, int]:
             return redirect(url_for("client.check_in", week=week, done=1))
     safety = done is not None and bool(alerts.raised_by(db, check_in_id=done.id))
     page = render_template(
-        "client/check_in.html", form=form, week=week, done=done, safety=safety, practice=client.practice
-    )  # fmt: skip
+        "client/check_in.html",
+        form=form,
+        week=week,
+        done=done,
+        safety=safety,
+        practice=client.practice,
+        goal_fields=[form[rating_field_name(g)] for g in active],
+    )
     return page, (422 if request.method == "POST" and done is None else 200)
 
 
@@ -120,8 +131,13 @@ def check_in(week: int) -> Response | tuple[str, int]:
 def progress() -> str:
     """The client's own scores over time, in friendly words (unless the practice hides them)."""
     client = signed_in_user()
-    if not client.practice.clients_see_scores:
-        return render_template("client/progress.html", hidden=True)
     db = database.session()
+    plan = current_plan()
+    # The client's own goal ratings are theirs to see, whatever the practice does with scores.
+    goal_charts = progress_views.goal_charts(goals.views(db, plan)) if plan else []
+    if not client.practice.clients_see_scores:
+        return render_template("client/progress.html", hidden=True, goal_charts=goal_charts)
     charts = measure_charts(db, client, for_client=True)
-    return render_template("client/progress.html", hidden=False, charts=charts)
+    return render_template(
+        "client/progress.html", hidden=False, charts=charts, goal_charts=goal_charts
+    )

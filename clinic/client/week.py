@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from .. import accounts, measures, plans, questionnaires, weeks
+from .. import accounts, goals, measures, plans, questionnaires, weeks
 from .. import db as database
 from ..timeutil import local_today
 from ..web.gates import signed_in_user
@@ -25,6 +25,7 @@ def home() -> str:
         therapist=accounts.therapist_of(db, client),
         requests=questionnaires.pending_requests(db, client),
         instruments=measures.instruments(),
+        goals_set=len(goals.active_goals(db, plan)) if plan is not None else 0,
     )
 
 

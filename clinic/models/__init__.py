@@ -4,10 +4,12 @@ CHECK and UNIQUE constraints; clinical free text is encrypted at rest (db.Clinic
 people     practices, people and their sign-in, care, invitations
 plans      the 12-week plan, its homework, answers and their revisions, content snapshots
 measures   questionnaires, weekly check-ins and the alerts they raise
+goals      the client's own goals, their wordings and their 0-10 ratings
 notes      session notes, addenda, revisions and event notes
 screens    the suitability and safety screen before (and during) a plan
 records    the audit trail, sign-in throttling, erasures and the email outbox"""
 
+from .goals import GOAL_RATING_CONTEXTS, Goal, GoalRating, GoalWording
 from .measures import ALERT_KINDS, Administration, Alert, CheckIn
 from .notes import (
     ATTENDANCE,
@@ -45,6 +47,7 @@ __all__ = [
     "ALERT_KINDS",
     "ATTENDANCE",
     "COMPLETION_VALUES",
+    "GOAL_RATING_CONTEXTS",
     "NOTIFICATION_KINDS",
     "NOTIFICATION_STATUSES",
     "POSTGRES_TRIGGERS",
@@ -62,6 +65,9 @@ __all__ = [
     "ContentSnapshot",
     "Erasure",
     "EventNote",
+    "Goal",
+    "GoalRating",
+    "GoalWording",
     "Invitation",
     "KeyCheck",
     "Notification",

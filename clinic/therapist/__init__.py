@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     caseload,
     downloads,
+    goals,
     outcomes,
     plan,
     record,

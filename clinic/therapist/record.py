@@ -10,6 +10,7 @@ from .. import (
     alerts,
     audit,
     erasure,
+    goals,
     mail,
     measures,
     plans,
@@ -65,6 +66,7 @@ def record_page(client: User, fit_form: MeasuresForm | None = None) -> str:
     """The record page; `fit_form` is a measures form sent with something to fix."""
     db = database.session()
     view = weeks.record_view(db, client, signed_in_user(), local_today(signed_in_user()))
+    goal_views = goals.views(db, view.plan)
     invitation = accounts.latest_invitation(db, client)
     return render_template(
         "therapist/client.html",
@@ -92,6 +94,8 @@ def record_page(client: User, fit_form: MeasuresForm | None = None) -> str:
         ],
         always_given=[measures.instrument(code).short_name for code in plans.ALWAYS_GIVEN],
         default_problem=plans.DEFAULT_PROBLEM,
+        goal_views=goal_views,
+        goal_charts=progress.goal_charts(goal_views),
     )
 
 
