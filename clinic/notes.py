@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import episodes, measures, plans, questionnaires
+from . import episodes, goals, measures, plans, questionnaires
 from .db import utcnow
 from .errors import DomainError
 from .models import (
@@ -95,6 +95,22 @@ def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[st
         last = check_ins[-1]
         lines.append(
             f"- Weekly check-in, week {last.week}: trust {last.trust}/10, distress {last.distress}/10"
+        )
+    for goal in goals.views(db, plan, as_of=session_date):
+        if not goal.active:
+            continue
+        if goal.latest is None:
+            lines.append(f"- Goal {goal.number} “{goal.wording}”: not rated yet")
+            continue
+        change = (
+            ""
+            if goal.change is None
+            else f"; first {goal.first.value}, change {goal.change:+d}: {goal.verdict} "  # type: ignore[union-attr]
+            f"({goals.CONVENTION})"
+        )
+        lines.append(
+            f"- Goal {goal.number} “{goal.wording}”: {goal.latest.value}/10 on "
+            f"{goal.latest.day:%d %b %Y}{change}"
         )
     if len(lines) == 1:
         lines.append("- No questionnaires answered yet.")

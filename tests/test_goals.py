@@ -197,3 +197,55 @@ def test_the_therapist_sets_rewords_rates_and_retires_goals(app, db, people, pla
     assert "retired" in page and "Rate the goals in session" not in page
     # Another therapist's client's goal is not reachable through this client.
     assert browser.post(f"{url}/{goal.id + 999}/retire").status_code == 404
+
+
+def test_a_notes_data_quotes_the_goals_as_of_the_session_date(app, db, people, plan):
+    from clinic import notes
+
+    therapist, client = people
+    with app.app_context():
+        plan.created_at -= dt.timedelta(days=21)  # the plan was set up three weeks ago
+        goal = goals.add_goal(db, client, plan, "Reply to my sister within a day", client)
+        backdate(db, goal, 20)
+        goals.rate_in_session(db, goal, 3, TODAY - dt.timedelta(days=14), 1, therapist)
+        goals.rate_in_session(db, goal, 7, TODAY - dt.timedelta(days=7), 2, therapist)
+        goals.reword(db, goal, "Reply to my sister the same day", client)
+        goals.rate_in_session(db, goal, 9, TODAY, 3, therapist)
+        data, _ = notes.record_summary(db, client, TODAY - dt.timedelta(days=7))
+    # As of a week ago: the words then, the rating then, nothing from today.
+    assert "Goal 1 “Reply to my sister within a day”: 7/10" in data
+    assert "first 3, change +4: reliable improvement (GBO reliable change" in data
+    assert "same day" not in data and "9/10" not in data
+
+
+def test_both_pdfs_print_each_goal_first_and_latest_in_any_script(
+    app, db, people, plan, signed_in
+):
+    from .test_reports import pdf_text
+
+    therapist, client = people
+    words = "Ответить сестре в тот же день, 당일에 답장하기, أن أرد على أختي " * 2
+    with app.app_context():
+        plan.created_at -= dt.timedelta(days=21)
+        goal = goals.add_goal(db, client, plan, words[: goals.WORDING_MAX], client)
+        backdate(db, goal, 20)
+        goals.rate_in_session(db, goal, 2, TODAY - dt.timedelta(days=14), 1, therapist)
+        goals.rate_in_session(db, goal, 5, TODAY - dt.timedelta(days=7), 2, therapist)
+        goals.rate_in_session(db, goal, 8, TODAY, 3, therapist)
+        db.commit()
+    browser = signed_in(therapist)
+    report = pdf_text(browser.get(f"/therapist/clients/{client.id}/progress-report.pdf").data)
+    assert "The client's goals" in report and "Ответить сестре" in report and "당일에" in report
+    assert "went from 2 to 8 of 10 (+6: reliable improvement" in report
+    assert "Edbrooke-Childs et al. 2015" in report
+    week_ago = TODAY - dt.timedelta(days=7)
+    summary = pdf_text(
+        browser.get(
+            f"/therapist/clients/{client.id}/session-summary.pdf?date={week_ago.isoformat()}"
+        ).data
+    )
+    # As of a week ago: first 2, latest 5; today's 8 is not in it.
+    assert "+3: reliable improvement" in summary and "+6" not in summary
+    assert f"5 ({week_ago:%d %b})" in summary
+    own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
+    assert "My goals" in own and "Ответить сестре" in own

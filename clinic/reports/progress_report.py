@@ -11,7 +11,18 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak
 from sqlalchemy.orm import Session
 
-from .. import alerts, charts, episodes, measures, notes, pdf, plans, progress, questionnaires
+from .. import (
+    alerts,
+    charts,
+    episodes,
+    goals,
+    measures,
+    notes,
+    pdf,
+    plans,
+    progress,
+    questionnaires,
+)
 from ..models import Plan, SubmissionStatus, User
 from ..timeutil import local_time
 from .common import (
@@ -82,6 +93,10 @@ class ProgressReport:
     risk: tuple[AlertLine, ...] = ()
     # The discharge of a finished plan (label, text); the client's copy has no risk line.
     discharge: tuple[tuple[str, str], ...] = ()
+    # The client's own goals as they stood at the report's end (both copies: they are the
+    # client's words), each with its chart when rated.
+    goals: tuple[goals.GoalView, ...] = ()
+    goal_charts: tuple[charts.Chart, ...] = ()
 
 
 def gather_progress_report(
@@ -179,7 +194,11 @@ def gather_progress_report(
     ]
     item9, risk = ((), ()) if for_client else _risk_history(db, client, first, last)
     discharge = _discharge(client, plan, last, for_client)
+    goal_views = tuple(goals.views(db, plan, as_of=last))
+    summary += [goal_sentence(g) for g in goal_views if g.latest is not None]
     return ProgressReport(
+        goals=goal_views,
+        goal_charts=tuple(progress.goal_chart(g) for g in goal_views if g.ratings),
         check_in_charts=tuple(
             progress.check_in_chart(k, dated) for k, *_ in progress.CHECK_IN_SCALES
         )
@@ -413,6 +432,59 @@ def _screen_story(
     return story
 
 
+def goal_sentence(g: goals.GoalView) -> str:
+    """One goal in the report's summary: first and latest rating, change and its convention."""
+    if g.change is None or g.first is None or g.latest is None:
+        rated = g.latest.value if g.latest else "not rated"
+        return f"Goal {g.number} (“{g.wording}”): rated {rated} of 10 so far."
+    return (
+        f"Goal {g.number} (“{g.wording}”) went from {g.first.value} to {g.latest.value} of 10 "
+        f"({g.change:+d}: {g.verdict}; {goals.CONVENTION})."
+    )
+
+
+def _goals_story(r: ProgressReport) -> list[Flowable]:
+    """The client's own goals: a chart per rated goal and a table of first and latest."""
+    if not r.goals:
+        return []
+    story: list[Flowable] = [
+        pdf.para("The client's goals" if not r.for_client else "My goals", "h2"),
+        pdf.para(
+            "Goals in the client's own words, each rated from 0 (not at all close) to 10 "
+            "(reached) at the weekly check-in and in session (Goal Based Outcomes, Law & Jacob "
+            f"2015). {goals.CONVENTION}.",
+            "small",
+        ),
+    ]
+    drawn = {c.title: c for c in r.goal_charts}
+    for g in r.goals:
+        chart = drawn.get(f"Goal {g.number}")
+        if chart is not None:
+            story.append(
+                pdf.keep(
+                    pdf.para(f"Goal {g.number}: {g.wording}", "h3"),
+                    charts.drawing(chart, pdf.FRAME_WIDTH, 150),
+                )
+            )
+    rows = []
+    for g in r.goals:
+        first = f"{g.first.value} ({g.first.day:%d %b %Y})" if g.first else "not rated"
+        latest = f"{g.latest.value} ({g.latest.day:%d %b %Y})" if g.latest else ""
+        change = "" if g.change is None else f"{g.change:+d}: {g.verdict}"
+        state = f"set {g.set_on:%d %b %Y}" + (
+            f", retired {g.retired_on:%d %b %Y}" if g.retired_on else ""
+        )
+        rows.append([f"{g.number}. {g.wording}", state, first, latest, change])
+    story.append(
+        pdf.table(
+            ["Goal", "Set", "First rating", "Latest rating", "Change"],
+            rows,
+            widths=[None, 32 * mm, 28 * mm, 28 * mm, 34 * mm],
+        )
+    )
+    return story
+
+
 def _check_in_story(r: ProgressReport) -> list[Flowable]:
     """The weekly check-in: trust and distress charts, and every check-in in a table."""
     if not r.check_ins:
@@ -518,6 +590,7 @@ def progress_report_pdf(r: ProgressReport) -> bytes:
         if m.reliable:
             story.append(pdf.labelled("Reliable change:", m.reliable))
         story += [pdf.para(m.words, "small"), pdf.gap(3)]
+    story += _goals_story(r)
     story += _check_in_story(r)
     story.append(pdf.para("Homework by week", "h2"))
     if r.homework:

@@ -11,7 +11,18 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Table, TableStyle
 from sqlalchemy.orm import Session
 
-from .. import alerts, charts, episodes, measures, notes, pdf, plans, progress, questionnaires
+from .. import (
+    alerts,
+    charts,
+    episodes,
+    goals,
+    measures,
+    notes,
+    pdf,
+    plans,
+    progress,
+    questionnaires,
+)
 from ..models import SessionNote, User
 from ..timeutil import local_time
 from .common import (
@@ -53,6 +64,8 @@ class SessionSummary:
     alerts: tuple[AlertLine, ...]
     note: NoteBlock | None
     next_homework: tuple[tuple[str, dt.date, str], ...]  # title, due, instruction
+    # The client's own goals as they stood on the session date.
+    goals: tuple[goals.GoalView, ...] = ()
 
 
 def gather_session_summary(
@@ -135,6 +148,7 @@ def gather_session_summary(
         alerts=tuple(alert_line(db, client, a, as_of=session_date) for a in client_alerts),
         note=block,
         next_homework=next_homework,
+        goals=tuple(g for g in goals.views(db, plan, as_of=session_date) if g.active),
     )
 
 
@@ -182,6 +196,24 @@ def session_summary_pdf(s: SessionSummary) -> bytes:
         story.append(pdf.para(progress.RCI_CONVENTION + ".", "small"))
     else:
         story.append(pdf.para("No questionnaires answered yet."))
+    if s.goals:
+        story.append(pdf.para("The client's goals", "h2"))
+        story.append(
+            pdf.table(
+                ["Goal", "First rating", "Latest rating", "Change"],
+                [
+                    (
+                        f"{g.number}. {g.wording}",
+                        f"{g.first.value} ({g.first.day:%d %b})" if g.first else "not rated",
+                        f"{g.latest.value} ({g.latest.day:%d %b})" if g.latest else "",
+                        "" if g.change is None else f"{g.change:+d}: {g.verdict}",
+                    )
+                    for g in s.goals
+                ],
+                widths=[None, 28 * mm, 28 * mm, 40 * mm],
+            )
+        )
+        story.append(pdf.para(f"Ratings 0-10, the client's own. {goals.CONVENTION}.", "small"))
     story.append(pdf.para("Alerts", "h2"))
     if s.alerts:
         story.append(
