@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import alerts, episodes, fhir, measures, notes, plans, questionnaires, reports
+from . import alerts, episodes, fhir, goals, measures, notes, plans, questionnaires, reports
 from . import answers as engine
 from .models import Administration, Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
@@ -105,6 +105,22 @@ CHECK_IN_HEADER = (
     "distress",
     "helpfulness",
     "note",
+)
+
+GOAL_HEADER = (
+    "client_id",
+    "client",
+    "plan_id",
+    "goal_id",
+    "goal_number",
+    "goal_now",
+    "set_on_local",
+    "retired_on_local",
+    "rated_on_local",
+    "rated_in",
+    "plan_week",
+    "rating",
+    "goal_words_then",
 )
 
 SCREEN_HEADER = (
@@ -291,6 +307,31 @@ def check_in_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
     return rows
 
 
+def goal_rows(db: Session, clients: Sequence[User]) -> list[list[Any]]:
+    """One row per goal rating (0-10), oldest goal first; a goal not yet rated has one row
+    with the rating blank. goal_now is today's wording, goal_words_then the wording in force
+    on the day of the rating."""
+    rows = []
+    for client in clients:
+        for plan, g in goals.client_views(db, client):
+            first = [
+                client.id,
+                client.display_name,
+                plan.id,
+                g.id,
+                g.number,
+                g.wording,
+                g.set_on.isoformat(),
+                g.retired_on.isoformat() if g.retired_on else "",
+            ]
+            if not g.ratings:
+                rows.append([*first, "", "", "", "", ""])
+            for r in g.ratings:
+                context = "check-in" if r.context == "check_in" else "session"
+                rows.append([*first, r.day.isoformat(), context, r.week, r.value, r.wording])
+    return rows
+
+
 RISK_HEADER = (
     "alert_id",
     "opened_at_utc",
@@ -442,6 +483,8 @@ def record_bundle(
         ("homework.csv", csv_text(*homework)),
         # The check-ins are the client's own ratings: the same in both copies.
         ("check-ins.csv", csv_text(CHECK_IN_HEADER, check_in_rows(db, [client]))),
+        # So are the goals: the client's words and ratings.
+        ("goals.csv", csv_text(GOAL_HEADER, goal_rows(db, [client]))),
         ("fhir-bundle.json", fhir.client_bundle_json(db, client, now, totals=scores)),
     ]
     names = "\n".join(f"- {name}" for name, _ in files)
@@ -459,11 +502,13 @@ def record_bundle(
         "is read prorated to the full scale. homework.csv has "
         "one row per homework sent; check-ins.csv one row per weekly check-in (trust 0-10, "
         "distress 0-10, last week's homework helpfulness 0-4: the practice's own ratings, not a "
-        "validated scale); suitability-screens.csv (in the therapist's copy) has one row per "
+        "validated scale); goals.csv one row per rating of each of the client's own goals (0 = not "
+        "at all close, 10 = reached; Goal Based Outcomes), with the goal's words then and now; "
+        "suitability-screens.csv (in the therapist's copy) has one row per "
         "answer of each suitability and safety screen, and risk-history.csv one row per alert "
         "with how it was handled.\n"
         "fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, Questionnaire, "
-        "QuestionnaireResponse, Observation) with LOINC codes where they are verified and "
+        "QuestionnaireResponse, Observation, Goal) with LOINC codes where they are verified and "
         "Bedrock's own code systems (urn:bedrock:...) elsewhere.\n"
         "This file holds health information: keep it somewhere private.\n"
     )

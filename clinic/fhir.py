@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import measures, questionnaires, reports
+from . import goals, measures, questionnaires, reports
 from .models import Administration, CheckIn, User
 
 LOINC = "http://loinc.org"
@@ -27,6 +27,9 @@ LOCAL_INSTRUMENT = "urn:bedrock:instrument"
 LOCAL_ANSWERS = "urn:bedrock:answer"
 LOCAL_PATIENT = "urn:bedrock:client"
 LOCAL_CHECK_IN = "urn:bedrock:check-in"
+# Goal Based Outcome ratings have no LOINC or SNOMED CT code (none found for GBO, 2026-12):
+# a local code, with the Goal it rates as the Observation's focus.
+LOCAL_GOAL_RATING = "urn:bedrock:goal-rating"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 # LOINC's own display for the codes sent with one (the Long Common Name, which LOINC's FHIR
@@ -264,12 +267,69 @@ def check_in_observation(c: CheckIn, patient_ref: str) -> dict[str, Any]:
     return resource
 
 
+def goal_resource(
+    plan_id: int, g: goals.GoalView, client: User, patient_ref: str
+) -> dict[str, Any]:
+    """One of the client's own goals. A retired goal is 'completed' (FHIR R4: "the goal is no
+    longer being sought"), whether it was reached or replaced."""
+    return {
+        "resourceType": "Goal",
+        "id": f"goal-{g.id}",
+        "lifecycleStatus": "active" if g.active else "completed",
+        "description": {"text": g.wording},
+        "subject": {"reference": patient_ref},
+        "startDate": g.set_on.isoformat(),
+        "note": [
+            {
+                "text": f"Goal {g.number} of plan {plan_id}, in the client's own words; rated "
+                "0 (not at all close) to 10 (reached): Goal Based Outcomes (Law & Jacob 2015)."
+            }
+        ]
+        + ([{"text": f"Retired on {g.retired_on.isoformat()}."}] if g.retired_on else []),
+    }
+
+
+def goal_rating_observation(
+    g: goals.GoalView, r: goals.Rating, patient_ref: str, goal_ref: str
+) -> dict[str, Any]:
+    """One 0-10 rating of a goal, focused on that Goal."""
+    return {
+        "resourceType": "Observation",
+        "id": f"goal-rating-{r.id}",
+        "status": "final",
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+        ],
+        "code": {
+            "coding": [
+                {
+                    "system": LOCAL_GOAL_RATING,
+                    "code": "goal-rating",
+                    "display": "Goal Based Outcome rating (0-10)",
+                }
+            ],
+            "text": f"Goal {g.number}: “{r.wording}”",
+        },
+        "subject": {"reference": patient_ref},
+        "focus": [{"reference": goal_ref}],
+        "effectiveDateTime": r.day.isoformat(),
+        "valueInteger": r.value,
+        "note": [
+            {
+                "text": "Rated at the weekly check-in"
+                if r.context == "check_in"
+                else "Rated in session"
+            }
+        ],
+    }
+
+
 def client_bundle(
     db: Session, client: User, generated: dt.datetime, *, totals: bool = True
 ) -> dict[str, Any]:
     """The client's Bundle as a JSON-ready dict; without `totals`, only their answers (no
     Observation of a total score). Entries come in a fixed order: the Patient, the
-    Questionnaires by instrument code, each response (with its total), then the check-ins."""
+    Questionnaires by instrument code, each response (with its total), then the check-ins, then each goal with its ratings."""
     patient_ref = _urn("patient", client.id)
     known = measures.instruments()
     answered = [
@@ -307,6 +367,18 @@ def client_bundle(
         entries.append(
             {"fullUrl": _urn("check-in", c.id), "resource": check_in_observation(c, patient_ref)}
         )
+    for plan, g in goals.client_views(db, client):
+        goal_ref = _urn("goal", g.id)
+        entries.append(
+            {"fullUrl": goal_ref, "resource": goal_resource(plan.id, g, client, patient_ref)}
+        )
+        for r in g.ratings:
+            entries.append(
+                {
+                    "fullUrl": _urn("goal-rating", r.id),
+                    "resource": goal_rating_observation(g, r, patient_ref, goal_ref),
+                }
+            )
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid5(_NAMESPACE, f"bundle:{client.id}")),

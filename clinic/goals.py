@@ -21,7 +21,7 @@ uses; "as of" a day nothing rated, set, reworded or retired after that day count
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -52,6 +52,8 @@ class Rating:
     value: int
     context: str  # "check_in" or "session"
     week: int | None
+    id: int = 0
+    wording: str = ""  # the goal's words on that day
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,18 @@ def rate_in_session(
     return rating
 
 
+def _words_on(goal: Goal, day: dt.date, day_of: Callable[[dt.datetime], dt.date]) -> str:
+    """The goal's words in force at the end of a day."""
+    then = [w for w in goal.wordings if day_of(w.from_at) <= day]
+    return (then or goal.wordings)[-1].wording
+
+
+def client_views(db: Session, client: User) -> list[tuple[Plan, GoalView]]:
+    """Every goal of every plan of the client (oldest plan first), as it stands now."""
+    query = sa.select(Plan).where(Plan.client_id == client.id).order_by(Plan.created_at, Plan.id)
+    return [(plan, view) for plan in db.scalars(query) for view in views(db, plan)]
+
+
 def views(db: Session, plan: Plan | None, as_of: dt.date | None = None) -> list[GoalView]:
     """The plan's goals as they stood at the end of a day (today's state without one): only
     goals set by then, their wording then, ratings up to then; retired if retired by then."""
@@ -254,8 +268,14 @@ def views(db: Session, plan: Plan | None, as_of: dt.date | None = None) -> list[
             for r in kept
         ]
         course = episodes.course(f"goal-{goal.id}", scores)
-        ratings = tuple(Rating(r.rated_on, r.rating, r.context, r.week) for r in kept)
-        by_id = {r.id: Rating(r.rated_on, r.rating, r.context, r.week) for r in kept}
+
+        by_id = {
+            r.id: Rating(
+                r.rated_on, r.rating, r.context, r.week, r.id, _words_on(goal, r.rated_on, day_of)
+            )
+            for r in kept
+        }
+        ratings = tuple(by_id.values())
         out.append(
             GoalView(
                 id=goal.id,

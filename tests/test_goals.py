@@ -218,9 +218,7 @@ def test_a_notes_data_quotes_the_goals_as_of_the_session_date(app, db, people, p
     assert "same day" not in data and "9/10" not in data
 
 
-def test_both_pdfs_print_each_goal_first_and_latest_in_any_script(
-    app, db, people, plan, signed_in
-):
+def test_both_pdfs_print_each_goal_first_and_latest_in_any_script(app, db, people, plan, signed_in):
     from .test_reports import pdf_text
 
     therapist, client = people
@@ -249,3 +247,55 @@ def test_both_pdfs_print_each_goal_first_and_latest_in_any_script(
     assert f"5 ({week_ago:%d %b})" in summary
     own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
     assert "My goals" in own and "Ответить сестре" in own
+
+
+def test_goals_travel_in_the_record_zip_as_csv_and_fhir(app, db, people, plan, signed_in):
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from fhir.resources.R4B.bundle import Bundle
+
+    therapist, client = people
+    with app.app_context():
+        goal = goals.add_goal(db, client, plan, "=Reply to my sister within a day", client)
+        backdate(db, goal, 10)
+        goals.rate_in_session(db, goal, 3, TODAY - dt.timedelta(days=7), 2, therapist)
+        goals.reword(db, goal, "Reply to my sister the same day", client)
+        goals.rate_in_session(db, goal, 6, TODAY, 3, therapist)
+        retired = goals.add_goal(db, client, plan, "Sleep by 11", client)
+        goals.retire(db, retired, therapist)
+        db.commit()
+    archive = zipfile.ZipFile(
+        io.BytesIO(signed_in(therapist).get(f"/therapist/clients/{client.id}/record.zip").data)
+    )
+    rows = list(csv.DictReader(io.StringIO(archive.read("goals.csv").decode("utf-8-sig"))))
+    assert [(r["goal_number"], r["rating"], r["rated_in"], r["plan_week"]) for r in rows] == [
+        ("1", "3", "session", "2"),
+        ("1", "6", "session", "3"),
+        ("2", "", "", ""),
+    ]
+    # The words then and now; a formula-looking goal is defused for spreadsheets.
+    assert rows[0]["goal_words_then"] == "'=Reply to my sister within a day"
+    assert rows[0]["goal_now"] == "Reply to my sister the same day"
+    assert rows[2]["retired_on_local"] == TODAY.isoformat()
+    bundle = json.loads(archive.read("fhir-bundle.json"))
+    Bundle.model_validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    found = [r for r in resources if r["resourceType"] == "Goal"]
+    assert [(g["lifecycleStatus"], g["description"]["text"]) for g in found] == [
+        ("active", "Reply to my sister the same day"),
+        ("completed", "Sleep by 11"),
+    ]
+    rated = [
+        r
+        for r in resources
+        if r.get("code", {}).get("coding", [{}])[0].get("code") == "goal-rating"
+    ]
+    assert [(o["valueInteger"], o["focus"][0]["reference"]) for o in rated] == [
+        (3, bundle["entry"][[e["resource"] for e in bundle["entry"]].index(found[0])]["fullUrl"]),
+        (6, bundle["entry"][[e["resource"] for e in bundle["entry"]].index(found[0])]["fullUrl"]),
+    ]
+    own = zipfile.ZipFile(io.BytesIO(signed_in(client).get("/me/my-record.zip").data))
+    assert "goals.csv" in own.namelist()
