@@ -8,7 +8,7 @@ notes      session notes, addenda, revisions and event notes
 screens    the suitability and safety screen before (and during) a plan
 records    the audit trail, sign-in throttling, erasures and the email outbox"""
 
-from .measures import ALERT_KINDS, Administration, Alert, CheckIn
+from .measures import ALERT_KINDS, SLOTS, Administration, Alert, CheckIn
 from .notes import (
     ATTENDANCE,
     SESSION_FORMATS,
@@ -51,6 +51,7 @@ __all__ = [
     "ROLE_VALUES",
     "SCREEN_OUTCOMES",
     "SESSION_FORMATS",
+    "SLOTS",
     "SQLITE_TRIGGERS",
     "Addendum",
     "Administration",

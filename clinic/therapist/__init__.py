@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     outcomes,
     plan,
     record,
+    schedule,
     screening,
     session_notes,
 )
