@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     caseload,
+    caseload_report,
     downloads,
     outcomes,
     plan,
