@@ -27,6 +27,10 @@ ENDED = dt.datetime(2026, 2, 10, 12, tzinfo=dt.UTC)  # 2026 Q1
 COHORT = [
     # at caseness, PHQ-9 down 10: reliable improvement, recovery, reliable recovery
     (15, 5, 12, 4, "completed", 6),
+    # at caseness, PHQ-9 down 8 but both still a case: reliable improvement, not recovered
+    (22, 14, 15, 10, "completed", 7),
+    # at caseness, both below caseness at the end without reliable change: recovery only
+    (11, 8, 9, 6, "goals_met", 5),
     # at caseness, no reliable change, still a case (PHQ-9 10): not recovered
     (12, 10, 9, 8, "client_stopped", 3),
     (12, 10, 9, 8, "lost_contact", 2),
@@ -35,10 +39,10 @@ COHORT = [
     # not a case, no reliable change
     (6, 3, 4, 2, "goals_met", 5),
 ]
-# Ended with pairs: 17. Reliable improvement 6/17 = 35%; deterioration 1/17 (suppressed);
-# at caseness 11; recovery 6/11 = 55%, reliable recovery 6/11 = 55%.
-# Finished 6 + 5 = 11; dropped out 3 + 2 = 5; ended otherwise 1 (<5).
-# Homework: one piece each, due 9 Nov 2025; 10 of 17 sent = 59%.
+# Ended with pairs: 29. Reliable improvement (6 + 7)/29 = 45%; deterioration 1/29 (suppressed);
+# at caseness 6 + 7 + 5 + 5 = 23; recovery (6 + 5)/23 = 48%, reliable recovery 6/23 = 26%.
+# Finished 6 + 7 + 5 + 5 = 23; dropped out 3 + 2 = 5; ended otherwise 1 (<5).
+# Homework: one piece each, due 9 Nov 2025; 10 of 29 sent = 34%.
 
 
 def _score(db, client, plan, code, week, slot, total, when):  # type: ignore[no-untyped-def]
@@ -59,7 +63,7 @@ def _score(db, client, plan, code, week, slot, total, when):  # type: ignore[no-
 
 @pytest.fixture
 def cohort(app, db, make_user):  # type: ignore[no-untyped-def]
-    """17 ended episodes of one therapist, one episode of a colleague, started later."""
+    """29 ended episodes of one therapist, one episode of a colleague, started later."""
     therapist = make_user(Role.THERAPIST, name="Dr Philippa Outcomes")
     colleague = make_user(Role.THERAPIST, name="Dr Colm Colleague")
     names = []
@@ -114,34 +118,34 @@ def cohort(app, db, make_user):  # type: ignore[no-untyped-def]
         )
     )
     db.commit()
-    return therapist, colleague, names + ["Ottilie Laterstart"]
+    return therapist, colleague, [*names, "Ottilie Laterstart"]
 
 
 def test_the_rates_match_a_cohort_worked_out_by_hand(app, db, practice, cohort):  # type: ignore[no-untyped-def]
     with app.app_context():
         report = reports.gather_practice_report(db, practice, AS_OF)
     started = report.quarters["2025 Q4 (Oct–Dec)"]
-    assert (started.episodes, started.homework_due, started.homework_sent) == (17, 17, 10)
+    assert (started.episodes, started.homework_due, started.homework_sent) == (29, 29, 10)
     ended = report.quarters["2026 Q1 (Jan–Mar)"]
-    assert (ended.finished, ended.dropped_out, ended.ended_otherwise) == (11, 5, 1)
-    assert (ended.paired, ended.improved, ended.deteriorated) == (17, 6, 1)
-    assert (ended.caseness, ended.recovered, ended.reliably_recovered) == (11, 6, 6)
+    assert (ended.finished, ended.dropped_out, ended.ended_otherwise) == (23, 5, 1)
+    assert (ended.paired, ended.improved, ended.deteriorated) == (29, 13, 1)
+    assert (ended.caseness, ended.recovered, ended.reliably_recovered) == (23, 11, 6)
     rows = {r[0]: r for r in report.quarter_rows()}
     assert rows["2025 Q4 (Oct–Dec)"] == [
-        "2025 Q4 (Oct–Dec)", "17", "<5", "<5", "<5",
+        "2025 Q4 (Oct–Dec)", "29", "<5", "<5", "<5",
         "<5", "suppressed", "suppressed", "<5", "suppressed", "suppressed",
-        "17", "10", "59%",
+        "29", "10", "34%",
     ]  # fmt: skip
     assert rows["2026 Q1 (Jan–Mar)"] == [
-        "2026 Q1 (Jan–Mar)", "<5", "11", "5", "<5",
-        "17", "35%", "suppressed", "11", "55%", "55%",
+        "2026 Q1 (Jan–Mar)", "<5", "23", "5", "<5",
+        "29", "45%", "suppressed", "23", "48%", "26%",
         "<5", "<5", "suppressed",
     ]  # fmt: skip
     assert rows["2026 Q2 (Apr–Jun)"][1] == "<5"  # the colleague's one episode
     weeks = {int(r[0]): r for r in report.week_rows()}
-    assert (weeks[6][1], weeks[7][1], weeks[12][1]) == ("18", "17", "17")
+    assert (weeks[6][1], weeks[7][1], weeks[12][1]) == ("30", "29", "29")
     assert weeks[12][2] == "5"  # the five who dropped out, in the last week of the plan
-    assert weeks[12][3:9] == ["17", "35%", "suppressed", "11", "55%", "55%"]
+    assert weeks[12][3:9] == ["29", "45%", "suppressed", "23", "48%", "26%"]
     assert weeks[6][3] == "<5"  # nobody answered in week 6
 
 
@@ -178,19 +182,19 @@ def test_the_pdf_and_csv_name_no_one_and_cite_the_definitions(app, db, practice,
     table = list(csv.reader(io.StringIO(raw)))
     assert table[0][:3] == ["table", "Quarter", "Episodes started"]
     by_label = {(r[0], r[1]): r for r in table[1:]}
-    # the quarter the episodes started in: 17 started, their endings elsewhere
-    assert by_label[("by quarter", "2025 Q4 (Oct–Dec)")][2:4] == ["17", "<5"]
+    # the quarter the episodes started in: 29 started, their endings elsewhere
+    assert by_label[("by quarter", "2025 Q4 (Oct–Dec)")][2:4] == ["29", "<5"]
     assert all(cell != "1" for row in table for cell in row[2:])  # no small count anywhere
 
 
 def test_each_therapist_sees_the_same_for_their_own_caseload(app, db, cohort):  # type: ignore[no-untyped-def]
     therapist, colleague, _ = cohort
     mine = page_text(browser(app, therapist).get("/therapist/outcomes"))
-    assert "your own caseload" in mine and "17" in mine and "2026 Q2" not in mine
+    assert "your own caseload" in mine and "29" in mine and "2026 Q2" not in mine
     theirs = browser(app, colleague)
     page = BeautifulSoup(theirs.get("/therapist/outcomes").data, "html.parser")
     cells = [td.get_text() for td in page.find_all("td")]
     assert "2026 Q2 (Apr–Jun)" in page.get_text() and "2025 Q4" not in page.get_text()
     assert set(cells) <= {"<5", "suppressed"}  # one episode: nothing but suppressed cells
     csv_text = theirs.get("/therapist/outcomes.csv").data.decode("utf-8-sig")
-    assert "17" not in csv_text
+    assert "29" not in csv_text
