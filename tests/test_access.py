@@ -81,6 +81,7 @@ ROUTES: dict[str, Access] = {
     "auth.two_step_off": Access("staff"),
     "admin.reset_two_step": Access("admin", scoped=True),
     "admin.people": Access("admin"),
+    "admin.retention": Access("admin"),
     "admin.outcomes": Access("admin"),
     "admin.outcomes_pdf": Access("admin"),
     "admin.outcomes_csv": Access("admin"),
