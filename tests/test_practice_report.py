@@ -14,6 +14,7 @@ from clinic import reports
 from clinic.models import Administration, Assignment, Plan, Role, Submission
 from clinic.reports import practice as rules
 
+from .conftest import count_statements
 from .test_auth import page_text
 from .test_questionnaires import browser
 from .test_reports import pdf_text
@@ -180,10 +181,15 @@ def test_the_pdf_and_csv_name_no_one_and_cite_the_definitions(app, db, practice,
     for source in ("ISB 1523", "Gyani", "NHS Talking Therapies for anxiety and depression Manual"):
         assert source in text and source in html
     table = list(csv.reader(io.StringIO(raw)))
-    assert table[0][:3] == ["table", "Quarter", "Episodes started"]
-    by_label = {(r[0], r[1]): r for r in table[1:]}
-    # the quarter the episodes started in: 29 started, their endings elsewhere
-    assert by_label[("by quarter", "2025 Q4 (Oct–Dec)")][2:4] == ["29", "<5"]
+    assert table[0] == list(rules.CSV_HEADER)
+    by_label = {(r[0], r[1]): dict(zip(table[0], r, strict=True)) for r in table[1:]}
+    started = by_label[("by quarter", "2025 Q4 (Oct–Dec)")]
+    assert (started["episodes started"], started["finished"]) == ("29", "<5")
+    ended = by_label[("by quarter", "2026 Q1 (Jan–Mar)")]
+    assert (ended["finished"], ended["dropped out"], ended["recovery"]) == ("23", "5", "48%")
+    last = by_label[("by program week", "12")]
+    assert (last["dropped out"], last["episodes started"], last["finished"]) == ("5", "", "")
+    assert last["reliable improvement"] == "45%"
     assert all(cell != "1" for row in table for cell in row[2:])  # no small count anywhere
 
 
@@ -198,3 +204,27 @@ def test_each_therapist_sees_the_same_for_their_own_caseload(app, db, cohort):  
     assert set(cells) <= {"<5", "suppressed"}  # one episode: nothing but suppressed cells
     csv_text = theirs.get("/therapist/outcomes.csv").data.decode("utf-8-sig")
     assert "29" not in csv_text
+
+
+def test_the_report_costs_the_same_statements_for_a_larger_practice(
+    app, db, practice, cohort, make_user
+):  # type: ignore[no-untyped-def]
+    admin = make_user(Role.ADMIN)
+    web = browser(app, admin)
+    before, _ = count_statements(app, web, "/admin/outcomes")
+    therapist = cohort[0]
+    for n in range(10):
+        client = make_user(Role.CLIENT, therapist=therapist, name=f"Extra {n}")
+        db.add(
+            Plan(
+                client_id=client.id,
+                program_key="trust12",
+                program_version=1,
+                first_session=FIRST,
+                session_weekday=0,
+            )
+        )
+    db.commit()
+    after, page = count_statements(app, web, "/admin/outcomes")
+    assert "39" in BeautifulSoup(page, "html.parser").get_text()  # 29 + 10 started in 2025 Q4
+    assert before == after, (before, after)

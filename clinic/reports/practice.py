@@ -362,13 +362,35 @@ CSV_NAME = "practice-outcomes.csv"
 PDF_NAME = "practice-outcomes.pdf"
 
 
+CSV_HEADER = (
+    "table",
+    "quarter or week",
+    "episodes started",
+    "episodes reaching the week",
+    "finished",
+    "dropped out",
+    "ended otherwise",
+    "with PHQ-9 and GAD-7 pairs",
+    "reliable improvement",
+    "reliable deterioration",
+    "at caseness at baseline",
+    "recovery",
+    "reliable recovery",
+    "homework due",
+    "homework sent",
+    "homework completion",
+)
+
+
 def csv_rows(report: PracticeReport) -> tuple[list[str], list[list[str]]]:
-    """One CSV: a table column, then the row label and the cells of both tables (the week
-    table's columns named as in the PDF, under the quarter table's where they differ)."""
-    header = ["table", *QUARTER_HEADER]
-    rows = [["by quarter", *r] for r in report.quarter_rows()]
-    rows += [["by program week", r[0], r[1], "", r[2], "", *r[3:]] for r in report.week_rows()]
-    return header, rows
+    """Both tables in one CSV, a row per quarter and per program week, with the same
+    suppressed cells as the PDF; a column that does not apply to a table is left empty
+    (episodes reaching a week, for quarters; started, finished, ended otherwise, for weeks).
+    For a quarter, the outcome columns count the episodes that ended in it; for a week, those
+    with a PHQ-9 and a GAD-7 that week."""
+    rows = [["by quarter", r[0], r[1], "", *r[2:]] for r in report.quarter_rows()]
+    rows += [["by program week", r[0], "", r[1], "", r[2], "", *r[3:]] for r in report.week_rows()]
+    return list(CSV_HEADER), rows
 
 
 # The PDF prints each table in three narrower parts (A4 portrait): which columns each takes.
