@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,10 +22,13 @@ from .models import (
     Administration,
     Alert,
     Assignment,
+    Care,
     CheckIn,
     Erasure,
     EventNote,
     Plan,
+    PlanStatus,
+    Practice,
     Role,
     Screen,
     SessionNote,
@@ -190,3 +194,107 @@ def erasures_of(db: Session, practice_id: int) -> list[Erasure]:
             )
         )
     )
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+# What a practice may set as its retention period, in years from the end of care. The NHS
+# Records Management Code of Practice (NHS England / NHSX, 2021, appendix II retention
+# schedule: "Mental health records", 20 years after no further treatment is considered
+# necessary) is one reference; a practice follows its own policy, its regulator and insurer.
+RETENTION_YEARS_MAX = 100
+RETENTION_SOURCE = (
+    "For example, the NHS Records Management Code of Practice (2021) keeps adult mental health "
+    "records for 20 years after the end of treatment; follow your own records policy."
+)
+
+
+@dataclass(frozen=True)
+class RetentionDue:
+    """A client whose record is past the practice's retention period (no clinical content)."""
+
+    client: User
+    therapist_id: int | None
+    care_ended: dt.date  # the end of care the period counts from
+    keep_until: dt.date  # the end of the retention period
+    request: Erasure | None  # the erasure asked for, if it is
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def end_of_care(
+    last_plan: Plan | None, last_session: dt.date | None, added: dt.date
+) -> dt.date | None:
+    """When a client's care ended: the later of their last plan's finish and their last
+    session note; never while a plan is open. A client whose plan never started counts from
+    when they were added (or their last session note)."""
+    if last_plan is not None and last_plan.status != PlanStatus.FINISHED.value:
+        return None
+    ends = [d for d in (last_session,) if d is not None]
+    if last_plan is not None and last_plan.finished_at is not None:
+        ends.append(last_plan.finished_at.date())
+    elif last_plan is None:
+        ends.append(added)
+    return max(ends) if ends else None
+
+
+def past_retention(db: Session, practice: Practice, today: dt.date) -> list[RetentionDue]:
+    """The practice's clients whose records are past its retention period on `today`, the
+    longest past first; empty while no period is set. Nothing is erased here: the admin asks
+    for each erasure, the therapist exports, the admin erases (the flow above)."""
+    years = practice.retention_years
+    if not years:
+        return []
+    clients = list(
+        db.scalars(
+            sa.select(User).where(User.practice_id == practice.id, User.role == Role.CLIENT.value)
+        )
+    )
+    ids = [c.id for c in clients]
+    last_plan: dict[int, Plan] = {}
+    for plan in db.scalars(
+        sa.select(Plan).where(Plan.client_id.in_(ids)).order_by(Plan.created_at, Plan.id)
+    ):
+        last_plan[plan.client_id] = plan
+    last_session: dict[int, dt.date] = {
+        client_id: day
+        for client_id, day in db.execute(
+            sa.select(SessionNote.client_id, sa.func.max(SessionNote.session_date))
+            .where(SessionNote.client_id.in_(ids))
+            .group_by(SessionNote.client_id)
+        )
+    }
+    therapist: dict[int, int] = {}
+    for client_id, therapist_id in db.execute(
+        sa.select(Care.client_id, Care.therapist_id)
+        .where(Care.client_id.in_(ids))
+        .order_by(Care.started_at, Care.id)
+    ):
+        therapist[client_id] = therapist_id
+    requests = {
+        r.client_number: r
+        for r in db.scalars(
+            sa.select(Erasure).where(Erasure.client_number.in_(ids), Erasure.erased_at.is_(None))
+        )
+    }
+    due = []
+    for client in clients:
+        ended = end_of_care(
+            last_plan.get(client.id), last_session.get(client.id), client.created_at.date()
+        )
+        if ended is None:
+            continue
+        keep_until = add_years(ended, years)
+        if keep_until <= today:
+            due.append(
+                RetentionDue(
+                    client, therapist.get(client.id), ended, keep_until, requests.get(client.id)
+                )
+            )
+    return sorted(due, key=lambda d: (d.keep_until, d.client.id))

@@ -50,23 +50,46 @@ def battery_codes() -> list[str]:
     return [code for code, inst in measures.instruments().items() if inst.battery]
 
 
-def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
-    """The questionnaires a plan schedules for a week, with any completed one; and whether
-    the weekly check-in is due that week. Battery measures the plan leaves out are not
-    scheduled (so neither the client's page nor the reminders show them)."""
+def program_slots(db: Session, plan: Plan, week: int) -> dict[str, str]:
+    """The instruments the program itself gives in a week, with their slots (battery
+    measures the plan leaves out are not given)."""
     program = plans.program_of(db, plan)
     skipped = plans.left_out(plan)  # battery measures that do not fit this client
-    wanted: list[tuple[str, str]] = []
+    unique: dict[str, str] = {}
     for entry in program.week(week).measures:
         if entry in BATTERY_SLOTS:
-            wanted += [
-                (code, BATTERY_SLOTS[entry]) for code in battery_codes() if code not in skipped
-            ]
+            for code in battery_codes():
+                if code not in skipped:
+                    unique.setdefault(code, BATTERY_SLOTS[entry])
         elif entry in ("phq9", "gad7"):
-            wanted.append((entry, "fortnightly"))
-    unique: dict[str, str] = {}
-    for code, slot in wanted:
-        unique.setdefault(code, slot)
+            unique.setdefault(entry, "fortnightly")
+    return unique
+
+
+def slots_in_week(db: Session, plan: Plan, week: int) -> dict[str, str]:
+    """The instruments a plan gives in a week, with their slots, in instrument order: the
+    program's, changed by the client's own schedule (plans.set_schedule). A week the client's
+    schedule adds keeps the program's slot where the program gives it too (so that week 1
+    stays the baseline), else it is "scheduled"."""
+    given = program_slots(db, plan, week)
+    for code, schedule in plans.schedules(plan).items():
+        if code in plans.left_out(plan) or code not in measures.instruments():
+            continue
+        if schedule.gives(week):
+            given.setdefault(code, "scheduled")
+        else:
+            given.pop(code, None)
+    order = list(measures.instruments())
+    return dict(sorted(given.items(), key=lambda kv: order.index(kv[0])))
+
+
+def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
+    """The questionnaires a plan schedules for a week, with any completed one; and whether
+    the weekly check-in is due that week. The client's own schedule counts and battery
+    measures the plan leaves out are not scheduled (so neither the client's page nor the
+    reminders show them)."""
+    program = plans.program_of(db, plan)
+    unique = slots_in_week(db, plan, week)
     done = {
         a.instrument_code: a
         for a in db.scalars(
@@ -80,6 +103,49 @@ def scheduled(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:
     }
     dues = [Due(code, slot, week, done.get(code)) for code, slot in unique.items()]
     return dues, "weekly_checkin" in program.week(week).measures
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """How one plan gives one instrument, for the schedule page."""
+
+    code: str
+    inst: measures.Instrument
+    weeks: tuple[int, ...]  # the plan weeks it is given in
+    own: plans.MeasureSchedule | None  # the client's own schedule, if set
+    left_out: bool  # a battery measure this plan leaves out
+
+    @property
+    def words(self) -> str:
+        """The schedule in the therapist's words."""
+        if self.left_out or not self.weeks:
+            return "not given"
+        if self.own is not None:
+            return self.own.words()
+        return f"as the program schedules it (weeks {', '.join(map(str, self.weeks))})"
+
+    @property
+    def rule(self) -> str:
+        """The rule the schedule form starts from."""
+        if self.left_out or (self.own is None and not self.inst.battery):
+            return "none"
+        return self.own.rule if self.own is not None else "program"
+
+
+def plan_schedule(db: Session, plan: Plan) -> list[ScheduleRow]:
+    """Every instrument the practice has, with the weeks this plan gives it."""
+    by_week = {week: slots_in_week(db, plan, week) for week in range(1, plans.WEEKS + 1)}
+    own = plans.schedules(plan)
+    return [
+        ScheduleRow(
+            code,
+            inst,
+            tuple(w for w, given in by_week.items() if code in given),
+            own.get(code),
+            code in plans.left_out(plan),
+        )
+        for code, inst in measures.instruments().items()
+    ]
 
 
 def open_dues(db: Session, plan: Plan, week: int) -> tuple[list[Due], bool]:

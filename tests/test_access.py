@@ -32,6 +32,7 @@ from .conftest import (
     submission_factory,
     user_factory,
 )
+from .test_reports import pdf_text
 
 CLINICAL_TEXT = "Clinical words only the treating therapist reads"
 
@@ -57,6 +58,8 @@ class Access:
 
 
 PUBLIC = Access(None)
+# The one PDF an admin may download: the practice outcome report (counts only, no names).
+COUNTS_ONLY_PDFS = {"admin.outcomes_pdf"}
 ROUTES: dict[str, Access] = {
     "static": PUBLIC,
     "auth.index": PUBLIC,
@@ -78,6 +81,10 @@ ROUTES: dict[str, Access] = {
     "auth.two_step_off": Access("staff"),
     "admin.reset_two_step": Access("admin", scoped=True),
     "admin.people": Access("admin"),
+    "admin.retention": Access("admin"),
+    "admin.outcomes": Access("admin"),
+    "admin.outcomes_pdf": Access("admin"),
+    "admin.outcomes_csv": Access("admin"),
     "admin.new_therapist": Access("admin"),
     "admin.new_invitation": Access("admin", scoped=True),
     "admin.revoke_invitation": Access("admin", scoped=True),
@@ -123,6 +130,11 @@ ROUTES: dict[str, Access] = {
     "therapist.change_plan": Access("therapist", scoped=True),
     "therapist.finish_plan": Access("therapist", scoped=True),
     "therapist.plan_measures": Access("therapist", scoped=True),
+    "therapist.measure_schedule": Access("therapist", scoped=True),
+    "therapist.caseload_outcomes": Access("therapist"),
+    "therapist.caseload_outcomes_pdf": Access("therapist"),
+    "therapist.caseload_outcomes_csv": Access("therapist"),
+    "therapist.change_schedule": Access("therapist", scoped=True),
     "therapist.new_assignment": Access("therapist", scoped=True),
     "therapist.edit_assignment": Access("therapist", scoped=True),
     "therapist.change_assignment": Access("therapist", scoped=True),
@@ -324,7 +336,11 @@ def test_access_matrix(module_app, fresh_world, endpoint, method, persona):  # t
     if persona.endswith("admin"):  # admins read no clinical content, in any form
         assert CLINICAL_TEXT.encode() not in body, f"{persona} read clinical text at {url}"
         kind = response.headers.get("Content-Type", "")
-        assert not kind.startswith(("application/zip", "application/pdf")), (persona, url)
+        if endpoint in COUNTS_ONLY_PDFS and kind.startswith("application/pdf"):
+            # the practice outcome report: counts only, read as text to be sure
+            assert CLINICAL_TEXT not in pdf_text(body), f"{persona} read clinical text at {url}"
+        else:
+            assert not kind.startswith(("application/zip", "application/pdf")), (persona, url)
     location = response.headers.get("Location", "")
     if expected == "sign-in":
         assert response.status_code == 302 and location.startswith("/sign-in"), response.status_code

@@ -22,6 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .. import erasure
 from ..notifications import parse_offsets
 from ..web.forms import HOURS, Form
 
@@ -144,6 +145,25 @@ class PracticeSettingsForm(Form):
         ),
         # Left out of a form, the saved value stays (the practice is the form's obj).
         validators=[NumberRange(1, 168, "Enter a number of hours from 1 to 168.")],
+    )
+
+    retention_years = IntegerField(
+        "Keep client records for (years after care ends)",
+        description=(
+            "Records past this period are listed under Clients (records past the retention period), "
+            "for you to review; nothing is erased without you. Care ends when the client's "
+            "last plan is finished (or at their last session note, if later). "
+            f"{erasure.RETENTION_SOURCE} Leave empty for no period."
+        ),
+        validators=[
+            Optional(),
+            NumberRange(
+                1,
+                erasure.RETENTION_YEARS_MAX,
+                f"Enter a number of years from 1 to {erasure.RETENTION_YEARS_MAX}, or leave it "
+                "empty.",
+            ),
+        ],
     )
 
     def validate_reminder_window_days(self, field: Any) -> None:

@@ -68,6 +68,9 @@ def _save_settings(practice: Practice, form: PracticeSettingsForm) -> None:
     practice.quiet_until_hour = form.quiet_until_hour.data
     practice.digest_hour = form.digest_hour.data
     practice.discreet_emails = bool(form.discreet_emails.data)
+    if practice.retention_years != form.retention_years.data:
+        practice.retention_years = form.retention_years.data
+        audit.record("change", "retention_period", practice.id)
     if practice.alert_response_hours != form.alert_response_hours.data:
         practice.alert_response_hours = int(form.alert_response_hours.data or 24)
         audit.record("change", "alert_response_time", practice.id)

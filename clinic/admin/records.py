@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from .. import accounts, audit, erasure
 from .. import db as database
 from ..models import User
+from ..timeutil import local_today
 from ..web.forms import ConfirmForm, status_of
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from .blueprint import bp, get_client_or_404
@@ -27,6 +28,21 @@ def clients() -> str:
         rows=rows,
         erasures=erasure.erasures_of(db, admin.practice_id),
         names=names,
+    )
+
+
+@bp.get("/clients/retention")
+def retention() -> str:
+    """The clients whose records are past the practice's retention period (names, therapist
+    and dates only), each with the erasure flow's next step. Nothing is erased from here."""
+    admin = signed_in_user()
+    db = database.session()
+    practice = admin.practice
+    due = erasure.past_retention(db, practice, local_today(admin))
+    audit.record("view", "retention_review", practice.id)
+    names = {u.id: u.display_name for u in accounts.people_of(db, admin.practice_id)}
+    return render_template(
+        "admin/retention.html", due=due, practice=practice, names=names, form=ConfirmForm()
     )
 
 

@@ -10,7 +10,7 @@ screens    the suitability and safety screen before (and during) a plan
 records    the audit trail, sign-in throttling, erasures and the email outbox"""
 
 from .goals import GOAL_RATING_CONTEXTS, Goal, GoalRating, GoalWording
-from .measures import ALERT_KINDS, Administration, Alert, CheckIn
+from .measures import ALERT_KINDS, SLOTS, Administration, Alert, CheckIn
 from .notes import (
     ATTENDANCE,
     SESSION_FORMATS,
@@ -54,6 +54,7 @@ __all__ = [
     "ROLE_VALUES",
     "SCREEN_OUTCOMES",
     "SESSION_FORMATS",
+    "SLOTS",
     "SQLITE_TRIGGERS",
     "Addendum",
     "Administration",

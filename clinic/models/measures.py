@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, ClinicalText, utcnow
 
+# baseline, midpoint, end: the program's batteries; fortnightly: PHQ-9 and GAD-7 between them;
+# scheduled: a week the client's own schedule adds (plans.set_schedule); ad_hoc: sent by hand.
+SLOTS = ("baseline", "midpoint", "end", "fortnightly", "scheduled", "ad_hoc")
+
 
 class Administration(Base):
     """One questionnaire given to a client: requested, then completed with its raw answers.
@@ -17,9 +21,7 @@ class Administration(Base):
 
     __tablename__ = "administration"
     __table_args__ = (
-        sa.CheckConstraint(
-            "slot IN ('baseline', 'midpoint', 'end', 'fortnightly', 'ad_hoc')", name="slot_known"
-        ),
+        sa.CheckConstraint(f"slot IN {SLOTS!r}", name="slot_known"),
         sa.CheckConstraint("week IS NULL OR week BETWEEN 1 AND 12", name="week_range"),
         sa.CheckConstraint("(completed_at IS NULL) = (total IS NULL)", name="completed_has_total"),
         sa.Index(

@@ -61,6 +61,10 @@ class Practice(Base):
     # Emails worded without any clinical word (no therapy, therapist, homework, alert kinds),
     # for clients whose mailbox others may read: "You have something waiting in Bedrock".
     discreet_emails: Mapped[bool] = mapped_column(default=False)
+    # How many years after the end of a client's care the practice keeps the record (its
+    # records policy; erasure.past_retention lists the records past it for the admin to review
+    # and erase, never automatically). None: no period set. 1 to 100, kept by the form.
+    retention_years: Mapped[int | None]
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 

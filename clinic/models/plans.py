@@ -90,6 +90,13 @@ class Plan(Base):
         sa.JSON, default=list, server_default=sa.text("'[]'")
     )
     problem_wording: Mapped[str | None] = mapped_column(ClinicalText)
+    # The client's own questionnaire schedule (plans.set_schedule), per instrument code: the
+    # weeks a battery instrument is given instead of the program's, or a practice-supplied
+    # instrument added to the plan ({"rule": "weeks", "weeks": [1, 6, 12]}, {"rule": "every",
+    # "every": 2} or {"rule": "sessions"}). An instrument not named follows the program.
+    measure_schedules: Mapped[dict[str, dict[str, object]]] = mapped_column(
+        sa.JSON, default=dict, server_default=sa.text("'{}'")
+    )
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     screen: Mapped[Screen | None] = relationship()

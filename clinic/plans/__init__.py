@@ -6,7 +6,8 @@ subclass) for anything a person should be told about.
 definitions  the plan's errors, and the program and worksheet definitions a plan uses
 schedule     weeks, session dates, due dates, and how homework stands
 tailoring    starting a plan and changing it: homework added, moved, removed; pause, resume
-fitting      measures that fit the client: battery measures left out, the WSAS "[problem]" words
+fitting      measures that fit the client: battery measures left out, the WSAS "[problem]" words,
+             the client's own questionnaire schedule
 screening    the suitability and safety screen a plan needs first, and the weeks it changes
 homework     a client's answers: drafts, conflicts, sending, correcting, the therapist's review"""
 
@@ -26,10 +27,16 @@ from .fitting import (
     ALWAYS_GIVEN,
     DEFAULT_PROBLEM,
     PROBLEM_MAX,
+    RULES,
+    MeasureSchedule,
     fit_measures,
     left_out,
     optional_measures,
+    parse_weeks,
     problem_words,
+    schedule_choices,
+    schedules,
+    set_schedule,
 )
 from .homework import (
     AnswersOutcome,
@@ -76,6 +83,7 @@ __all__ = [
     "DEFAULT_PROBLEM",
     "DISCHARGE_REASONS",
     "PROBLEM_MAX",
+    "RULES",
     "THERAPIST_STATE_WORDS",
     "WEEKS",
     "AnswersOutcome",
@@ -83,6 +91,7 @@ __all__ = [
     "DraftTooLong",
     "InvalidAnswers",
     "Locked",
+    "MeasureSchedule",
     "PlanError",
     "Position",
     "SaveConflict",
@@ -102,6 +111,7 @@ __all__ = [
     "left_out",
     "open_plan",
     "optional_measures",
+    "parse_weeks",
     "pause_plan",
     "position",
     "preload_homework",
@@ -112,10 +122,13 @@ __all__ = [
     "resume_plan",
     "review",
     "save_draft",
+    "schedule_choices",
+    "schedules",
     "screening",
     "sent_homework",
     "session_date",
     "set_aside",
+    "set_schedule",
     "start_plan",
     "submit",
     "update_assignment",

@@ -3,7 +3,8 @@ data object, as of its date) and then drawn with ReportLab; tests read the data 
 
 common           what both read and draw: header, homework, scores, alerts, the title block
 session_summary  one session: homework since the last one, scores, alerts, the note, next week
-progress_report  the whole plan or chosen dates: summary page, charts, tables, appendix"""
+progress_report  the whole plan or chosen dates: summary page, charts, tables, appendix
+practice         the practice outcome report: counts only, small cells suppressed (PDF, CSV)"""
 
 from .common import (
     ATTENDANCE_WORDS,
@@ -15,6 +16,12 @@ from .common import (
     HomeworkItem,
     ScoreLine,
     administrations_in,
+)
+from .practice import (
+    PracticeReport,
+    gather_practice_report,
+    practice_report_pdf,
+    practice_today,
 )
 from .progress_report import (
     HomeworkWeek,
@@ -38,13 +45,17 @@ __all__ = [
     "HomeworkWeek",
     "MeasureBlock",
     "NoteBlock",
+    "PracticeReport",
     "ProgressReport",
     "ScoreLine",
     "SessionSummary",
     "StatisticNote",
     "administrations_in",
+    "gather_practice_report",
     "gather_progress_report",
     "gather_session_summary",
+    "practice_report_pdf",
+    "practice_today",
     "progress_report_pdf",
     "session_summary_pdf",
     "statistics_notes",

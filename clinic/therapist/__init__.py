@@ -2,11 +2,13 @@
 
 from . import (  # noqa: F401
     caseload,
+    caseload_report,
     downloads,
     goals,
     outcomes,
     plan,
     record,
+    schedule,
     screening,
     session_notes,
 )

@@ -153,6 +153,33 @@ def with_optional_measures(form: MeasuresForm) -> MeasuresForm:
     return form
 
 
+class ScheduleForm(Form):
+    """How the plan gives one instrument; one form per instrument on the schedule page (each
+    with its own prefix, so that ids stay unique)."""
+
+    rule = RadioField("Schedule", validators=[InputRequired("Choose a schedule.")])
+    weeks = StringField(
+        "Weeks of the plan",
+        description="For “In the weeks I choose”: for example 1, 4, 8, 12.",
+        validators=[Optional(), Length(max=60, message="Use at most 60 characters.")],
+    )
+    every = IntegerField(
+        "Every how many weeks",
+        description="For “Every few weeks”: 2 gives weeks 1, 3, 5, 7, 9 and 11.",
+        validators=[
+            Optional(),
+            NumberRange(1, plans.WEEKS - 1, f"Choose a number from 1 to {plans.WEEKS - 1}."),
+        ],
+    )
+
+
+def schedule_form(code: str, **kwargs: object) -> ScheduleForm:
+    """The schedule form of one instrument, with the rules it may have."""
+    form = ScheduleForm(prefix=f"{code}-", **kwargs)
+    form.rule.choices = options((rule, plans.RULES[rule]) for rule in plans.schedule_choices(code))
+    return form
+
+
 class SendQuestionnaireForm(Form):
     code = SelectField("Questionnaire", validators=[InputRequired("Choose a questionnaire.")])
 

@@ -482,6 +482,38 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     j.check(stranger, "used-invitation")
 
 
+def schedules_reports_and_retention(j: Journey) -> None:
+    """Issue #20: the therapist changes a questionnaire's schedule for the client (a mistyped
+    week is refused next to the field, the typing kept); the therapist and the admin read the
+    outcome report (counts only); the admin opens the records past the retention period."""
+    therapist, admin = j.therapist, j.admin
+    follow_main_link(therapist, "Caseload")
+    therapist.get_by_role("link", name="Sam Rivers", exact=True).click()
+    therapist.get_by_role("link", name="Questionnaire schedule").click()
+    j.check(therapist, "measure-schedule")
+    section = therapist.locator("#m-wsas")
+    section.get_by_label("In the weeks I choose").check()
+    section.get_by_label("Weeks of the plan").fill("1, 6, fourteen")
+    section.get_by_role("button", name="Save WSAS's schedule").click()
+    expect(therapist.locator("#error-summary")).to_contain_text("whole numbers from 1 to 12")
+    section = therapist.locator("#m-wsas")
+    expect(section.get_by_label("Weeks of the plan")).to_have_value("1, 6, fourteen")
+    j.check(therapist, "measure-schedule-errors")
+    section.get_by_label("Weeks of the plan").fill("1, 4, 8, 12")
+    section.get_by_role("button", name="Save WSAS's schedule").click()
+    expect(therapist.get_by_role("table")).to_contain_text("Weeks 1, 4, 8, 12")
+    follow_main_link(therapist, "Outcomes")
+    expect(therapist.get_by_role("heading", level=1)).to_contain_text("your own caseload")
+    j.check(therapist, "caseload-outcomes")
+    follow_main_link(admin, "Outcomes")
+    expect(admin.get_by_role("main")).not_to_contain_text("Sam Rivers")
+    j.check(admin, "admin-outcomes")
+    follow_main_link(admin, "Clients")
+    admin.get_by_role("link", name="Records past the retention period").click()
+    expect(admin.get_by_role("main")).to_contain_text("No retention period is set")
+    j.check(admin, "admin-retention")
+
+
 def admin_exports_and_erases_the_record(j: Journey) -> None:
     """At the end of care: the admin asks for the erasure, the therapist downloads the whole
     record (the admin never reads it), then the admin erases it."""
@@ -526,6 +558,7 @@ JOURNEY: list[Callable[[Journey], None]] = [
     therapist_downloads_the_session_summary,
     client_reads_the_feedback,
     everyone_visits_the_other_pages,
+    schedules_reports_and_retention,
     admin_exports_and_erases_the_record,
 ]
 
