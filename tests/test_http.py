@@ -69,6 +69,7 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make_user,
         .replace("<int:assignment_id>", "1")
         .replace("<int:user_id>", "1")
         .replace("<int:note_id>", "1")
+        .replace("<int:goal_id>", "1")
         .replace("<int:revision_id>", "1")
         .replace("<int:alert_id>", "1")
         .replace("<int:administration_id>", "1")

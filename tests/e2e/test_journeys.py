@@ -229,6 +229,36 @@ def client_checks_in_with_the_keyboard(j: Journey) -> None:
     page.get_by_role("link", name="Back to this week").click()
 
 
+def client_writes_a_goal(j: Journey) -> None:
+    """On the phone: a goal in the client's own words, from This week's prompt."""
+    page = j.client
+    page.get_by_role("link", name="Write my goals").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My goals")
+    j.check(page, "client-goals-empty")
+    page.get_by_role("button", name="Save my goal").click()  # nothing written yet
+    expect(page.get_by_text("Write the goal in a few words.").first).to_be_visible()
+    page.get_by_label("My goal, in my own words").fill("Reply to my sister within a day")
+    page.get_by_role("button", name="Save my goal").click()
+    expect(page.get_by_text("“Reply to my sister within a day”")).to_be_visible()
+    j.check(page, "client-goals")
+    follow_main_link(page, "This week")
+
+
+def therapist_rates_the_goal_in_session(j: Journey) -> None:
+    """On the record: the client's goal; on its page, a rating given in session."""
+    page = j.therapist
+    goals = page.get_by_role("region", name="Client's goals")
+    expect(goals).to_contain_text("Reply to my sister within a day")
+    goals.get_by_role("link", name="Set, reword or rate goals").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sam Rivers's goals")
+    group = page.get_by_role("group", name=re.compile("Goal 1: “Reply to my sister"))
+    group.get_by_label("4", exact=True).check()
+    page.get_by_role("button", name="Save the ratings").click()
+    expect(page.get_by_text("Latest rating 4 of 10")).to_be_visible()
+    j.check(page, "therapist-goals")
+    page.get_by_role("link", name="Sam Rivers").first.click()
+
+
 def client_answers_phq9(j: Journey) -> None:
     """The PHQ-9 from last week's baseline; an answer to item 9 shows the crisis contacts."""
     page = j.client
@@ -549,10 +579,12 @@ JOURNEY: list[Callable[[Journey], None]] = [
     therapist_adds_client_and_copies_invitation,
     client_accepts_on_a_phone,
     client_checks_in_with_the_keyboard,
+    client_writes_a_goal,
     client_answers_phq9,
     client_works_on_a_worksheet,
     therapist_sees_it_on_the_dashboard,
     therapist_reviews_and_rates,
+    therapist_rates_the_goal_in_session,
     therapist_acknowledges_the_alert,
     therapist_writes_and_signs_a_note,
     therapist_downloads_the_session_summary,
