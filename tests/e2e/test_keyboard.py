@@ -48,7 +48,7 @@ def test_signing_in_and_finding_the_way_with_the_keyboard_alone(browsing: Browsi
     expect(menu).to_be_focused()
     keys.press("Enter")
     nav = page.get_by_role("navigation", name="Main")
-    for name in ("People", "Clients", "Add a therapist", "Settings"):
+    for name in ("People", "Clients", "Outcomes", "Add a therapist", "Settings"):
         keys.press("Tab")
         expect(nav.get_by_role("link", name=name)).to_be_focused()
     keys.press("Enter")
