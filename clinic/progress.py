@@ -349,7 +349,24 @@ def goal_words(view: goals.GoalView) -> str:
     )
 
 
-def goal_charts(views: list[goals.GoalView]) -> list[ChartView]:
+def goal_client_words(view: goals.GoalView) -> str:
+    """The sentence under a goal's chart on the client's own pages."""
+    if view.latest is None or view.first is None:
+        return "Not rated yet: you will rate it at your next check-in."
+    start = f"Your latest rating was {view.latest.value} out of 10 ({view.latest.day:%d %b})."
+    if view.change is None:
+        return f"{start} This is your first; later ratings will show how things move."
+    if view.change == 0:
+        return f"{start} That is where you started."
+    moved = abs(view.change)
+    return (
+        f"{start} That is {moved} point{'s' if moved != 1 else ''} "
+        f"{'higher' if view.change > 0 else 'lower'} than your first rating "
+        "(higher means closer to your goal)."
+    )
+
+
+def goal_charts(views: list[goals.GoalView], *, for_client: bool = False) -> list[ChartView]:
     """A chart for every goal with at least one rating."""
     out = []
     for view in views:
@@ -362,8 +379,8 @@ def goal_charts(views: list[goals.GoalView]) -> list[ChartView]:
                 Markup(charts.svg(goal_chart(view), f"chart-goal-{view.id}")),
                 [(f"{r.day:%d %b %Y}", str(r.week or ""), str(r.value)) for r in view.ratings],
                 None,
-                goal_words(view),
-                GOAL_SOURCE,
+                goal_client_words(view) if for_client else goal_words(view),
+                "Your own goals and ratings." if for_client else GOAL_SOURCE,
             )
         )
     return out

@@ -33,7 +33,7 @@ def _page(plan: Plan, add: Form | None = None, reword: dict[int, Form] | None = 
             plan=plan,
             open=plan.status != "finished",
             goals=shown,
-            charts=progress.goal_charts(shown),
+            charts=progress.goal_charts(shown, for_client=True),
             add=add or ClientGoalWordingForm(formdata=None),
             reword={
                 g.id: reword.get(g.id) or ClientGoalWordingForm(formdata=None, prefix=f"g{g.id}")

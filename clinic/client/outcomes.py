@@ -134,7 +134,7 @@ def progress() -> str:
     db = database.session()
     plan = current_plan()
     # The client's own goal ratings are theirs to see, whatever the practice does with scores.
-    goal_charts = progress_views.goal_charts(goals.views(db, plan)) if plan else []
+    goal_charts = progress_views.goal_charts(goals.views(db, plan), for_client=True) if plan else []
     if not client.practice.clients_see_scores:
         return render_template("client/progress.html", hidden=True, goal_charts=goal_charts)
     charts = measure_charts(db, client, for_client=True)
