@@ -756,3 +756,38 @@ def test_bulk_exports_need_a_recent_sign_in(app, record, who, url):
     confirm = web.post("/account/confirm", data={"password": PASSWORD, "next": url})
     assert confirm.headers["Location"] == url
     assert web.get(url).status_code == 200
+
+
+def test_a_correction_after_the_session_is_not_quoted_in_that_sessions_summary(
+    app, db, make_user, make_plan
+):
+    """A summary is "as of" its date: answers corrected later read as they were sent."""
+    from clinic import answers as engine
+
+    from .conftest import valid_answers
+
+    therapist = make_user(Role.THERAPIST)
+    client = make_user(Role.CLIENT, therapist=therapist)
+    plan = make_plan(client, therapist, week=2)
+    with app.app_context():
+        plan.created_at -= dt.timedelta(days=8)  # set up when it started
+        a = next(x for x in plan.assignments if x.worksheet_key == "trust_history")
+        ws = plans.worksheet(db, a.worksheet_key)
+        raw = valid_answers(ws)
+        raw["events"][0]["conclusion"] = "He was late and I assumed the worst"
+        sub = plans.submit(db, a, client, raw, 0)
+        sent_then = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+        sub.submitted_at = sent_then
+        sub.revisions[-1].saved_at = sent_then
+        raw["events"][0]["conclusion"] = "A correction written after the session"
+        plans.submit(db, a, client, raw, sub.version)
+        db.commit()
+        assert "A correction written" in " ".join(v for _, v in engine.key_answers(ws, sub.answers))
+    day = dt.date.today() - dt.timedelta(days=2)
+    t = browser(app, therapist)
+    then = pdf_text(t.get(f"/therapist/clients/{client.id}/session-summary.pdf?date={day}").data)
+    assert "He was late and I assumed the worst" in then, then
+    assert "A correction written after the session" not in then
+    today = dt.date.today()
+    now = pdf_text(t.get(f"/therapist/clients/{client.id}/session-summary.pdf?date={today}").data)
+    assert "A correction written after the session" in now

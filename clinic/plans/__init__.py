@@ -41,6 +41,7 @@ from .fitting import (
 from .homework import (
     AnswersOutcome,
     act_on_answers,
+    answers_as_of,
     keep_set_aside,
     review,
     save_draft,
@@ -98,6 +99,7 @@ __all__ = [
     "StaleChange",
     "act_on_answers",
     "add_assignment",
+    "answers_as_of",
     "assign_once",
     "default_due",
     "find_assignment",

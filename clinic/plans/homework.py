@@ -4,6 +4,7 @@ entry point for what a client does."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..models import (
     SubmissionStatus,
     User,
 )
+from ..timeutil import local_time
 from .definitions import (
     DraftTooLong,
     InvalidAnswers,
@@ -119,6 +121,20 @@ def save_draft(
     if not _claim(db, sub, base_version, {"answers": raw}):
         raise SaveConflict(sub)
     return sub
+
+
+def answers_as_of(sub: Submission, day: dt.date, client: User) -> dict[str, Any]:
+    """The answers as they were sent by the end of a day (client's calendar): a correction
+    made later does not change what a session summary of that day quotes. Submissions older
+    than revisions fall back to the stored answers."""
+    sent = [
+        r
+        for r in sub.revisions
+        if r.reason in ("submitted", "corrected") and local_time(r.saved_at, client).date() <= day
+    ]
+    if not sent:
+        return sub.answers
+    return max(sent, key=lambda r: (r.saved_at, r.id)).answers
 
 
 def set_aside(

@@ -102,10 +102,12 @@ def homework_item(db: Session, client: User, assignment: Assignment, on: dt.date
     submitted_on = None
     state = plans.homework_state_on(assignment, on, client)  # nothing sent after `on` shows
     if sub is not None and state in ("submitted", "reviewed"):
-        quotes = tuple(engine.key_answers(ws, sub.answers))
+        # As sent by that day: a later correction is not quoted in an earlier summary.
+        sent = plans.answers_as_of(sub, on, client)
+        quotes = tuple(engine.key_answers(ws, sent))
         figures = tuple(
             (f.label, f"{f.value}{f'. {f.note}' if f.note else ''}")
-            for f in engine.derived_figures(ws, sub.answers)
+            for f in engine.derived_figures(ws, sent)
         )
         submitted_on = local_time(sub.submitted_at, client).date() if sub.submitted_at else None
         if state == "reviewed":
