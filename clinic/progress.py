@@ -41,6 +41,42 @@ class ChartView:
     events: tuple[tuple[str, str], ...] = ()  # date and full text of each event marked
 
 
+@dataclass(frozen=True)
+class ScoreChip:
+    """A measure's latest score as the record's summary band shows it: the band with its
+    severity (0 the mildest band .. 3 the most severe, for the chip's colour) and the trend."""
+
+    code: str
+    name: str
+    shown: str
+    band: str
+    level: int
+    trend: str  # the change since the baseline, with its convention named
+
+
+def score_chips(views: list[ChartView]) -> list[ScoreChip]:
+    """One chip per measure chart: latest score, band and severity, change since baseline."""
+    chips = []
+    for view in views:
+        s = view.summary
+        if s is None:
+            continue
+        inst = measures.instrument(view.code)
+        labels = [b.label for b in inst.bands]
+        index = labels.index(s.band) if s.band in labels else 0
+        if inst.higher_is_better:
+            index = len(labels) - 1 - index
+        level = round(3 * index / max(1, len(labels) - 1))
+        if s.latest is s.baseline:
+            trend = "first score"
+        elif s.rc is None:
+            trend = f"{s.change:+d} since baseline"
+        else:
+            trend = f"{s.change:+d} since baseline · {RC_WORDS[s.rc.category].lower()} ({JT})"
+        chips.append(ScoreChip(view.code, inst.short_name, s.latest.shown, s.band, level, trend))
+    return chips
+
+
 def _chart_id(code: str) -> str:
     return f"chart-{code}"
 
