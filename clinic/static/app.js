@@ -159,3 +159,15 @@ if (noteEditor) {
     area.setSelectionRange(area.value.length, area.value.length);
   });
 }
+
+// Printing: folded sections (past weeks, score tables) open on paper, and fold again after.
+const openedForPrint = [];
+window.addEventListener("beforeprint", () => {
+  document.querySelectorAll("main details:not([open]):not(.menu)").forEach((node) => {
+    node.open = true;
+    openedForPrint.push(node);
+  });
+});
+window.addEventListener("afterprint", () => {
+  openedForPrint.splice(0).forEach((node) => { node.open = false; });
+});
