@@ -39,6 +39,7 @@ class ChartView:
     words: str  # the plain-language or technical summary shown beside the chart
     source: str  # citation/attribution line for the instrument
     events: tuple[tuple[str, str], ...] = ()  # date and full text of each event marked
+    about: str = ""  # for clients: what the measure is and its reference, folded away
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def measure_charts(
         chart = instrument_chart(
             inst,
             [(day, p) for day, p in zip(local, points, strict=True)],
-            title=f"{inst.short_name} over time",
+            title=inst.client_title if for_client else f"{inst.short_name} over time",
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
             baseline=course.baseline.on_full_scale(inst),
             summary=_text_summary(inst, summary, len(points)),
@@ -124,8 +125,16 @@ def measure_charts(
                 rows,
                 summary,
                 words,
-                f"{inst.attribution} Reference: {inst.citation}".strip(),
+                inst.attribution
+                if for_client
+                else f"{inst.attribution} Reference: {inst.citation}",
                 _events(markers),
+                about=(
+                    f"The {inst.name} ({inst.short_name}) asks about {inst.about}. "
+                    f"Reference: {inst.citation}"
+                    if for_client
+                    else ""
+                ),
             )
         )
     return views

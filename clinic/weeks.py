@@ -48,6 +48,16 @@ class WeekView:
         """How one piece of homework stands today."""
         return plans.homework_state(assignment, self.today)
 
+    @property
+    def done_count(self) -> tuple[int, int]:
+        """How many of this week's tasks (homework, questionnaires, the check-in) are done,
+        of how many."""
+        done = sum(self.state(a) in ("submitted", "reviewed") for a in self.this_week)
+        done += sum(d.done is not None for d in self.dues)
+        done += self.check_in_done is not None
+        total = len(self.this_week) + len(self.dues) + int(self.check_in_due)
+        return done, total
+
 
 def week_view(db: Session, plan: Plan, today: dt.date) -> WeekView:
     """The client's "This week" for a plan (a finished plan shows its last week, nothing due)."""

@@ -61,6 +61,7 @@ ROUTES: dict[str, Access] = {
     "static": PUBLIC,
     "auth.index": PUBLIC,
     "auth.sign_in": PUBLIC,
+    "auth.forgotten_password": PUBLIC,
     "auth.sign_out": PUBLIC,
     "auth.accept_invitation": PUBLIC,
     "auth.sign_in_code": PUBLIC,
