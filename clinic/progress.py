@@ -4,7 +4,7 @@ therapist (statistics named with their convention) or for the client (plain word
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -275,6 +275,45 @@ def check_in_chart(key: str, dated: list[tuple[dt.date, CheckIn]]) -> charts.Cha
         cutoff_label=cutoff_label,
         baseline=values[0],
         summary=f"{len(values)} weekly ratings; first {values[0]}, latest {values[-1]}.",
+    )
+
+
+def client_trust_chart(db: Session, client: User) -> ChartView | None:
+    """The client's own trust rating from the weekly check-in, week by week, in their words."""
+    dated = episode_check_ins(db, client, episodes.episode(db, client))
+    if not dated:
+        return None
+    chart = check_in_chart("trust", dated)
+    chart = replace(
+        chart,
+        title="My trust rating, week by week",
+        baseline=None,
+        summary=chart.summary.replace("weekly ratings", "weekly trust ratings"),
+    )
+    values = [r.trust for _, r in dated]
+    if len(values) == 1:
+        words = f"Your first rating was {values[0]} out of 10. Each check-in adds a point."
+    else:
+        moved = values[-1] - values[0]
+        how = (
+            "the same as"
+            if moved == 0
+            else f"{abs(moved)} point{'s' if abs(moved) != 1 else ''} "
+            f"{'higher' if moved > 0 else 'lower'} than"
+        )
+        words = (
+            f"Your latest rating was {values[-1]} out of 10, {how} your first ({values[0]}). "
+            "Higher means you felt more able to trust."
+        )
+    return ChartView(
+        "checkin-trust",
+        chart.title,
+        Markup(charts.svg(chart, "chart-my-trust")),
+        [(f"{d:%d %b %Y}", str(r.week), str(r.trust)) for d, r in dated],
+        None,
+        words,
+        "",
+        about=f"From your weekly check-in (0 = not at all, 10 = completely). {CHECK_IN_SOURCE}",
     )
 
 

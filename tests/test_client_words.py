@@ -9,7 +9,7 @@ import re
 from bs4 import BeautifulSoup
 
 from clinic import answers as engine
-from clinic import plans
+from clinic import plans, questionnaires
 
 from .conftest import valid_answers as valid_raw
 from .test_notes import session
@@ -62,3 +62,23 @@ def test_the_progress_page_titles_and_folds_too(app, db, session, signed_in):
     assert "Mood check (PHQ-9)" in headings
     figure = page.find("figure", id="measure-phq9")
     assert "Kroenke" in figure.find("details", class_="about-measure").get_text()
+
+
+def test_the_progress_page_shows_my_trust_rating_week_by_week(app, db, session, signed_in):
+    therapist, client, t = session
+    with app.app_context():
+        plan = plans.open_plan(db, client)
+        questionnaires.record_check_in(
+            db, client, plan, 5, client, trust=8, distress=2, helpfulness=None, note=None
+        )
+        db.commit()
+    c = signed_in(client)
+    page = BeautifulSoup(c.get("/me/progress").data, "html.parser")
+    figure = page.find("figure", id="measure-checkin-trust")
+    assert figure.find("h2").get_text(strip=True) == "My trust rating, week by week"
+    assert "latest rating was 8 out of 10, 2 points higher than your first (6)" in " ".join(
+        figure.get_text(" ").split()
+    )
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in figure.select("tbody tr")]
+    assert [r[1:] for r in rows] == [["4", "6"], ["5", "8"]]  # every point, in a table
+    assert len(figure.select("svg circle.point")) == 2

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from .. import alerts, audit, measures, questionnaires
 from .. import db as database
-from ..progress import measure_charts
+from ..progress import client_trust_chart, measure_charts
 from ..web.forms import show_error
 from ..web.gates import signed_in_user
 from .blueprint import bp, get_request_or_404, plan_week_or_404
@@ -124,4 +124,5 @@ def progress() -> str:
         return render_template("client/progress.html", hidden=True)
     db = database.session()
     charts = measure_charts(db, client, for_client=True)
-    return render_template("client/progress.html", hidden=False, charts=charts)
+    trust = client_trust_chart(db, client)
+    return render_template("client/progress.html", hidden=False, charts=charts, trust=trust)
