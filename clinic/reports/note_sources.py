@@ -51,7 +51,8 @@ def note_sources(db: Session, client: User, session_date: dt.date) -> NoteSource
     scores = tuple(
         Quote(
             f"{s.instrument} {s.latest} ({s.band}), {s.on:%d %b}",
-            f"{s.instrument} {s.latest} ({s.band}) on {s.on:%d %b %Y}; {s.change}; {s.reliable}",
+            f"{s.instrument} {s.latest} ({s.band}) on {s.on:%d %b %Y}; "
+            + ("first score" if s.change == "First score" else f"{s.change}; {s.reliable}"),
         )
         for s in summary.scores
     )
