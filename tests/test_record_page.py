@@ -50,7 +50,8 @@ def test_the_record_opens_on_the_alert_scores_and_homework_to_review(app, db, se
     # earlier weeks are folded (details without open); this week is open
     weeks = {li["id"]: li.find("details") for li in page.select("ol.timeline > li")}
     assert not weeks["week-1"].has_attr("open") and not weeks["week-4"].has_attr("open")
-    assert weeks["week-5"].has_attr("open")
+    assert weeks["week-5"].has_attr("open") and weeks["week-6"].has_attr("open")
+    assert not weeks["week-7"].has_attr("open") and not weeks["week-12"].has_attr("open")
     # a folded week says what is inside
     folded = [_words(li.find("summary")) for li in page.select("ol.timeline > li")][:4]
     assert any("1 to review" in words for words in folded), folded
