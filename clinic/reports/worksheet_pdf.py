@@ -105,6 +105,11 @@ def _filled_field(f: Field, value: Any) -> list[Flowable]:
         ]
     if not text:
         return [pdf.para("Not filled in", "small")]
+    if f.type == "date":
+        try:
+            text = f"{dt.date.fromisoformat(text):%a %d %b %Y}"
+        except ValueError:
+            pass  # kept as typed
     return [pdf.para(text, "quote")]
 
 
