@@ -318,6 +318,13 @@ def therapist_sees_it_on_the_dashboard(j: Journey) -> None:
     expect(row).to_contain_text("1 to review")
     expect(row.get_by_role("cell").first).to_have_text("2/12")
     j.check(page, "caseload")
+    # On paper: the table and its alerts, without the site's header, filters or buttons.
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".filters")).to_be_hidden()
+    expect(row).to_be_visible()
+    page.pdf(path=str(j.browsing.shots / "printed-caseload.pdf"))
+    page.emulate_media(media="screen")
 
 
 def alert_in_first_screen(page: Any, width: int, height: int) -> None:
