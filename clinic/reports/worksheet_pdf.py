@@ -4,6 +4,7 @@ for clients who would rather write than type."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -106,10 +107,8 @@ def _filled_field(f: Field, value: Any) -> list[Flowable]:
     if not text:
         return [pdf.para("Not filled in", "small")]
     if f.type == "date":
-        try:
+        with contextlib.suppress(ValueError):  # otherwise kept as typed
             text = f"{dt.date.fromisoformat(text):%a %d %b %Y}"
-        except ValueError:
-            pass  # kept as typed
     return [pdf.para(text, "quote")]
 
 
