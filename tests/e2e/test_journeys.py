@@ -9,6 +9,7 @@ where a feature lands."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -323,8 +324,16 @@ def therapist_sees_it_on_the_dashboard(j: Journey) -> None:
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.locator(".filters")).to_be_hidden()
     expect(row).to_be_visible()
-    page.pdf(path=str(j.browsing.shots / "printed-caseload.pdf"))
+    print_for_review(page, j, "printed-caseload.pdf")
     page.emulate_media(media="screen")
+
+
+def print_for_review(page: Any, j: Journey, name: str) -> None:
+    """Keep the page as printed, for people to look at, when screenshots are kept
+    (CLINIC_E2E_SCREENSHOTS=always). Only then: Chromium's print-to-PDF can leave a later test's
+    page without keyboard focus."""
+    if os.environ.get("CLINIC_E2E_SCREENSHOTS") == "always":
+        page.pdf(path=str(j.browsing.shots / name))
 
 
 def alert_in_first_screen(page: Any, width: int, height: int) -> None:
@@ -359,7 +368,7 @@ def therapist_reviews_and_rates(j: Journey) -> None:
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.locator(".band-alerts")).to_be_visible()
     expect(page.locator("#reports")).to_be_hidden()
-    page.pdf(path=str(j.browsing.shots / "printed-record.pdf"))
+    print_for_review(page, j, "printed-record.pdf")
     page.emulate_media(media="screen")
     # The worksheet the client sent, as a PDF with their answers
     from pypdf import PdfReader
