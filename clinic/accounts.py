@@ -286,6 +286,24 @@ def link_route(person: User, email_on: bool) -> str:
     return LINK_SHOW if person.role == Role.CLIENT.value else LINK_SERVER
 
 
+def reset_on_request(db: Session, email: str, valid_for: timedelta) -> IssuedInvitation | None:
+    """A password reset link a client asked for themselves, to be emailed to their address
+    only: for an active client who has set a password. Anyone else (staff, unknown addresses)
+    gets None, and the page answers the same either way, so nothing tells accounts apart.
+    Staff ask their practice's admin, so nobody can reset a therapist's sign-in by email
+    alone."""
+    person = find_by_email(db, email)
+    if (
+        person is None
+        or person.role != Role.CLIENT.value
+        or not person.active
+        or not person.has_accepted
+        or not person.email
+    ):
+        return None
+    return issue_invitation(db, person, person, valid_for)
+
+
 def reset_notice(db: Session, user: User, now: datetime | None = None) -> str | None:
     """What to tell a person at sign-in when, in the last two weeks, their password was set
     again with a link someone else issued (so that a reset they did not ask for is noticed).

@@ -41,6 +41,7 @@ ACTION_WORDS = {
 OBJECT_WORDS = {
     "client": "your record",
     "submission": "your homework",
+    "worksheet": "your homework (as a printable worksheet)",
     "session_note": "a session note",
     "alert": "an alert about your answers",
     "record_bundle": "your record",

@@ -147,8 +147,35 @@ def homework_window(
     return since, due
 
 
+def draft_for(
+    db: Session, client: User, therapist: User, session_date: dt.date
+) -> SessionNote | None:
+    """The therapist's draft note of this client's session on that date, if there is one."""
+    return db.scalar(
+        sa.select(SessionNote).where(
+            SessionNote.client_id == client.id,
+            SessionNote.therapist_id == therapist.id,
+            SessionNote.session_date == session_date,
+            SessionNote.status == "draft",
+        )
+    )
+
+
 def start_note(db: Session, client: User, therapist: User, session_date: dt.date) -> SessionNote:
-    """A new draft note, its data and homework fields filled in from the record."""
+    """The therapist's draft for that session: reopened when there is one, else new."""
+    return open_or_start_note(db, client, therapist, session_date)[0]
+
+
+def open_or_start_note(
+    db: Session, client: User, therapist: User, session_date: dt.date
+) -> tuple[SessionNote, bool]:
+    """The therapist's draft for that session: the one already started (reopened, never a
+    second), or a new one with its data and homework fields filled in from the record. True
+    when it is new. A unique index (one draft per client, therapist and date) backs this up
+    when two clicks race."""
+    found = draft_for(db, client, therapist, session_date)
+    if found is not None:
+        return found, False
     data, homework = record_summary(db, client, session_date)
     note = SessionNote(
         client_id=client.id,
@@ -157,9 +184,16 @@ def start_note(db: Session, client: User, therapist: User, session_date: dt.date
         data=data,
         homework_reviewed=homework,
     )
-    db.add(note)
-    db.flush()
-    return note
+    try:
+        with db.begin_nested():
+            db.add(note)
+            db.flush()
+    except sa.exc.IntegrityError:  # the other click made it a moment ago
+        found = draft_for(db, client, therapist, session_date)
+        if found is None:
+            raise
+        return found, False
+    return note, True
 
 
 def check_lengths(values: dict[str, Any]) -> dict[str, str]:
@@ -191,6 +225,14 @@ def save(
         raise NoteError(next(iter(problems.values())), next(iter(problems)))
     if base_version is None:
         raise NoteConflict(note)
+    day = values["session_date"]
+    other = draft_for(db, _client_of(db, note), therapist, day) if day else None
+    if other is not None and other.id != note.id:
+        raise NoteError(
+            f"You already have a draft note for {day:%d %b %Y}: open it from the notes list, "
+            "or choose another date for this one.",
+            "session_date",
+        )
     fields = {name: (values.get(name) or "").strip() or None for name in NOTE_FIELDS}
     fields |= {
         "session_date": values["session_date"],
@@ -215,6 +257,12 @@ def save(
         raise NoteConflict(note)
     db.refresh(note)
     return note
+
+
+def _client_of(db: Session, note: SessionNote) -> User:
+    client = db.get(User, note.client_id)
+    assert client is not None  # the note's foreign key
+    return client
 
 
 def write(

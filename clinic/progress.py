@@ -4,7 +4,7 @@ therapist (statistics named with their convention) or for the client (plain word
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -39,6 +39,43 @@ class ChartView:
     words: str  # the plain-language or technical summary shown beside the chart
     source: str  # citation/attribution line for the instrument
     events: tuple[tuple[str, str], ...] = ()  # date and full text of each event marked
+    about: str = ""  # for clients: what the measure is and its reference, folded away
+
+
+@dataclass(frozen=True)
+class ScoreChip:
+    """A measure's latest score as the record's summary band shows it: the band with its
+    severity (0 the mildest band .. 3 the most severe, for the chip's colour) and the trend."""
+
+    code: str
+    name: str
+    shown: str
+    band: str
+    level: int
+    trend: str  # the change since the baseline, with its convention named
+
+
+def score_chips(views: list[ChartView]) -> list[ScoreChip]:
+    """One chip per measure chart: latest score, band and severity, change since baseline."""
+    chips = []
+    for view in views:
+        s = view.summary
+        if s is None:
+            continue
+        inst = measures.instrument(view.code)
+        labels = [b.label for b in inst.bands]
+        index = labels.index(s.band) if s.band in labels else 0
+        if inst.higher_is_better:
+            index = len(labels) - 1 - index
+        level = round(3 * index / max(1, len(labels) - 1))
+        if s.latest is s.baseline:
+            trend = "first score"
+        elif s.rc is None:
+            trend = f"{s.change:+d} since baseline"
+        else:
+            trend = f"{s.change:+d} since baseline · {RC_WORDS[s.rc.category].lower()} ({JT})"
+        chips.append(ScoreChip(view.code, inst.short_name, s.latest.shown, s.band, level, trend))
+    return chips
 
 
 def _chart_id(code: str) -> str:
@@ -65,7 +102,7 @@ def measure_charts(
         chart = instrument_chart(
             inst,
             [(day, p) for day, p in zip(local, points, strict=True)],
-            title=f"{inst.short_name} over time",
+            title=inst.client_title if for_client else f"{inst.short_name} over time",
             cutoff_label=f"clinical cut-off {inst.change.cutoff:g}",
             baseline=course.baseline.on_full_scale(inst),
             summary=_text_summary(inst, summary, len(points)),
@@ -88,8 +125,16 @@ def measure_charts(
                 rows,
                 summary,
                 words,
-                f"{inst.attribution} Reference: {inst.citation}".strip(),
+                inst.attribution
+                if for_client
+                else f"{inst.attribution} Reference: {inst.citation}",
                 _events(markers),
+                about=(
+                    f"The {inst.name} ({inst.short_name}) asks about {inst.about}. "
+                    f"Reference: {inst.citation}"
+                    if for_client
+                    else ""
+                ),
             )
         )
     return views
@@ -230,6 +275,45 @@ def check_in_chart(key: str, dated: list[tuple[dt.date, CheckIn]]) -> charts.Cha
         cutoff_label=cutoff_label,
         baseline=values[0],
         summary=f"{len(values)} weekly ratings; first {values[0]}, latest {values[-1]}.",
+    )
+
+
+def client_trust_chart(db: Session, client: User) -> ChartView | None:
+    """The client's own trust rating from the weekly check-in, week by week, in their words."""
+    dated = episode_check_ins(db, client, episodes.episode(db, client))
+    if not dated:
+        return None
+    chart = check_in_chart("trust", dated)
+    chart = replace(
+        chart,
+        title="My trust rating, week by week",
+        baseline=None,
+        summary=chart.summary.replace("weekly ratings", "weekly trust ratings"),
+    )
+    values = [r.trust for _, r in dated]
+    if len(values) == 1:
+        words = f"Your first rating was {values[0]} out of 10. Each check-in adds a point."
+    else:
+        moved = values[-1] - values[0]
+        how = (
+            "the same as"
+            if moved == 0
+            else f"{abs(moved)} point{'s' if abs(moved) != 1 else ''} "
+            f"{'higher' if moved > 0 else 'lower'} than"
+        )
+        words = (
+            f"Your latest rating was {values[-1]} out of 10, {how} your first ({values[0]}). "
+            "Higher means you felt more able to trust."
+        )
+    return ChartView(
+        "checkin-trust",
+        chart.title,
+        Markup(charts.svg(chart, "chart-my-trust")),
+        [(f"{d:%d %b %Y}", str(r.week), str(r.trust)) for d, r in dated],
+        None,
+        words,
+        "",
+        about=f"From your weekly check-in (0 = not at all, 10 = completely). {CHECK_IN_SOURCE}",
     )
 
 

@@ -48,6 +48,16 @@ class WeekView:
         """How one piece of homework stands today."""
         return plans.homework_state(assignment, self.today)
 
+    @property
+    def done_count(self) -> tuple[int, int]:
+        """How many of this week's tasks (homework, questionnaires, the check-in) are done,
+        of how many."""
+        done = sum(self.state(a) in ("submitted", "reviewed") for a in self.this_week)
+        done += sum(d.done is not None for d in self.dues)
+        done += self.check_in_done is not None
+        total = len(self.this_week) + len(self.dues) + int(self.check_in_due)
+        return done, total
+
 
 def week_view(db: Session, plan: Plan, today: dt.date) -> WeekView:
     """The client's "This week" for a plan (a finished plan shows its last week, nothing due)."""
@@ -145,6 +155,39 @@ class RecordView:
     today: dt.date
     screen: plans.screening.ScreenView | None = None  # the newest suitability screen
     screens: int = 0  # how many screens there are
+    chips: list[progress.ScoreChip] = field(default_factory=list)
+
+    @property
+    def open_alerts(self) -> list[Alert]:
+        """Alerts nobody has acknowledged yet, oldest first."""
+        return [a for a in self.alerts if a.acknowledged_at is None]
+
+    @property
+    def to_review(self) -> list[Assignment]:
+        """Homework the client sent that the therapist has not reviewed yet."""
+        if self.plan is None:
+            return []
+        return [
+            a
+            for a in self.plan.assignments
+            if a.removed_at is None and a.submission and a.submission.status == "submitted"
+        ]
+
+    @property
+    def next_session(self) -> dt.date | None:
+        """The plan's next session on or after today (none once finished or past week 12)."""
+        if self.plan is None or self.plan.status == PlanStatus.FINISHED.value:
+            return None
+        for week in range(1, plans.WEEKS + 1):
+            day = plans.session_date(self.plan, week)
+            if day >= self.today:
+                return day
+        return None
+
+    @property
+    def last_signed(self) -> SessionNote | None:
+        """The newest signed session note."""
+        return next((n for n in self.notes if n.status == "signed"), None)
 
     def state(self, assignment: Assignment) -> str:
         """How one piece of homework stands today."""
@@ -162,6 +205,7 @@ def record_view(db: Session, client: User, therapist: User, today: dt.date) -> R
     client_alerts = alerts.client_alerts(db, client)
     events = notes.events_of(db, client)
     markers = tuple((e.on_date, e.text) for e in events)
+    charts = progress.measure_charts(db, client, markers=markers)
     screens = plans.screening.screens_of(db, client)
     return RecordView(
         plan=plan,
@@ -170,7 +214,7 @@ def record_view(db: Session, client: User, therapist: User, today: dt.date) -> R
         notes=shown,
         alerts=client_alerts,
         events=events,
-        charts=progress.measure_charts(db, client, markers=markers),
+        charts=charts,
         check_in_charts=progress.check_in_charts(db, client),
         homework_chart=progress.homework_chart(db, client, plan, markers) if plan else None,
         outcome=progress.talking_therapies(db, client),
@@ -178,4 +222,5 @@ def record_view(db: Session, client: User, therapist: User, today: dt.date) -> R
         today=today,
         screen=plans.screening.view(db, screens[0]) if screens else None,
         screens=len(screens),
+        chips=progress.score_chips(charts),
     )

@@ -64,6 +64,7 @@ ROUTES: dict[str, Access] = {
     "static": PUBLIC,
     "auth.index": PUBLIC,
     "auth.sign_in": PUBLIC,
+    "auth.forgotten_password": PUBLIC,
     "auth.sign_out": PUBLIC,
     "auth.accept_invitation": PUBLIC,
     "auth.sign_in_code": PUBLIC,
@@ -157,6 +158,9 @@ ROUTES: dict[str, Access] = {
     "client.progress_report_pdf": Access("client"),
     "client.record_bundle": Access("client"),
     "therapist.note_summary_pdf": Access("therapist", scoped=True),
+    "therapist.worksheet_print": Access("therapist", scoped=True),
+    "therapist.blank_worksheet": Access("therapist"),
+    "client.homework_print": Access("client", scoped=True),
     "therapist.session_summary_pdf": Access("therapist", scoped=True),
     "therapist.progress_report_pdf": Access("therapist", scoped=True),
     "therapist.client_questionnaires_csv": Access("therapist", scoped=True),
@@ -201,6 +205,7 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "auth.reminders_off": {"token": "reminders_token"},
     "client.answered": {"administration_id": "completed_administration"},
     "therapist.resolve_note_conflict": {"revision_id": "note_revision_id"},
+    "therapist.blank_worksheet": {"key": "thought_record"},
 }
 
 

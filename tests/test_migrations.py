@@ -141,3 +141,54 @@ def test_upgrading_a_database_in_use_keeps_every_row(empty_database_url):
         engine.dispose()
     assert counts == {"practice": 1, "user_account": 2, "care": 1, "plan": 1, "assignment": 1}
     assert grade == 3
+
+
+def _two_people_at(url: str, revision: str):  # type: ignore[no-untyped-def]
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x" * 32})
+    with app.app_context():
+        command.upgrade(alembic_config(), revision)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO practice (id, name, is_demo, time_zone, created_at, "
+            "clients_see_scores) VALUES (1, 'P', false, 'UTC', CURRENT_TIMESTAMP, true)"
+        )
+        for uid, role, email in ((1, "therapist", "t@example.org"), (2, "client", None)):
+            conn.exec_driver_sql(
+                "INSERT INTO user_account (id, practice_id, role, email, display_name, "
+                "active, created_at, session_token) VALUES "
+                f"({uid}, 1, '{role}', {repr(email) if email else 'NULL'}, 'Person {uid}', "
+                f"true, CURRENT_TIMESTAMP, 'token-{uid}')"
+            )
+    return app, engine
+
+
+def _draft(conn, note_id: int, version: int) -> None:  # type: ignore[no-untyped-def]
+    conn.exec_driver_sql(
+        "INSERT INTO session_note (id, client_id, therapist_id, session_date, duration_minutes, "
+        "attendance, format, status, version, created_at, updated_at) VALUES "
+        f"({note_id}, 2, 1, '2026-03-02', 50, 'attended', 'in_person', 'draft', {version}, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+
+
+def test_the_one_draft_migration_drops_only_untouched_repeats(empty_database_url):
+    """Earlier versions made a draft on every click of "Start today's note": repeats nobody
+    saved go; the draft the therapist wrote in stays; two written drafts stop the upgrade
+    with a message that says what to do."""
+    app, engine = _two_people_at(empty_database_url, "0018_retention")
+    with engine.begin() as conn:
+        _draft(conn, 1, 1)
+        _draft(conn, 2, 3)  # saved twice: the therapist wrote in it
+        _draft(conn, 3, 1)
+    with app.app_context():
+        command.upgrade(alembic_config(), "0019_note_draft_per_day")
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.exec_driver_sql("SELECT id FROM session_note")] == [2]
+    with app.app_context():
+        command.downgrade(alembic_config(), "0018_retention")
+    with engine.begin() as conn:
+        _draft(conn, 4, 2)
+    with app.app_context(), pytest.raises(RuntimeError, match="same client's session"):
+        command.upgrade(alembic_config(), "0019_note_draft_per_day")
+    engine.dispose()

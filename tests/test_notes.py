@@ -239,3 +239,70 @@ def test_the_timeline_shows_each_weeks_questionnaires_notes_and_alerts(app, db, 
     assert "PHQ-9 16 (moderately severe)" in week1
     week5 = " ".join(page.find(id="week-5").get_text().split())
     assert "Session note" in week5 and "(draft)" in week5
+
+
+def test_start_todays_note_reopens_the_draft_never_a_second(app, db, session):
+    therapist, client, t = session
+    first = t.post(f"/therapist/clients/{client.id}/notes")
+    second = t.post(f"/therapist/clients/{client.id}/notes")
+    assert first.headers["Location"] == second.headers["Location"]
+    assert db.scalar(sa.select(sa.func.count()).select_from(SessionNote)) == 1
+    assert "open again" in page_text(t.get(second.headers["Location"]))
+    record = page_text(t.get(f"/therapist/clients/{client.id}"))
+    assert "Open today's draft note" in record
+    # once signed, the next click starts a new draft (a second session the same day)
+    url = first.headers["Location"]
+    t.post(url, data=note_data(t.get(url)) | {"action": "sign"})
+    third = t.post(f"/therapist/clients/{client.id}/notes")
+    assert third.headers["Location"] != url
+
+
+def test_the_database_refuses_a_second_draft_for_the_same_session(app, db, session):
+    therapist, client, t = session
+    day = dt.date.today()
+    db.add(SessionNote(client_id=client.id, therapist_id=therapist.id, session_date=day))
+    db.flush()
+    db.add(SessionNote(client_id=client.id, therapist_id=therapist.id, session_date=day))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.flush()
+    db.rollback()
+
+
+def test_moving_a_draft_onto_another_drafts_date_is_refused_next_to_the_field(app, db, session):
+    therapist, client, t = session
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    t.post(f"/therapist/clients/{client.id}/notes", data={"session_date": yesterday})
+    url = t.post(f"/therapist/clients/{client.id}/notes").headers["Location"]
+    data = note_data(t.get(url), session_date=yesterday, assessment="Typed just now")
+    response = t.post(url, data=data | {"action": "save"})
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.data, "html.parser")
+    assert "already have a draft" in soup.find(id="session_date-error").get_text()
+    assert soup.find(id="assessment").get_text().strip() == "Typed just now"
+
+
+def test_beside_the_draft_the_weeks_material_as_of_the_session_date(app, db, session):
+    therapist, client, t = session
+    today = dt.date.today()
+    url = t.post(f"/therapist/clients/{client.id}/notes").headers["Location"]
+    soup = BeautifulSoup(t.get(url).data, "html.parser")
+    panel = soup.find("aside", class_="note-sources")
+    text = " ".join(panel.get_text(" ").split())
+    assert "PHQ-9 8 (mild)" in text
+    assert "trust 6/10" in text
+    assert "Thought record" in text
+    insert = [b for b in panel.find_all("button") if b.has_attr("data-insert")]
+    quoted = "\n".join(b["data-insert"] for b in insert)
+    assert "Jacobson–Truax" in quoted  # a score is quoted with its convention
+    homework = next(b for b in insert if "Thought record" in b["data-insert"])
+    assert homework["data-target"] == "homework_reviewed"
+    # next week's homework from the plan goes to "Homework set"
+    assert any(b["data-target"] == "homework_set" for b in insert)
+    # a note dated before the scores: nothing after its date shows
+    early = (today - dt.timedelta(days=7 * 4)).isoformat()
+    url = t.post(f"/therapist/clients/{client.id}/notes", data={"session_date": early})
+    panel = BeautifulSoup(t.get(url.headers["Location"]).data, "html.parser").find(
+        "aside", class_="note-sources"
+    )
+    text = " ".join(panel.get_text(" ").split())
+    assert "PHQ-9 8" not in text and "trust 6/10" not in text

@@ -357,9 +357,12 @@ def test_last_weeks_questionnaires_stay_open_for_a_week(app, db, care):
     at_week(2)
     c = browser(app, client)
     home = page_text(c.get("/me/"))
-    assert "PHQ-9 · from last week" in home and "CSI-4 · from last week" in home
+    assert (
+        "Mood check (PHQ-9) · from last week" in home
+        and "Relationship check (CSI-4) · from last week" in home
+    )
     c.post("/me/questionnaires/week/1/phq9", data=answers([0] * 9))
-    assert "PHQ-9 · from last week" not in page_text(c.get("/me/"))
+    assert "Mood check (PHQ-9) · from last week" not in page_text(c.get("/me/"))
 
 
 def test_the_admin_sees_open_and_overdue_alerts_as_counts_and_names_safety_contacts(

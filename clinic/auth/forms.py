@@ -12,6 +12,14 @@ from ..accounts import password_problem
 from ..web.forms import Form
 
 
+class ForgottenPasswordForm(Form):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired("Enter the email address you sign in with.")],
+        description="The address you sign in to Bedrock with.",
+    )
+
+
 class SignInForm(Form):
     class Meta:
         # Any email address that cannot be an account's (control characters included) is a

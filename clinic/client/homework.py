@@ -18,7 +18,9 @@ from ..models import (
     SubmissionRevision,
     SubmissionStatus,
 )
+from ..reports import worksheet_pdf
 from ..timeutil import local_time, local_today
+from ..web.downloads import download
 from ..web.forms import version_arg
 from ..web.gates import signed_in_user
 from ..web.worksheet_form import apply_errors, build_form, raw_from_form
@@ -84,6 +86,24 @@ def homework(assignment_id: int) -> tuple[str, int]:
     raw = sub.answers if sub is not None else engine.blank_raw(ws)
     errors = engine.check(ws, engine.normalise_raw(ws, raw), final=False) if sub else {}
     return _render(ctx, raw, errors)
+
+
+@bp.get("/homework/<int:assignment_id>/worksheet.pdf")
+def homework_print(assignment_id: int) -> Response:
+    """This homework on paper: blank to write on by hand (?blank=1), or with my answers."""
+    assignment = get_assignment_or_404(assignment_id)
+    client = signed_in_user()
+    blank = request.args.get("blank") == "1"
+    item = worksheet_pdf.for_assignment(
+        database.session(), client, assignment, blank=blank, drafts=True
+    )
+    audit.record("export", "worksheet", assignment.id, subject_id=client.id)
+    kind = "my-answers" if item.answers else "blank"
+    return download(
+        worksheet_pdf.worksheet_pdf(item),
+        f"bedrock-{assignment.worksheet_key}-{kind}.pdf",
+        "application/pdf",
+    )
 
 
 @bp.post("/homework/<int:assignment_id>")

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from .. import alerts, audit, goals, measures, questionnaires
 from .. import db as database
 from .. import progress as progress_views
-from ..progress import measure_charts
+from ..progress import client_trust_chart, measure_charts
 from ..web.forms import show_error
 from ..web.gates import signed_in_user
 from ..web.goal_forms import rating_field_name, ratings_from, with_goal_ratings
@@ -138,6 +138,7 @@ def progress() -> str:
     if not client.practice.clients_see_scores:
         return render_template("client/progress.html", hidden=True, goal_charts=goal_charts)
     charts = measure_charts(db, client, for_client=True)
+    trust = client_trust_chart(db, client)
     return render_template(
-        "client/progress.html", hidden=False, charts=charts, goal_charts=goal_charts
+        "client/progress.html", hidden=False, charts=charts, trust=trust, goal_charts=goal_charts
     )

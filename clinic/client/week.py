@@ -20,7 +20,11 @@ def home() -> str:
     view = weeks.week_view(db, plan, local_today(client)) if plan is not None else None
     return render_template(
         "client/home.html",
-        **(vars(view) | {"state": view.state} if view else {"plan": None}),
+        **(
+            vars(view) | {"state": view.state, "done_count": view.done_count}
+            if view
+            else {"plan": None}
+        ),
         client=client,
         therapist=accounts.therapist_of(db, client),
         requests=questionnaires.pending_requests(db, client),

@@ -92,6 +92,7 @@ class Instrument:
     version: int
     name: str
     short_name: str
+    plain_name: str  # what clients read first ("Mood check"); the acronym follows it
     about: str
     instructions: str
     citation: str
@@ -109,6 +110,13 @@ class Instrument:
     battery: bool
     sha256: str
     body: dict[str, Any] = field(compare=False, repr=False)
+
+    @property
+    def client_title(self) -> str:
+        """The title a client reads: plain words first, the acronym second."""
+        if not self.plain_name:
+            return self.short_name
+        return f"{self.plain_name} ({self.short_name})"
 
     @property
     def min_total(self) -> int:
@@ -288,6 +296,7 @@ def parse_instrument(body: dict[str, Any], where: str) -> Instrument:
         version=r.get("version", int),
         name=r.get("name", str),
         short_name=r.get("short_name", str),
+        plain_name=r.get("plain_name", str, ""),
         about=r.get("about", str),
         instructions=r.get("instructions", str, ""),
         citation=r.get("citation", str),

@@ -29,6 +29,16 @@ class SessionNote(Base):
         sa.CheckConstraint("duration_minutes BETWEEN 0 AND 600", name="duration_range"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.Index("ix_session_note_client_date", "client_id", "session_date"),
+        # One draft per client, therapist and session date: "Start today's note" reopens it.
+        sa.Index(
+            "uq_session_note_one_draft",
+            "client_id",
+            "therapist_id",
+            "session_date",
+            unique=True,
+            sqlite_where=sa.text("status = 'draft'"),
+            postgresql_where=sa.text("status = 'draft'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

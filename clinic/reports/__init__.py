@@ -4,7 +4,9 @@ data object, as of its date) and then drawn with ReportLab; tests read the data 
 common           what both read and draw: header, homework, scores, alerts, the title block
 session_summary  one session: homework since the last one, scores, alerts, the note, next week
 progress_report  the whole plan or chosen dates: summary page, charts, tables, appendix
-practice         the practice outcome report: counts only, small cells suppressed (PDF, CSV)"""
+practice         the practice outcome report: counts only, small cells suppressed (PDF, CSV)
+note_sources     beside a draft note: the week's material to quote, as of the session date
+worksheet_pdf    a worksheet on paper, blank (room to write by hand) or with the answers"""
 
 from .common import (
     ATTENDANCE_WORDS,

@@ -121,3 +121,53 @@ document.querySelectorAll("input[data-skips]").forEach((box) => {
   box.addEventListener("change", sync);
   sync();
 });
+
+// Long text grows with what is typed (CSS field-sizing does this where the browser has it;
+// elsewhere this does). Without either, the field scrolls as before.
+if (!CSS.supports("field-sizing", "content")) {
+  const grow = (area) => {
+    area.style.height = "auto";
+    area.style.height = `${area.scrollHeight + 2}px`;
+  };
+  document.querySelectorAll("textarea[data-autogrow]").forEach((area) => {
+    grow(area);
+    area.addEventListener("input", () => grow(area));
+  });
+}
+
+// The note editor: "Insert" puts a line from the week beside the note into the field last
+// typed in (or the field the line belongs to), on a new line, and says where it went.
+const noteEditor = document.querySelector("form[data-note-editor]");
+if (noteEditor) {
+  let lastField = null;
+  noteEditor.addEventListener("focusin", (event) => {
+    if (event.target.tagName === "TEXTAREA") lastField = event.target;
+  });
+  const status = document.querySelector("[data-insert-status]");
+  document.querySelectorAll("[data-insert-help], button[data-insert]").forEach((node) => { node.hidden = false; });
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-insert]");
+    if (!button) return;
+    const area = lastField || document.getElementById(button.dataset.target);
+    if (!area) return;
+    const before = area.value.replace(/\s+$/, "");
+    area.value = (before ? `${before}\n` : "") + button.dataset.insert;
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+    const label = noteEditor.querySelector(`label[for="${CSS.escape(area.id)}"]`);
+    if (status) status.textContent = `Inserted into ${label ? label.textContent.trim() : "the note"}.`;
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+  });
+}
+
+// Printing: folded sections (past weeks, score tables) open on paper, and fold again after.
+const openedForPrint = [];
+window.addEventListener("beforeprint", () => {
+  document.querySelectorAll("main details:not([open]):not(.menu)").forEach((node) => {
+    node.open = true;
+    openedForPrint.push(node);
+  });
+});
+window.addEventListener("afterprint", () => {
+  openedForPrint.splice(0).forEach((node) => { node.open = false; });
+});

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import (
@@ -19,16 +19,19 @@ from .. import (
 )
 from .. import db as database
 from ..db import utcnow
+from ..library import library
 from ..models import (
     SessionNote,
     User,
 )
+from ..reports import worksheet_pdf
 from ..timeutil import local_today
 from ..web.downloads import csv_response, download
 from ..web.forms import date_arg
 from ..web.gates import require_fresh_sign_in, signed_in_user
 from .blueprint import (
     bp,
+    get_assignment_or_404,
     get_client_or_404,
     get_note_or_404,
 )
@@ -45,6 +48,37 @@ def note_summary_pdf(client_id: int, note_id: int) -> Response:
     client = get_client_or_404(client_id)
     item = get_note_or_404(client, note_id)
     return _session_summary(client, item.session_date, item)
+
+
+@bp.get("/clients/<int:client_id>/homework/<int:assignment_id>/worksheet.pdf")
+def worksheet_print(client_id: int, assignment_id: int) -> Response:
+    """One piece of homework on paper: with the answers the client sent, or blank (?blank=1,
+    or nothing sent yet) with the client's name, to fill in by hand."""
+    client = get_client_or_404(client_id)
+    assignment = get_assignment_or_404(client, assignment_id)
+    blank = request.args.get("blank") == "1"
+    item = worksheet_pdf.for_assignment(
+        database.session(), client, assignment, blank=blank, drafts=False
+    )
+    audit.record("export", "worksheet", assignment.id, subject_id=client.id)
+    kind = "filled" if item.answers else "blank"
+    return download(
+        worksheet_pdf.worksheet_pdf(item),
+        f"{_file_stem(client)}-{assignment.worksheet_key}-{kind}.pdf",
+        "application/pdf",
+    )
+
+
+@bp.get("/worksheets/<key>.pdf")
+def blank_worksheet(key: str) -> Response:
+    """Any worksheet of the library, blank, to hand out on paper."""
+    ws = library().worksheets.get(key)
+    if ws is None:
+        abort(404)
+    item = worksheet_pdf.WorksheetPrint(ws, name=None, week=None, due=None, answers=None)
+    return download(
+        worksheet_pdf.worksheet_pdf(item), f"bedrock-{key}-blank.pdf", "application/pdf"
+    )
 
 
 # What went wrong with a report's dates, said next to the field (the record page shows it).

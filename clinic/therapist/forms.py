@@ -225,6 +225,7 @@ def _long_text(label: str, description: str, limit: int) -> TextAreaField:
         label,
         description=description,
         validators=[Optional(), Length(max=limit, message=f"Use at most {limit:,} characters.")],
+        render_kw={"rows": 6, "data-autogrow": ""},
     )
 
 

@@ -68,9 +68,23 @@ def record_page(client: User, fit_form: MeasuresForm | None = None) -> str:
     view = weeks.record_view(db, client, signed_in_user(), local_today(signed_in_user()))
     goal_views = goals.views(db, view.plan)
     invitation = accounts.latest_invitation(db, client)
+    me = signed_in_user()
+    today_draft = next(
+        (
+            n
+            for n in view.notes
+            if n.status == "draft" and n.therapist_id == me.id and n.session_date == view.today
+        ),
+        None,
+    )
     return render_template(
         "therapist/client.html",
         **vars(view),
+        open_alerts=view.open_alerts,
+        to_review=view.to_review,
+        next_session=view.next_session,
+        last_signed=view.last_signed,
+        today_draft=today_draft,
         **RECORD_WORDS,
         client=client,
         invitation=invitation,

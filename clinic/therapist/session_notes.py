@@ -9,6 +9,7 @@ from .. import audit, notes
 from .. import db as database
 from ..errors import DomainError
 from ..models import SessionNote, SessionNoteRevision, User
+from ..reports.note_sources import note_sources
 from ..timeutil import local_today
 from ..web.forms import ConfirmForm, date_arg, version_arg
 from ..web.gates import signed_in_user
@@ -34,8 +35,11 @@ def start_note(client_id: int) -> Response:
     client = get_client_or_404(client_id)
     therapist = signed_in_user()
     day = date_arg(request.form.get("session_date")) or local_today(therapist)
-    note = notes.start_note(database.session(), client, therapist, day)
-    audit.record("create", "session_note", note.id, subject_id=client.id)
+    note, new = notes.open_or_start_note(database.session(), client, therapist, day)
+    if new:
+        audit.record("create", "session_note", note.id, subject_id=client.id)
+    else:
+        flash(f"Your draft for {day:%d %b %Y} is open again: one note per session.", "info")
     return redirect(url_for("therapist.note", client_id=client.id, note_id=note.id))
 
 
@@ -56,6 +60,10 @@ def note(client_id: int, note_id: int) -> Response | tuple[str, int]:
     try:
         revision = notes.write(db, item, signed_in_user(), version, values, sign_it=signing)
     except DomainError as error:
+        place = getattr(form, error.field, None) if error.field else None
+        if place is not None:  # a problem with one field: say it next to the field
+            place.errors = [*place.errors, error.message]
+            return _note_page(client, item, form, status=422)
         return _note_page(client, item, form, notice=error.message, status=409)
     if revision is not None:
         database.keep_changes()  # both versions are kept; the therapist chooses
@@ -81,16 +89,23 @@ def _note_page(
     status: int = 200,
 ) -> tuple[str, int]:
     """The note (editable while it is the signed-in therapist's draft) and its addenda."""
-    author = database.session().get(User, item.therapist_id) if item.therapist_id else None
+    db = database.session()
+    author = db.get(User, item.therapist_id) if item.therapist_id else None
+    mine = item.therapist_id == signed_in_user().id
+    # Beside a draft: the week's material as of the note's saved session date.
+    sources = (
+        note_sources(db, client, item.session_date) if item.status == "draft" and mine else None
+    )
     return render_template(
         "therapist/note.html",
+        sources=sources,
         client=client,
         note=item,
         form=form,
         notice=notice,
         addendum_form=addendum_form or AddendumForm(),
         author=author,
-        mine=item.therapist_id == signed_in_user().id,
+        mine=mine,
     ), status
 
 

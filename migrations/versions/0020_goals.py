@@ -1,7 +1,7 @@
 """goals: the client's own goals (up to three at a time), every wording, and 0-10 ratings
 
 Revision ID: 0020_goals
-Revises: 0018_retention
+Revises: 0019_note_draft_per_day
 Create Date: 2026-12-01 06:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import clinic.db
 
 revision: str = "0020_goals"
-down_revision: str | None = "0018_retention"
+down_revision: str | None = "0019_note_draft_per_day"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,6 +9,7 @@ where a feature lands."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -262,7 +263,14 @@ def therapist_rates_the_goal_in_session(j: Journey) -> None:
 def client_answers_phq9(j: Journey) -> None:
     """The PHQ-9 from last week's baseline; an answer to item 9 shows the crisis contacts."""
     page = j.client
-    page.get_by_role("link", name="Answer PHQ-9").click()
+    # Plain words first, the acronym second, and how much of the week is done.
+    expect(page.get_by_text(re.compile(r"^\d+ of \d+ done this week"))).to_be_visible()
+    page.get_by_role("link", name="Answer Mood check (PHQ-9)").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Mood check (PHQ-9)")
+    about = page.locator("details.about-measure")
+    expect(about.locator("p.source")).not_to_be_visible()  # the reference is folded away
+    about.get_by_text("About this questionnaire").click()
+    expect(about).to_contain_text("Kroenke")
     j.check(page, "questionnaire")
     page.get_by_role("button", name="Send my answers").click()  # nothing chosen yet
     summary = page.get_by_role("alert").filter(has_text="Please answer every question")
@@ -341,12 +349,67 @@ def therapist_sees_it_on_the_dashboard(j: Journey) -> None:
     expect(row).to_contain_text("1 to review")
     expect(row.get_by_role("cell").first).to_have_text("2/12")
     j.check(page, "caseload")
+    # On paper: the table and its alerts, without the site's header, filters or buttons.
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".filters")).to_be_hidden()
+    expect(row).to_be_visible()
+    print_for_review(page, j, "printed-caseload.pdf")
+    page.emulate_media(media="screen")
+
+
+def print_for_review(page: Any, j: Journey, name: str) -> None:
+    """Keep the page as printed, for people to look at, when screenshots are kept
+    (CLINIC_E2E_SCREENSHOTS=always). Only then: Chromium's print-to-PDF can leave a later test's
+    page without keyboard focus."""
+    if os.environ.get("CLINIC_E2E_SCREENSHOTS") == "always":
+        page.pdf(path=str(j.browsing.shots / name))
+
+
+def alert_in_first_screen(page: Any, width: int, height: int) -> None:
+    """The open alert, with its button, is on the first screen of the record without
+    scrolling, at this window size."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.reload()
+    band = page.locator(".band-alerts")
+    expect(band).to_contain_text("Self-harm item answered")
+    button = band.get_by_role("link", name=re.compile("^Acknowledge"))
+    box = button.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= height, (width, height, box)
+    assert page.evaluate("() => window.scrollY") == 0
 
 
 def therapist_reviews_and_rates(j: Journey) -> None:
     page = j.therapist
     page.get_by_role("link", name="Sam Rivers", exact=True).click()
+    # The record leads with the clinical picture: the alert on the first screen at both sizes.
+    for width, height in ((1280, 800), (375, 812)):
+        alert_in_first_screen(page, width, height)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    band = page.get_by_role("region", name="At a glance")
+    expect(band.locator(".score-chip")).to_contain_text("PHQ-9")
+    expect(band).to_contain_text("Trigger log")  # to review
+    # last week is folded; this week is open; the folded summary says what waits inside
+    expect(page.locator("#week-1 > details")).not_to_have_attribute("open", "")
+    expect(page.locator("#week-2 > details")).to_have_attribute("open", "")
     j.check(page, "client-record")
+    # On paper: the print stylesheet keeps the clinical picture and drops the site's furniture.
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".band-alerts")).to_be_visible()
+    expect(page.locator("#reports")).to_be_hidden()
+    print_for_review(page, j, "printed-record.pdf")
+    page.emulate_media(media="screen")
+    # The worksheet the client sent, as a PDF with their answers
+    from pypdf import PdfReader
+
+    with page.expect_download() as waiting:
+        page.locator("#week-2").get_by_role("link", name=re.compile("^Print Trigger log")).click()
+    path = j.browsing.shots / waiting.value.suggested_filename
+    waiting.value.save_as(path)
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages)
+    assert "Trigger log" in text and "Sam Rivers" in text
+    assert "The call was from the garage about the car." in text
     week2 = page.locator("#week-2")
     week2.get_by_role("link", name="Review").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Trigger log")
@@ -391,6 +454,25 @@ def therapist_writes_and_signs_a_note(j: Journey) -> None:
     page = j.therapist
     page.get_by_role("button", name="Start today's note").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Session note · Sam Rivers")
+    draft = page.url
+    # A second click reopens the same draft, never a second one.
+    page.get_by_role("link", name="Sam Rivers").first.click()
+    page.get_by_role("button", name="Open today's draft note").click()
+    assert page.url == draft
+    expect(page.get_by_role("status").filter(has_text="open again")).to_be_visible()
+    # Beside the editor: the week to quote from, inserted with one click where one was typing.
+    sources = page.get_by_role("complementary", name="This week, to quote from")
+    expect(sources).to_contain_text("PHQ-9")
+    expect(sources).to_contain_text("Trigger log")
+    assessment = page.get_by_label("Assessment")
+    assessment.click()
+    sources.get_by_role("button", name=re.compile(r"^Insert\W+PHQ-9")).click()
+    expect(assessment).to_have_value(re.compile(r"^PHQ-9 \d+ \(\w+\) on .*first score$"))
+    expect(page.locator("[data-insert-status]")).to_have_text("Inserted into Assessment.")
+    # The fields grow with the text (no scrolling inside a three-line box).
+    before = assessment.bounding_box()["height"]
+    assessment.fill("\n".join(f"Line {i} of what was said." for i in range(20)))
+    assert assessment.bounding_box()["height"] > before + 100
     j.check(page, "note-draft")
     page.get_by_label("Duration (minutes)").fill("50")
     page.get_by_role("group", name="Attendance").get_by_label("Attended").check()
@@ -435,6 +517,17 @@ def client_reads_the_feedback(j: Journey) -> None:
     expect(feedback).to_contain_text("That is exactly the skill.")
     j.check(page, "client-feedback")
     follow_main_link(page, "My progress")
+    trust = page.locator("#measure-checkin-trust")
+    expect(trust.get_by_role("heading")).to_have_text("My trust rating, week by week")
+    expect(page.locator("#measure-phq9").get_by_role("heading")).to_have_text("Mood check (PHQ-9)")
+    # Chart text at least 12 px on the phone (what the person sees, after scaling)
+    page.set_viewport_size({"width": 375, "height": 812})
+    smallest = page.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('svg.chart text')].map(
+            (t) => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"""
+    )
+    assert smallest >= 12, smallest
+    page.set_viewport_size(PHONE)
     j.check(page, "client-progress")
     # Help is one click away on every client page, outside the menu at every width.
     page.get_by_role("link", name="Need help now?").click()
@@ -493,6 +586,14 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     therapist.get_by_role("link", name="Change password").click()
     j.check(therapist, "change-password")  # or first "confirm it's you", whichever is asked
 
+    # Paper for the client too: a blank copy of the homework to write on.
+    follow_main_link(client, "What I have sent")
+    client.get_by_role("link", name=re.compile("Week 2: Trigger log")).click()
+    with client.expect_download() as waiting:
+        client.get_by_role("link", name="Print a blank copy (PDF)").click()
+    assert waiting.value.suggested_filename.endswith("-blank.pdf")
+    waiting.value.save_as(j.browsing.shots / "printed-worksheet-blank.pdf")
+
     follow_main_link(client, "Who has seen my record")
     expect(client.get_by_role("main")).to_contain_text("Theo Okafor")
     j.check(client, "client-access-log")
@@ -507,6 +608,10 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     j.check(admin, "admin-clients")
 
     stranger = j.browsing.person("stranger", PHONE)
+    stranger.goto("/sign-in")
+    stranger.get_by_role("link", name="Forgotten your password?").click()
+    expect(stranger.get_by_role("main")).to_contain_text("Ask your therapist")
+    j.check(stranger, "forgotten-password")
     stranger.goto(j.client_link)  # already used
     expect(stranger.get_by_role("link", name="Go to sign in")).to_be_visible()
     j.check(stranger, "used-invitation")
