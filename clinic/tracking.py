@@ -418,12 +418,18 @@ def signals_of(db: Session, client: User) -> list[ProgressSignal]:
 
 
 def not_on_track_by_client(db: Session, client_ids: Any) -> dict[int, list[str]]:
-    """The questionnaires each client is not on track on (standing signals), in one query for
-    any number of clients (`client_ids`: a list or a scalar subquery)."""
+    """The questionnaires each client is not on track on (standing signals of a plan not yet
+    finished), in one query for any number of clients (`client_ids`: a list or a scalar
+    subquery)."""
     out: dict[int, list[str]] = {}
     for client_id, code in db.execute(
         sa.select(ProgressSignal.client_id, ProgressSignal.instrument_code)
-        .where(ProgressSignal.client_id.in_(client_ids), ProgressSignal.state != "resolved")
+        .join(Plan, Plan.id == ProgressSignal.plan_id)
+        .where(
+            ProgressSignal.client_id.in_(client_ids),
+            ProgressSignal.state != "resolved",
+            Plan.status != "finished",
+        )
         .order_by(ProgressSignal.instrument_code.desc())  # PHQ-9 before GAD-7
     ):
         out.setdefault(client_id, []).append(code)
@@ -517,7 +523,7 @@ def appendix(lines: Iterable[Line]) -> str:
         )
     return (
         " ".join(method)
-        + (f" Used here: {used}." if used else "")
+        + (f" In this report: {used}." if used else "")
         + " Sources: "
         + " ".join(sources())
     )

@@ -233,3 +233,133 @@ def test_the_checklist_is_kept_encrypted_and_offered_to_the_next_note_as_of_its_
         assert "Sister moved abroad" not in then  # reviewed after that session
     assert "Social support and life events: A life event or stress is weighing on them" in after
     assert "(Sister moved abroad)" in after and "Next step: Talk through the move" in after
+
+
+# --- the pages: record card, chart band, checklist, dashboard, report --------------------------
+
+from bs4 import BeautifulSoup  # noqa: E402
+
+from clinic import charts  # noqa: E402
+from clinic.models import Alert, AuditEvent  # noqa: E402
+
+from .test_auth import page_text  # noqa: E402
+from .test_reports import pdf_text  # noqa: E402
+
+
+@pytest.fixture
+def off_track(db, people, make_plan, answer):  # type: ignore[no-untyped-def]
+    """A client in week 4 whose PHQ-9 went 18 (week 1) to 17 (week 3): not on track."""
+    therapist, client = people
+    plan = make_plan(client, therapist, week=4)
+    plan.created_at -= dt.timedelta(days=28)
+    db.commit()
+    answer(client, plan, 1, 18, plan.first_session)
+    answer(client, plan, 3, 17, plan.first_session + dt.timedelta(days=14))
+    return therapist, client, plan, db.scalars(sa.select(ProgressSignal)).one()
+
+
+def test_the_record_shows_not_on_track_apart_from_alerts_with_the_band_on_the_chart(
+    db, off_track, signed_in
+):
+    therapist, client, _, signal = off_track
+    page = signed_in(therapist).get(f"/therapist/clients/{client.id}")
+    soup = BeautifulSoup(page.data, "html.parser")
+    card = soup.select_one("#on-track")
+    assert card is not None
+    words = " ".join(card.get_text().split())
+    assert "Not on track · PHQ-9" in words and "above the expected 15.6" in words
+    assert "Not a risk alert" in words and "alert-badge" not in str(card)
+    assert card.select_one(f"a[href$='/not-on-track/{signal.id}']") is not None
+    # Never in the alerts list, and no alert row was made.
+    alerts = " ".join(soup.find("h2", string="Alerts").parent.get_text().split())
+    assert "No alerts." in alerts and "track" not in alerts
+    assert db.scalar(sa.select(sa.func.count()).select_from(Alert)) == 0
+    # The PHQ-9 chart carries the band and says it in words for screen readers.
+    svg = soup.select_one("#measure-phq9 svg")
+    assert svg.select_one("polygon.expected-band") is not None
+    assert svg.select_one("polyline.expected") is not None
+    desc = svg.find("desc").get_text()
+    assert "Expected path (published rule: reliable improvement by the mid-point)" in desc
+    assert "from the baseline 18 down to 12 by week 6" in desc and "not on track" in desc
+    # The GAD-7 chart (not answered) and the client's own page carry no band.
+    own = BeautifulSoup(signed_in(client).get("/me/progress").data, "html.parser")
+    assert own.select_one("polygon.expected-band") is None
+    assert "Not on track" not in own.get_text()
+
+
+def test_the_checklist_keeps_typing_on_error_and_saves_audited(db, off_track, signed_in):
+    therapist, client, _, signal = off_track
+    browser = signed_in(therapist)
+    url = f"/therapist/clients/{client.id}/not-on-track/{signal.id}"
+    page = page_text(browser.get(url))
+    assert "Clinical-support checklist" in page and "Working relationship" in page
+    assert "Diagnosis and fit of the plan" in page and "Lambert" in page
+    typed = {"alliance": "strain", "alliance_note": "Felt rushed last time", "next_step": "Ask"}
+    refused = browser.post(url, data=typed)
+    assert refused.status_code == 422
+    soup = BeautifulSoup(refused.data, "html.parser")
+    error = soup.select_one("#motivation-error")
+    assert error is not None and "Choose an answer for “Motivation and homework”" in error.text
+    assert "Felt rushed last time" in refused.get_data(as_text=True)
+    assert soup.select_one("input[name=alliance][value=strain]").has_attr("checked")
+    full = typed | {"motivation": "homework", "support": "event", "risk": "no_change"}
+    full |= {"fit": "adapt", "support_note": "Moved house"}
+    saved = browser.post(url, data=full)
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("#on-track")
+    db.expire_all()
+    signal = db.get(ProgressSignal, signal.id)
+    assert signal.state == "reviewed" and signal.reviewed_by_id == therapist.id
+    assert signal.checklist["support"] == {"answer": "event", "note": "Moved house"}
+    actions = db.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.object_type == "progress_signal")
+    ).all()
+    assert set(actions) >= {"view", "change"}
+    again = page_text(browser.get(url))
+    assert "Checklist reviewed" in again
+
+
+def test_the_dashboard_flags_not_on_track_without_calling_it_an_alert(off_track, signed_in):
+    therapist, client, _, _ = off_track
+    soup = BeautifulSoup(signed_in(therapist).get("/therapist/").data, "html.parser")
+    row = next(
+        tr for tr in soup.select("table.dashboard tbody tr") if client.display_name in tr.text
+    )
+    text = " ".join(row.get_text().split())
+    assert "Not on track (PHQ-9)" in text and "Alert" not in text
+    assert soup.select_one("#open-alerts") is None
+
+
+def test_the_report_draws_the_band_and_prints_the_rule_and_its_sources(off_track, signed_in):
+    therapist, client, _, _ = off_track
+    report = pdf_text(
+        signed_in(therapist).get(f"/therapist/clients/{client.id}/progress-report.pdf").data
+    )
+    assert "Not on track: PHQ-9 17 in week 3, above the expected 15.6" in report
+    assert "On track or not (PHQ-9 and GAD-7): the expected path" in report
+    for source in ("Talking Therapies", "Lambert", "Whipple", "Delgadillo", "564-572"):
+        assert source in report
+    assert "at least 40 completed episodes" in report
+    own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
+    assert "expected path" not in own.lower()
+
+
+def test_the_band_is_drawn_in_the_svg_and_the_pdf_from_one_description():
+    day = dt.date(2026, 3, 2)
+    chart = charts.Chart(
+        title="PHQ-9",
+        y_label="Total",
+        y_min=0,
+        y_max=27,
+        points=(charts.ChartPoint(day, 18), charts.ChartPoint(day + dt.timedelta(14), 17)),
+        expected=(charts.ChartPoint(day, 18), charts.ChartPoint(day + dt.timedelta(14), 15.6)),
+        expected_words="Expected path: from 18 to 12 by week 6.",
+    )
+    svg = charts.svg(chart, "c")
+    assert 'class="expected-band"' in svg and "Expected path: from 18 to 12" in svg
+    assert "expected path" in svg  # in the key
+    from reportlab.graphics.shapes import Polygon
+
+    drawing = charts.drawing(chart)
+    assert any(isinstance(shape, Polygon) for shape in drawing.contents)
+    plain = charts.drawing(charts.Chart("PHQ-9", "Total", 0, 27, chart.points))
+    assert not any(isinstance(shape, Polygon) for shape in plain.contents)
