@@ -363,3 +363,44 @@ def test_the_band_is_drawn_in_the_svg_and_the_pdf_from_one_description():
     assert any(isinstance(shape, Polygon) for shape in drawing.contents)
     plain = charts.drawing(charts.Chart("PHQ-9", "Total", 0, 27, chart.points))
     assert not any(isinstance(shape, Polygon) for shape in plain.contents)
+
+
+def test_the_demo_has_a_client_visibly_not_on_track_with_the_checklist_and_goals(
+    app, db, signed_in
+):
+    from clinic import accounts
+    from clinic.demo import build_demo
+    from clinic.models import Goal, Practice, User
+
+    with app.app_context():
+        build_demo(db, "the demo harbour 2026")
+        db.commit()
+    standing = db.execute(
+        sa.select(User.display_name, ProgressSignal.instrument_code, ProgressSignal.state)
+        .join(User, User.id == ProgressSignal.client_id)
+        .where(ProgressSignal.state != "resolved")
+    ).all()
+    # Only the client who is behind is off track; the others improve along the path.
+    assert sorted(standing) == [
+        ("Alex Moreno", "gad7", "open"),
+        ("Alex Moreno", "phq9", "reviewed"),
+    ]
+    alex = db.scalar(sa.select(User).where(User.display_name == "Alex Moreno"))
+    with app.app_context():
+        therapist = accounts.therapist_of(db, alex)
+    browser = signed_in(therapist, "the demo harbour 2026")
+    soup = BeautifulSoup(browser.get(f"/therapist/clients/{alex.id}").data, "html.parser")
+    card = " ".join(soup.select_one("#on-track").get_text().split())
+    assert "Not on track · PHQ-9" in card and "Checklist reviewed" in card
+    assert soup.select_one("#measure-phq9 polygon.expected-band") is not None
+    signal = db.scalar(sa.select(ProgressSignal).where(ProgressSignal.state == "reviewed"))
+    assert signal.raised_on < signal.reviewed_at.date() <= dt.date.today()
+    page = page_text(browser.get(f"/therapist/clients/{alex.id}/not-on-track/{signal.id}"))
+    assert "Partner working away on weekdays" in page
+    # Goals in four demo records, rated over the weeks.
+    with_goals = db.scalars(
+        sa.select(User.display_name).join(Goal, Goal.client_id == User.id).distinct()
+    ).all()
+    assert sorted(with_goals) == ["Alex Moreno", "Priya", "Rosa", "Tomasz W."]
+    assert all(len(g.ratings) >= 3 for g in db.scalars(sa.select(Goal)))
+    assert db.scalar(sa.select(Practice.is_demo))
