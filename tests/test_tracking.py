@@ -316,6 +316,19 @@ def test_the_checklist_keeps_typing_on_error_and_saves_audited(db, off_track, si
     assert set(actions) >= {"view", "change"}
     again = page_text(browser.get(url))
     assert "Checklist reviewed" in again
+    # The therapist's record ZIP carries it (with the checklist); the client's own copy not.
+    import io
+    import zipfile
+
+    archive = zipfile.ZipFile(
+        io.BytesIO(browser.get(f"/therapist/clients/{client.id}/record.zip").data)
+    )
+    exported = archive.read("not-on-track.csv").decode("utf-8-sig")
+    assert "PHQ-9" in exported and "Moved house" in exported
+    assert "A life event or stress is weighing on them" in exported
+    assert "not-on-track.csv" in archive.read("README.txt").decode()
+    own = zipfile.ZipFile(io.BytesIO(signed_in(client).get("/me/my-record.zip").data))
+    assert "not-on-track.csv" not in own.namelist()
 
 
 def test_the_dashboard_flags_not_on_track_without_calling_it_an_alert(off_track, signed_in):
