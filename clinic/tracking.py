@@ -30,8 +30,12 @@ Sources:
 - Whipple JL, Lambert MJ, Vermeersch DA, Smart DW, Nielsen SL, Hawkins EJ (2003). Improving the
   effects of psychotherapy: the use of early identification of treatment failure and
   problem-solving strategies in routine practice. *J Couns Psychol* 50(1), 59-68: feedback plus
-  clinical support tools (alliance, motivation, social support, diagnosis, medication
-  referral) for not-on-track clients (checked against the article's first page).
+  clinical support tools for not-on-track clients (title, volume and pages checked against the
+  article's first page). The checklist's areas (working relationship, motivation, social
+  support and life events, risk, diagnosis and fit) follow the areas those tools are
+  described as covering in Lambert's later summaries (e.g. Lambert & Cattani, "Monitoring
+  patient progress: collaboration in the context of routine practice"); we read that
+  description, not the tools themselves, and the questions are Bedrock's own words.
 - Delgadillo J, de Jong K, Lucock M, Lutz W, Rubel J, Gilbody S, et al. (2018).
   Feedback-informed treatment versus usual psychological treatment for depression and anxiety:
   a multisite, open-label, cluster randomised controlled trial. *Lancet Psychiatry* 5(7),
