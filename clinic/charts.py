@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
 
 from . import pdf
 
@@ -23,6 +23,9 @@ from . import pdf
 # (band names are written on the chart and in the table).
 BAND_FILLS = ("#eef5f1", "#f6f3e4", "#f8ece2", "#f6e3e0", "#f1dede")
 LINE, MARKER, CUTOFF, BASELINE, INK = "#22524a", "#6b8fc4", "#a1260f", "#55636b", "#3d4a50"
+# The expected path (clinic.tracking): a slate dashed line over a light slate band from the path
+# to the healthy end of the scale (scores in the band are on track); never the alert red.
+EXPECTED, EXPECTED_OPACITY = "#4a5d7a", 0.14
 
 # The page's chart: a viewBox sized so that its text stays >= 12 px on the narrowest phone
 # (ui.md). At 360 px the chart in a record card is about 284 px wide, so 17 units are 12 px;
@@ -62,6 +65,11 @@ class Chart:
     markers: tuple[tuple[dt.date, str], ...] = field(default_factory=tuple)
     # The instrument's direction: it decides which band is the most severe (CSI-4's lowest).
     higher_is_better: bool = False
+    # An expected path (clinic.tracking), dated points drawn as a band from the path to the
+    # healthy end of the scale, named in the key and said in words in the description.
+    expected: tuple[ChartPoint, ...] = ()
+    expected_label: str = "expected path"
+    expected_words: str = ""
 
 
 def band_fills(chart: Chart) -> list[str]:
@@ -129,7 +137,8 @@ class Layout:
     cutoff: float | None  # y of the cut-off line
     baseline: float | None
     labels: tuple[Label, ...]
-    key: tuple[tuple[str, Box], ...]  # legend samples: cutoff, baseline, marker
+    key: tuple[tuple[str, Box], ...]  # legend samples: cutoff, baseline, marker, expected
+    expected: tuple[tuple[float, float], ...] = ()  # the expected path's corners
 
     @property
     def line_height(self) -> float:
@@ -218,7 +227,7 @@ def layout(
     x0, x1 = left, width - gutter
     inset = size * 0.6  # the first and last points clear of the axis and the gutter
 
-    dates = [p.when for p in chart.points] + [m[0] for m in chart.markers]
+    dates = [p.when for p in (*chart.points, *chart.expected)] + [m[0] for m in chart.markers]
     first, last = (min(dates), max(dates)) if dates else (dt.date.today(),) * 2
     span = (last - first).days
 
@@ -287,6 +296,8 @@ def layout(
         items.append(("baseline", f"baseline {chart.baseline:g}"))
     if chart.markers:
         items.append(("marker", "event" if len(chart.markers) == 1 else "events"))
+    if chart.expected:
+        items.append(("expected", chart.expected_label))
     sample = size * 1.6
     key_rows: list[list[tuple[str, str, float]]] = []
     cursor = width
@@ -424,7 +435,16 @@ def layout(
         baseline=y_of(chart.baseline) if chart.baseline is not None and chart.points else None,
         labels=tuple(labels),
         key=tuple(key),
+        expected=tuple((x_of(p.when), y_of(p.value)) for p in chart.expected),
     )
+
+
+def expected_band(g: Layout, higher_is_better: bool) -> tuple[tuple[float, float], ...]:
+    """The band's outline: the path, then along the healthy edge of the plot back."""
+    if len(g.expected) < 2:
+        return ()
+    edge = g.plot.y0 if higher_is_better else g.plot.y1
+    return (*g.expected, (g.expected[-1][0], edge), (g.expected[0][0], edge))
 
 
 # --- the page's SVG ---------------------------------------------------------------------------
@@ -445,6 +465,16 @@ def svg(chart: Chart, chart_id: str) -> str:
         parts.append(
             f'<rect x="{box.x0:.1f}" y="{box.y0:.1f}" width="{box.x1 - box.x0:.1f}" '
             f'height="{box.y1 - box.y0:.1f}" fill="{fill}"/>'
+        )
+    band = expected_band(g, chart.higher_is_better)
+    if band:
+        outline = " ".join(f"{x:.1f},{y:.1f}" for x, y in band)
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in g.expected)
+        parts.append(
+            f'<polygon points="{outline}" class="expected-band" fill="{EXPECTED}" '
+            f'fill-opacity="{EXPECTED_OPACITY}"/>'
+            f'<polyline points="{path}" class="expected" fill="none" stroke="{EXPECTED}" '
+            'stroke-width="2" stroke-dasharray="7 3"/>'
         )
     parts.append(
         f'<line x1="{p.x0:.1f}" y1="{p.y0:.1f}" x2="{p.x0:.1f}" y2="{p.y1:.1f}" class="axis"/>'
@@ -470,8 +500,13 @@ def svg(chart: Chart, chart_id: str) -> str:
             f"<title>{escape(text)}</title></line>"
         )
     for kind, box in g.key:
+        style = (
+            f' stroke="{EXPECTED}" stroke-width="2" stroke-dasharray="7 3"'
+            if kind == "expected"
+            else ""
+        )
         parts.append(
-            f'<line x1="{box.x0:.1f}" y1="{box.y0:.1f}" x2="{box.x1:.1f}" y2="{box.y1:.1f}" class="key {kind}"/>'
+            f'<line x1="{box.x0:.1f}" y1="{box.y0:.1f}" x2="{box.x1:.1f}" y2="{box.y1:.1f}" class="key {kind}"{style}/>'
         )
     if g.points:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in g.points)
@@ -509,13 +544,15 @@ def _svg_text(g: Layout, label: Label) -> str:
 
 
 def description(chart: Chart) -> str:
-    """The chart's summary with its events in full (the SVG's description)."""
+    """The chart's summary with its events in full and the expected path in words (the
+    SVG's description)."""
+    words = f"{chart.summary} {chart.expected_words}".strip() if chart.expected else chart.summary
     if not chart.markers:
-        return chart.summary
+        return words
     events = "; ".join(
         f"{day:%d %b %Y}: {' '.join(text.split())}" for day, text in sorted(chart.markers)
     )
-    return f"{chart.summary} Events: {events}.".strip()
+    return f"{words} Events: {events}.".strip()
 
 
 # --- the PDF's drawing ------------------------------------------------------------------------
@@ -552,6 +589,16 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
                 strokeColor=None,
             )
         )
+    band = expected_band(g, chart.higher_is_better)
+    if band:
+        d.add(
+            Polygon(
+                [c for x, y in band for c in (x, flip(y))],
+                fillColor=colors.HexColor(EXPECTED),
+                fillOpacity=EXPECTED_OPACITY,
+                strokeColor=None,
+            )
+        )
     grey = colors.HexColor("#7b878d")
     d.add(Line(p.x0, flip(p.y1), p.x0, flip(p.y0), strokeColor=grey))
     d.add(Line(p.x0, flip(p.y1), p.x1, flip(p.y1), strokeColor=grey))
@@ -561,6 +608,9 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
         "cutoff": dict(strokeColor=colors.HexColor(CUTOFF), strokeDashArray=[4, 3]),
         "baseline": dict(strokeColor=colors.HexColor(BASELINE), strokeDashArray=[1, 2]),
         "marker": dict(strokeColor=colors.HexColor(MARKER), strokeWidth=1.2),
+        "expected": dict(
+            strokeColor=colors.HexColor(EXPECTED), strokeWidth=1.2, strokeDashArray=[4, 2]
+        ),
     }
     if g.cutoff is not None:
         d.add(Line(p.x0, flip(g.cutoff), p.x1, flip(g.cutoff), **styles["cutoff"]))
@@ -568,6 +618,8 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
         d.add(Line(p.x0, flip(g.baseline), p.x1, flip(g.baseline), **styles["baseline"]))
     for x, _ in g.markers:
         d.add(Line(x, flip(p.y0), x, flip(p.y1), **styles["marker"]))
+    if band:
+        d.add(PolyLine([c for x, y in g.expected for c in (x, flip(y))], **styles["expected"]))
     for kind, box in g.key:
         d.add(Line(box.x0, flip(box.y0), box.x1, flip(box.y1), **styles[kind]))
     if g.points:

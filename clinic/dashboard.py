@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import alerts, episodes, measures, plans
+from . import alerts, episodes, measures, plans, tracking
 from .models import (
     Alert,
     Assignment,
@@ -51,6 +51,8 @@ class Row:
     nhs: measures.TalkingTherapiesOutcome | None = None
     days_quiet: int | None = None
     reasons: list[str] = field(default_factory=list)
+    # Questionnaires with a standing "not on track" signal (tracking; not a risk alert).
+    not_on_track: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -186,6 +188,9 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
         .order_by(Alert.opened_at.desc())
     ):
         rows[alert.client_id].open_alerts.append(alert)
+    # "Not on track" signals (not alerts): one query.
+    for client_id, codes in tracking.not_on_track_by_client(db, in_care).items():
+        rows[client_id].not_on_track = codes
     phq9 = measures.instrument("phq9")
     for row in rows.values():
         phq, gad = row.courses.get("phq9"), row.courses.get("gad7")
@@ -214,6 +219,9 @@ def _reasons(row: Row) -> None:
         )
     if row.phq9_change == measures.DETERIORATION:
         row.reasons.append("PHQ-9 reliable deterioration")
+    if row.not_on_track:
+        names = " and ".join(measures.instrument(c).short_name for c in row.not_on_track)
+        row.reasons.append(f"{tracking.NAME} ({names})")
 
 
 def filtered(rows: list[Row], name: str) -> list[Row]:

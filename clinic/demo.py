@@ -12,10 +12,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import accounts, alerts, measures, notes, plans, questionnaires
+from . import accounts, alerts, goals, measures, notes, plans, questionnaires, tracking
 from . import answers as engine
 from .library import Worksheet
-from .models import Alert, Notification, Plan, Practice, Role, User
+from .models import (
+    Administration,
+    Alert,
+    CheckIn,
+    Notification,
+    Plan,
+    Practice,
+    ProgressSignal,
+    Role,
+    User,
+)
 
 DEMO_PRACTICE = "Harbour Street Therapy (demo)"
 DEMO_DOMAIN = "demo.bedrock.test"  # .test is reserved (RFC 2606): no mail can ever go there
@@ -138,15 +148,18 @@ def _plan_with_history(
             )
             sub.reviewed_at = _moment(a.due_on + dt.timedelta(days=1))
     _measures_history(db, client, therapist, plan, week, story)
+    _not_on_track(db, client, therapist, plan, story)
+    _goals(db, client, therapist, plan, week, story)
     if week > 1:
         _session_notes(db, client, therapist, plan, week)
     if story == "paused":
         plans.pause_plan(db, plan, today - dt.timedelta(days=3), plan.version)
 
 
-# Starting totals and the change per week of each demo story: most clients improve, one
-# ("behind") stays where they were.
-TRAJECTORY = {"phq9": (16, -0.9), "gad7": (13, -0.8), "wsas": (25, -1.3), "csi4": (9, 0.7)}
+# Starting totals and the change per week of each demo story: most clients improve (on track:
+# PHQ-9 and GAD-7 fall at least as fast as the expected path, tracking), one ("behind") stays
+# where they were and so is not on track from week 3.
+TRAJECTORY = {"phq9": (16, -1.3), "gad7": (13, -1.0), "wsas": (25, -1.3), "csi4": (9, 0.7)}
 FLAT = {"behind", "fresh"}
 
 
@@ -223,6 +236,65 @@ def _measures_history(
             check_in.created_at = when
             for alert in raised:
                 alert.opened_at = when
+
+
+def _not_on_track(db: Session, client: User, therapist: User, plan: Plan, story: str) -> None:
+    """Date the "not on track" signals the demo's answers raised by the scores that raised
+    them (the answers are backdated after they are given); the therapist of the client who is
+    behind has worked through the checklist for PHQ-9 the day after it was raised."""
+    signals = db.scalars(sa.select(ProgressSignal).where(ProgressSignal.plan_id == plan.id))
+    for signal in signals:
+        row = db.get(Administration, signal.administration_id)
+        if row is None or row.completed_at is None:
+            continue
+        signal.raised_on = signal.updated_on = row.completed_at.date()
+        if signal.resolved_on is not None:
+            signal.resolved_on = signal.raised_on
+        if story == "behind" and signal.instrument_code == "phq9" and signal.state == "open":
+            tracking.review(db, signal, CHECKLIST, therapist)
+            signal.reviewed_at = row.completed_at + dt.timedelta(days=1)
+
+
+CHECKLIST = {
+    "alliance": {"answer": "sound", "note": "Says sessions feel useful; no strain named."},
+    "motivation": {
+        "answer": "homework",
+        "note": "Skipped last week's worksheet: evenings taken up by checking.",
+    },
+    "support": {"answer": "event", "note": "Partner working away on weekdays since January."},
+    "risk": {"answer": "no_change", "note": ""},
+    "fit": {"answer": "adapt", "note": "Bring the checking log forward a week."},
+    "next_step": "Talk openly about the scores next session; take to supervision on Thursday.",
+}
+
+# The client's own goals (Goal Based Outcomes) in three demo stories: words, the first rating
+# and the change per week of the rating at each weekly check-in.
+GOALS = {
+    "keen": [("Reply to my sister within a day", 2, 1.0), ("Say yes to one plan a week", 3, 0.7)],
+    "to_review": [("Tell a friend how I actually feel", 1, 0.8)],
+    "behind": [("Get through an evening without checking where my partner is", 2, 0.0)],
+}
+
+
+def _goals(db: Session, client: User, therapist: User, plan: Plan, week: int, story: str) -> None:
+    """Goals set in the first session, rated at every weekly check-in and in the latest
+    session (the check-in ratings carry the check-in's week and day)."""
+    if story not in GOALS:
+        return
+    start = _moment(plan.first_session)
+    check_ins = db.scalars(
+        sa.select(CheckIn).where(CheckIn.plan_id == plan.id).order_by(CheckIn.week)
+    ).all()
+    for words, first, slope in GOALS[story]:
+        goal = goals.add_goal(db, client, plan, words, client)
+        goal.created_at = goal.wordings[0].from_at = start
+        for check_in in check_ins:
+            value = round(min(10, first + slope * (check_in.week - 1)))
+            goals.rate_at_check_in(db, check_in, {goal.id: value}, client)
+        if week > 1:
+            last = plans.session_date(plan, week - 1)
+            value = round(min(10, first + slope * (week - 1)))
+            goals.rate_in_session(db, goal, value, last, week - 1, therapist)
 
 
 def _session_notes(db: Session, client: User, therapist: User, plan: Plan, week: int) -> None:

@@ -17,7 +17,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import alerts, episodes, fhir, goals, measures, notes, plans, questionnaires, reports
+from . import (
+    alerts,
+    episodes,
+    fhir,
+    goals,
+    measures,
+    notes,
+    plans,
+    questionnaires,
+    reports,
+    tracking,
+)
 from . import answers as engine
 from .models import Administration, Assignment, Plan, SubmissionStatus, User
 from .timeutil import local_time
@@ -383,6 +394,55 @@ def risk_rows(db: Session, client: User) -> list[list[Any]]:
     return rows
 
 
+NOT_ON_TRACK_HEADER = (
+    "signal_id",
+    "instrument",
+    "raised_on_local",
+    "state",
+    "latest_on_local",
+    "detail",
+    "resolved_on_local",
+    "checklist_reviewed_at_utc",
+    "reviewed_by",
+    *(f"{area.key}" for area in tracking.checklist()),
+    *(f"{area.key}_note" for area in tracking.checklist()),
+    "next_step",
+)
+
+
+def not_on_track_rows(db: Session, client: User) -> list[list[Any]]:
+    """Every "not on track" signal of the client (not a risk alert), oldest first, with the
+    clinical-support checklist's answers in words."""
+    rows = []
+    for s in sorted(tracking.signals_of(db, client), key=lambda s: (s.raised_on, s.id)):
+        by = db.get(User, s.reviewed_by_id) if s.reviewed_by_id else None
+        given = s.checklist or {}
+        answers = [
+            dict(area.choices).get((given.get(area.key) or {}).get("answer", ""), "")
+            for area in tracking.checklist()
+        ]
+        area_notes = [(given.get(area.key) or {}).get("note", "") for area in tracking.checklist()]
+        rows.append(
+            [
+                s.id,
+                measures.instrument(s.instrument_code).short_name,
+                s.raised_on.isoformat(),
+                {"open": "not on track", "reviewed": "not on track, checklist reviewed"}.get(
+                    s.state, "back on track"
+                ),
+                s.updated_on.isoformat(),
+                s.detail,
+                s.resolved_on.isoformat() if s.resolved_on else "",
+                _utc(s.reviewed_at),
+                by.display_name if by else "",
+                *answers,
+                *area_notes,
+                given.get("next_step", ""),
+            ]
+        )
+    return rows
+
+
 def screen_rows(db: Session, client: User) -> list[list[Any]]:
     """The client's suitability screens, oldest first: one row per answer, so every note is
     in its own cell whatever its length."""
@@ -478,6 +538,9 @@ def record_bundle(
     if not for_client:
         files.append(("suitability-screens.csv", csv_text(SCREEN_HEADER, screen_rows(db, client))))
         files.append(("risk-history.csv", csv_text(RISK_HEADER, risk_rows(db, client))))
+        files.append(
+            ("not-on-track.csv", csv_text(NOT_ON_TRACK_HEADER, not_on_track_rows(db, client)))
+        )
     files += [
         ("questionnaires.csv", csv_text(*answered)),
         ("homework.csv", csv_text(*homework)),
@@ -506,7 +569,9 @@ def record_bundle(
         "at all close, 10 = reached; Goal Based Outcomes), with the goal's words then and now; "
         "suitability-screens.csv (in the therapist's copy) has one row per "
         "answer of each suitability and safety screen, and risk-history.csv one row per alert "
-        "with how it was handled.\n"
+        "with how it was handled; not-on-track.csv (therapist's copy) one row per time the "
+        "PHQ-9 or GAD-7 went above its expected path (not a risk alert), with the "
+        "clinical-support checklist's answers.\n"
         "fhir-bundle.json is an HL7 FHIR R4 Bundle (Patient, Questionnaire, "
         "QuestionnaireResponse, Observation, Goal) with LOINC codes where they are verified and "
         "Bedrock's own code systems (urn:bedrock:...) elsewhere.\n"

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import episodes, goals, measures, plans, questionnaires
+from . import episodes, goals, measures, plans, questionnaires, tracking
 from .db import utcnow
 from .errors import DomainError
 from .models import (
@@ -114,6 +114,9 @@ def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[st
         )
     if len(lines) == 1:
         lines.append("- No questionnaires answered yet.")
+    # A "not on track" signal standing on the session date, with its checklist if reviewed
+    # by then (tracking.for_note): offered to the note, never a risk alert.
+    lines += tracking.for_note(db, client, plan, session_date)
     since, due = homework_window(db, client, plan, session_date)
     homework = [f"Homework since the last session{f' ({since:%d %b %Y})' if since else ''}:"]
     for a in due:

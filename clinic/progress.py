@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from . import charts, episodes, goals, measures, plans, questionnaires
+from . import charts, episodes, goals, measures, plans, questionnaires, tracking
 from .models import CheckIn, Plan, User
 from .timeutil import local_time
 
@@ -89,8 +89,11 @@ def measure_charts(
     for_client: bool = False,
     markers: tuple[tuple[dt.date, str], ...] = (),
 ) -> list[ChartView]:
-    """A chart for every measure the client has answered, in instrument order."""
-    found = episodes.courses(db, client, episodes.episode(db, client))
+    """A chart for every measure the client has answered, in instrument order; the
+    therapist's PHQ-9 and GAD-7 charts carry the expected path (tracking)."""
+    plan = episodes.episode(db, client)
+    found = episodes.courses(db, client, plan)
+    verdicts = {} if for_client else tracking.verdicts(db, client, plan)
     views = []
     for code, inst in measures.instruments().items():
         course = found.get(code)
@@ -107,6 +110,8 @@ def measure_charts(
             baseline=course.baseline.on_full_scale(inst),
             summary=_text_summary(inst, summary, len(points)),
             markers=markers,
+            verdict=verdicts.get(code),
+            plan=plan,
         )
         rows = [
             (
@@ -117,6 +122,8 @@ def measure_charts(
             for day, p in zip(local, points, strict=True)
         ]
         words = client_words(inst, summary) if for_client else therapist_words(summary)
+        if code in verdicts:
+            words = f"{words} {tracking_words(verdicts[code])}".strip()
         views.append(
             ChartView(
                 code,
@@ -149,9 +156,13 @@ def instrument_chart(
     cutoff_label: str,
     summary: str = "",
     markers: tuple[tuple[dt.date, str], ...] = (),
+    verdict: tracking.Verdict | None = None,
+    plan: Plan | None = None,
 ) -> charts.Chart:
     """The chart of one instrument's scores (each with its local date): its bands, shaded by
-    severity in the instrument's direction, its cut-off, the baseline and any events."""
+    severity in the instrument's direction, its cut-off, the baseline and any events; with a
+    verdict (tracking), the expected path as a band and in words."""
+    expected = tracking.expected_points(plan, verdict) if verdict and plan else ()
     return charts.Chart(
         title=title,
         y_label="Total score",
@@ -169,7 +180,22 @@ def instrument_chart(
         summary=summary,
         markers=markers,
         higher_is_better=inst.higher_is_better,
+        expected=expected,
+        expected_words=tracking.chart_words(verdict) if verdict and expected else "",
     )
+
+
+def tracking_words(v: tracking.Verdict) -> str:
+    """The verdict under a PHQ-9 or GAD-7 chart: on track or not, with its numbers."""
+    state = {
+        tracking.NOT_ON_TRACK: f"{tracking.NAME}:",
+        tracking.ON_TRACK: "On track:",
+        tracking.TOO_EARLY: "",
+        tracking.SINGLE: "",
+    }[v.state]
+    if v.state == tracking.SINGLE:
+        return ""
+    return f"{state} {v.detail} Path: {v.line.name}.".strip()
 
 
 def _events(markers: tuple[tuple[dt.date, str], ...]) -> tuple[tuple[str, str], ...]:

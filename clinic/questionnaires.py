@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import alerts, episodes, measures, plans
+from . import alerts, episodes, measures, plans, tracking
 from .db import utcnow
 from .errors import DomainError
 from .models import Administration, Alert, CheckIn, Plan, User
@@ -250,7 +250,8 @@ def complete(
     request_row: Administration | None = None,
 ) -> tuple[Administration, list[Alert]]:
     """Store a completed questionnaire; the total, band and flags are computed here from the
-    items, never taken from the request. Returns it with any alerts it raised."""
+    items, never taken from the request. Returns it with any alerts it raised (a PHQ-9 or
+    GAD-7 also raises, refreshes or resolves the plan's "not on track" signal)."""
     inst = measures.instrument(code)
     item_answers = {i.key: answers[i.key] for i in inst.items if i.key in answers}
     result = measures.score(code, item_answers)  # raises ValueError on anything missing
@@ -284,6 +285,9 @@ def complete(
     except IntegrityError:
         raise QuestionnaireError("This week's questionnaire has already been answered.") from None
     raised = alerts.for_administration(db, row, baseline)
+    # Not a risk alert: a PHQ-9 or GAD-7 above its expected path raises a "not on track"
+    # signal of its own (tracking), kept apart from the alerts returned here.
+    tracking.refresh(db, client, plan, row)
     return row, raised
 
 

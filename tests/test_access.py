@@ -22,7 +22,7 @@ from flask import url_for
 
 from clinic import accounts, create_app, goals, notes, notifications, plans, questionnaires
 from clinic.db import Base
-from clinic.models import Notification, Role
+from clinic.models import Notification, ProgressSignal, Role
 
 from .conftest import (
     make_current,
@@ -122,6 +122,8 @@ ROUTES: dict[str, Access] = {
     "therapist.start_plan": Access("therapist", scoped=True),
     "therapist.new_screen": Access("therapist", scoped=True),
     "therapist.client_goals": Access("therapist", scoped=True),
+    "therapist.progress_signal": Access("therapist", scoped=True),
+    "therapist.review_progress_signal": Access("therapist", scoped=True),
     "therapist.add_goal": Access("therapist", scoped=True),
     "therapist.reword_goal": Access("therapist", scoped=True),
     "therapist.retire_goal": Access("therapist", scoped=True),
@@ -252,6 +254,15 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
             people["client"],
             plan=plan,
         )
+        signal = ProgressSignal(
+            client_id=people["client"].id,
+            plan_id=plan.id,
+            instrument_code="phq9",
+            raised_on=dt.date.today(),
+            updated_on=dt.date.today(),
+            detail="PHQ-9 16 in week 3, above the expected 13.6 or lower (baseline 16).",
+        )
+        db.add(signal)
         db.commit()
         reminders_token = notifications.unsubscribe_token(people["client"])
         screen_id = plans.screening.latest(db, people["client"]).id
@@ -274,6 +285,7 @@ def world(module_app, module_db, module_snapshot, module_fast_hashing):  # type:
         "note_id": note.id,
         "screen_id": screen_id,
         "goal_id": goal.id,
+        "signal_id": signal.id,
         "revision_id": revision.id,
         "note_revision_id": note_revision.id,
         "week": 1,

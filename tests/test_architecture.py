@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
         "keycheck",
         "preflight",
     ),  # clinic.cli's guard, `doctor` and /readyz: where the schema stands
-    ("accounts", "mfa", "plans", "alerts", "erasure", "episodes"),
+    ("accounts", "mfa", "plans", "alerts", "erasure", "episodes", "tracking"),
     ("questionnaires", "goals"),
     ("notes",),
     ("dashboard", "progress", "weeks", "reports", "fhir", "exports"),

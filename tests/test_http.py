@@ -80,6 +80,8 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(app, make_user,
         .replace("<any(remove, restore):change>", "remove")
         .replace("<any(on, off):change>", "off")
         .replace("<int:notification_id>", "1")
+        .replace("<int:goal_id>", "1")
+        .replace("<int:signal_id>", "1")
     )
     response = c.post(url, data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400, url

@@ -7,6 +7,7 @@ measures   questionnaires, weekly check-ins and the alerts they raise
 goals      the client's own goals, their wordings and their 0-10 ratings
 notes      session notes, addenda, revisions and event notes
 screens    the suitability and safety screen before (and during) a plan
+tracking   the "not on track" signal and its clinical-support checklist
 records    the audit trail, sign-in throttling, erasures and the email outbox"""
 
 from .goals import GOAL_RATING_CONTEXTS, Goal, GoalRating, GoalWording
@@ -42,6 +43,7 @@ from .records import (
     SignInThrottle,
 )
 from .screens import SCREEN_OUTCOMES, Screen
+from .tracking import SIGNAL_STATES, ProgressSignal
 
 __all__ = [
     "ALERT_KINDS",
@@ -54,6 +56,7 @@ __all__ = [
     "ROLE_VALUES",
     "SCREEN_OUTCOMES",
     "SESSION_FORMATS",
+    "SIGNAL_STATES",
     "SLOTS",
     "SQLITE_TRIGGERS",
     "Addendum",
@@ -75,6 +78,7 @@ __all__ = [
     "Plan",
     "PlanStatus",
     "Practice",
+    "ProgressSignal",
     "RecoveryCode",
     "Role",
     "Screen",

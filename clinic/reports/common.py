@@ -10,7 +10,18 @@ import sqlalchemy as sa
 from reportlab.platypus import Flowable
 from sqlalchemy.orm import Session
 
-from .. import accounts, alerts, charts, episodes, measures, pdf, plans, progress, questionnaires
+from .. import (
+    accounts,
+    alerts,
+    charts,
+    episodes,
+    measures,
+    pdf,
+    plans,
+    progress,
+    questionnaires,
+    tracking,
+)
 from .. import answers as engine
 from ..models import Administration, Alert, Assignment, Plan, User
 from ..timeutil import local_time
@@ -143,6 +154,8 @@ def chart(
     dated: list[tuple[dt.date, episodes.Score]],
     markers: tuple[tuple[dt.date, str], ...] = (),
     baseline: int | None = None,
+    verdict: tracking.Verdict | None = None,
+    plan: Plan | None = None,
 ) -> charts.Chart:
     return progress.instrument_chart(
         inst,
@@ -151,6 +164,8 @@ def chart(
         title=f"{inst.short_name} ({inst.min_total}–{inst.max_total})",
         cutoff_label=f"cut-off {inst.change.cutoff:g}",
         markers=markers,
+        verdict=verdict,
+        plan=plan,
     )
 
 

@@ -22,6 +22,7 @@ from .. import (
     plans,
     progress,
     questionnaires,
+    tracking,
 )
 from ..models import Plan, SubmissionStatus, User
 from ..timeutil import local_time
@@ -122,6 +123,8 @@ def gather_progress_report(
         for e in ([] if for_client else notes.events_of(db, client))
         if e.on_date <= last and (first is None or e.on_date >= first)
     )
+    # The expected path of PHQ-9 and GAD-7 as of the report's end (therapist's copy only).
+    verdicts = {} if for_client else tracking.verdicts(db, client, plan, last)
     for code, course in found.items():
         inst = measures.instrument(code)
         s = questionnaires.summarise(course)
@@ -139,11 +142,20 @@ def gather_progress_report(
         )
         points = [(p.day, p) for p in course.scores]
         words = progress.client_words(inst, s) if for_client else progress.therapist_words(s)
+        if code in verdicts and start is None:
+            words = f"{words} {progress.tracking_words(verdicts[code])}".strip()
         blocks.append(
             MeasureBlock(
                 inst.short_name,
                 inst.name,
-                chart(inst, points, markers, course.baseline.on_full_scale(inst)),
+                chart(
+                    inst,
+                    points,
+                    markers,
+                    course.baseline.on_full_scale(inst),
+                    verdicts.get(code) if start is None else None,
+                    plan,
+                ),
                 rows,
                 "" if for_client else reliable_words(s),
                 words,
@@ -238,7 +250,13 @@ def gather_progress_report(
         talking_therapies=outcome if show_scores and not for_client else None,
         homework=weeks,
         sessions=sessions,
-        statistics=statistics_notes(for_client) if show_scores else (),
+        statistics=statistics_notes(
+            for_client,
+            tuple(v.line for v in verdicts.values())
+            or tuple(tracking.published_line(c) for c in tracking.TRACKED),
+        )
+        if show_scores
+        else (),
     )
 
 
@@ -345,9 +363,12 @@ def _homework_weeks(
     return tuple(out)
 
 
-def statistics_notes(for_client: bool = False) -> tuple[StatisticNote, ...]:
+def statistics_notes(
+    for_client: bool = False, lines: tuple[tracking.Line, ...] = ()
+) -> tuple[StatisticNote, ...]:
     """How each figure is computed, with the numbers and sources used (from the definitions).
-    The client's copy explains the scores and bands only: no reliable-change statistics."""
+    The client's copy explains the scores and bands only: no reliable-change statistics and
+    no expected path; the therapist's copy names the path each questionnaire used (`lines`)."""
     out = []
     for inst in measures.instruments().values():
         c = inst.change
@@ -399,6 +420,12 @@ def statistics_notes(for_client: bool = False) -> tuple[StatisticNote, ...]:
             "recovery with reliable improvement. Source: the NHS Talking Therapies for anxiety and "
             "depression Manual (2023, formerly the IAPT Manual); Gyani et al. 2013, Behav Res Ther "
             "51:597-606.",
+        )
+    )
+    out.append(
+        StatisticNote(
+            "On track or not (PHQ-9 and GAD-7): the expected path",
+            tracking.appendix(lines or tuple(tracking.published_line(c) for c in tracking.TRACKED)),
         )
     )
     return tuple(out)

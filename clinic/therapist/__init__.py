@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     caseload_report,
     downloads,
     goals,
+    on_track,
     outcomes,
     plan,
     record,

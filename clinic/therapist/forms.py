@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from .. import alerts, measures, plans
+from .. import alerts, measures, plans, tracking
 from ..library import library
 from ..timeutil import WEEKDAYS
 from ..web.forms import Form, options
@@ -300,3 +300,74 @@ def with_instruments(form: SendQuestionnaireForm) -> SendQuestionnaireForm:
         (code, f"{inst.short_name} · {inst.about}") for code, inst in measures.instruments().items()
     )
     return form
+
+
+def checklist_form(formdata: object = None, data: dict[str, object] | None = None) -> Form:
+    """The clinical-support checklist of a "not on track" signal (tracking.checklist): one
+    question per area with its choices and room for a short note, then the next step."""
+
+    class ChecklistForm(Form):
+        pass
+
+    for area in tracking.checklist():
+        setattr(
+            ChecklistForm,
+            area.key,
+            RadioField(
+                area.title,
+                description=area.question,
+                choices=options(area.choices),
+                validators=[InputRequired(f"Choose an answer for “{area.title}”.")],
+            ),
+        )
+        setattr(
+            ChecklistForm,
+            f"{area.key}_note",
+            TextAreaField(
+                f"Note on {area.title.lower()} (optional)",
+                validators=[
+                    Optional(),
+                    Length(
+                        max=tracking.NOTE_MAX,
+                        message=f"Keep this to {tracking.NOTE_MAX} characters.",
+                    ),
+                ],
+            ),
+        )
+    ChecklistForm.next_step = TextAreaField(
+        "What you will do next (optional)",
+        description="For example: talk about it openly next session, take it to supervision.",
+        validators=[
+            Optional(),
+            Length(
+                max=tracking.NEXT_STEP_MAX,
+                message=f"Keep this to {tracking.NEXT_STEP_MAX} characters.",
+            ),
+        ],
+    )
+    return ChecklistForm(formdata=formdata, data=data)
+
+
+def checklist_answers(form: Form) -> dict[str, object]:
+    """The checklist form's answers in the shape tracking.review keeps."""
+    out: dict[str, object] = {
+        area.key: {
+            "answer": form[area.key].data,
+            "note": form[f"{area.key}_note"].data or "",
+        }
+        for area in tracking.checklist()
+    }
+    out["next_step"] = form["next_step"].data or ""
+    return out
+
+
+def checklist_data(saved: dict[str, dict[str, str] | str] | None) -> dict[str, object]:
+    """A saved checklist as the form's starting data."""
+    data: dict[str, object] = {}
+    for area in tracking.checklist():
+        given = (saved or {}).get(area.key)
+        if isinstance(given, dict):
+            data[area.key] = given.get("answer")
+            data[f"{area.key}_note"] = given.get("note", "")
+    data["next_step"] = (saved or {}).get("next_step", "")
+    return data

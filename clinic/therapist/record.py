@@ -15,6 +15,7 @@ from .. import (
     measures,
     plans,
     progress,
+    tracking,
     weeks,
 )
 from .. import db as database
@@ -110,6 +111,8 @@ def record_page(client: User, fit_form: MeasuresForm | None = None) -> str:
         default_problem=plans.DEFAULT_PROBLEM,
         goal_views=goal_views,
         goal_charts=progress.goal_charts(goal_views),
+        progress_signals=tracking.signals_of(db, client),
+        track_verdicts=tracking.verdicts(db, client, view.plan),
     )
 
 

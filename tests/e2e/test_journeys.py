@@ -617,6 +617,52 @@ def everyone_visits_the_other_pages(j: Journey) -> None:
     j.check(stranger, "used-invitation")
 
 
+def therapist_works_through_not_on_track(j: Journey) -> None:
+    """Issue #20: a PHQ-9 given in session that is 7 points above the baseline (a reliable
+    deterioration) puts the client "Not on track": a neutral card on the record, apart from
+    the alerts, said under the chart; the checklist refuses a missing answer next to the
+    field with the typing kept, then is saved."""
+    page = j.therapist
+    follow_main_link(page, "Caseload")
+    page.get_by_role("link", name="Sam Rivers", exact=True).click()
+    page.get_by_role("link", name="PHQ-9", exact=True).click()
+    groups = page.get_by_role("group")
+    for n in range(1, 10):
+        item = groups.filter(has=page.locator("legend", has_text=re.compile(rf"^{n}\.")))
+        item.get_by_label("More than half the days" if n <= 5 else "Not at all").check()
+    page.get_by_role("button", name="Record answers").click()
+    card = page.locator("#on-track")
+    expect(card).to_contain_text("Not on track · PHQ-9")
+    expect(card).to_contain_text("Not a risk alert")
+    # Below caseness at the start there is no fall to expect (no band), but a rise of 6 or
+    # more is a reliable deterioration, said under the chart too.
+    expect(page.locator("#measure-phq9 figcaption")).to_contain_text("a reliable deterioration")
+    j.check(page, "client-record-not-on-track")
+    card.get_by_role("link", name=re.compile("Open the clinical-support checklist")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Not on track · PHQ-9")
+    j.check(page, "not-on-track-checklist")
+    page.get_by_role("group", name="Working relationship").get_by_label(
+        "Asked: there is a strain to talk through or repair"
+    ).check()
+    page.get_by_label("Note on working relationship (optional)").fill("Felt rushed last week")
+    page.get_by_role("button", name="Save the checklist").click()
+    expect(page.locator("#error-summary")).to_contain_text("Motivation and homework")
+    expect(page.get_by_label("Note on working relationship (optional)")).to_have_value(
+        "Felt rushed last week"
+    )
+    j.check(page, "not-on-track-checklist-errors")
+    for group, choice in (
+        ("Motivation and homework", "Engaged, and the homework is mostly done"),
+        ("Social support and life events", "A life event or stress is weighing on them"),
+        ("Risk", "Reviewed: no new risk"),
+        ("Diagnosis and fit of the plan", "Fits: keep going"),
+    ):
+        page.get_by_role("group", name=group).get_by_label(choice).check()
+    page.get_by_role("button", name="Save the checklist").click()
+    expect(page.get_by_role("status")).to_contain_text("Checklist saved")
+    expect(page.locator("#on-track")).to_contain_text("Checklist reviewed")
+
+
 def schedules_reports_and_retention(j: Journey) -> None:
     """Issue #20: the therapist changes a questionnaire's schedule for the client (a mistyped
     week is refused next to the field, the typing kept); the therapist and the admin read the
@@ -695,6 +741,7 @@ JOURNEY: list[Callable[[Journey], None]] = [
     therapist_downloads_the_session_summary,
     client_reads_the_feedback,
     everyone_visits_the_other_pages,
+    therapist_works_through_not_on_track,
     schedules_reports_and_retention,
     admin_exports_and_erases_the_record,
 ]
