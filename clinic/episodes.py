@@ -111,10 +111,13 @@ def episode(db: Session, client: User, on: dt.date | None = None) -> Plan | None
 
 
 def score_rows(
-    db: Session, client_ids: Sequence[int], codes: Sequence[str] | None = None
+    db: Session,
+    client_ids: Sequence[int] | sa.ScalarSelect[int],
+    codes: Sequence[str] | None = None,
 ) -> sa.Result[int, int | None, str, int, dt.datetime, int | None, str, int, int | None]:
-    """Every completed administration of these clients (client, plan, instrument, total,
-    completed, week, slot, id, out of), oldest first, in one query."""
+    """Every completed administration of these clients (ids, or a subquery that selects them)
+    (client, plan, instrument, total, completed, week, slot, id, out of), oldest first, in one
+    query."""
     stmt = sa.select(
         Administration.client_id,
         Administration.plan_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..models import (
     Assignment,
@@ -17,12 +18,24 @@ from ..timeutil import local_time
 from .definitions import WEEKS
 
 
+class PlanCalendar(Protocol):
+    """What a plan's calendar follows from: a Plan, or just these columns of one (the
+    dashboard reads them without loading the plan)."""
+
+    @property
+    def first_session(self) -> dt.date: ...
+    @property
+    def paused_days(self) -> int: ...
+    @property
+    def paused_on(self) -> dt.date | None: ...
+
+
 def first_session_on(start: dt.date, weekday: int) -> dt.date:
     """The first session: the start date itself or the next day that is the session weekday."""
     return start + dt.timedelta(days=(weekday - start.weekday()) % 7)
 
 
-def session_date(plan: Plan, week: int) -> dt.date:
+def session_date(plan: PlanCalendar, week: int) -> dt.date:
     """The session that opens a week (pauses push later weeks back)."""
     return plan.first_session + dt.timedelta(days=7 * (week - 1) + plan.paused_days)
 
@@ -40,7 +53,7 @@ class Position:
     over: bool  # the 12 weeks have passed
 
 
-def position(plan: Plan, today: dt.date) -> Position:
+def position(plan: PlanCalendar, today: dt.date) -> Position:
     """Which week of the plan a day falls in (a paused plan stands still)."""
     ref = plan.paused_on if plan.paused_on is not None else today
     days = (ref - plan.first_session).days - plan.paused_days

@@ -46,6 +46,9 @@ def caseload() -> str:
         kind_words=alerts.KIND_WORDS,
         sparkline=dashboard.sparkline,
         rc_words=progress.RC_WORDS,
+        # Each row links to its record: the address built once, not once per row (url_for
+        # was a tenth of the page at 1,500 clients).
+        record_url=url_for("therapist.client_record", client_id=0).removesuffix("0"),
     )
 
 

@@ -1,0 +1,132 @@
+"""The floors Bedrock is measured against: the least any Python web app could do to show the
+same thing, run in the same process (bench/run.py) or under the same gunicorn (bench/load.py).
+
+  table     a bare Flask route rendering the caseload table (the same rows, columns and
+            sparklines) from a list in memory: no database, no sign-in, no layout
+  pdf       bare ReportLab (SimpleDocTemplate, Paragraph, Table, a Drawing per chart) drawing
+            the same text, tables and chart lines as a Bedrock PDF, in the same embedded font
+
+Bedrock's pages and PDFs are then reported as a ratio to their floor, which moves much less
+from machine to machine than a time in milliseconds.
+
+For gunicorn: `gunicorn 'floor:from_file()'` with BENCH_FLOOR_ROWS naming a JSON file of rows
+(written by bench/load.py from the seeded practice)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import Any
+
+from flask import Flask, render_template_string
+
+TABLE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Caseload</title></head><body><main>
+<h1>Your caseload</h1>
+<table>
+<caption>{{ rows|length }} clients</caption>
+<thead><tr><th>Client</th><th>Week</th><th>Homework</th><th>PHQ-9</th><th>GAD-7</th>
+<th>Trust (0–10)</th><th>Change</th><th>Last activity</th><th>Next session</th>
+<th>Attention</th></tr></thead>
+<tbody>
+{% for r in rows %}
+<tr><th scope="row"><a href="/clients/{{ r.id }}">{{ r.name }}</a></th>
+<td>{{ r.status }}</td>
+<td>This week {{ r.done }}/{{ r.total }}<br>{{ r.completion }}% done overall · quality {{ r.quality }}/4
+{% if r.overdue %}<br>{{ r.overdue }} overdue{% endif %}{% if r.to_review %}<br>{{ r.to_review }} to review{% endif %}</td>
+<td>{% if r.phq9 %}{{ r.phq9[-1] }} {{ spark(r.phq9, 27)|safe }} from {{ r.phq9[0] }}{% endif %}</td>
+<td>{% if r.gad7 %}{{ r.gad7[-1] }} {{ spark(r.gad7, 21)|safe }} from {{ r.gad7[0] }}{% endif %}</td>
+<td>{% if r.trust %}{{ r.trust[-1] }} {{ spark(r.trust, 10)|safe }} from {{ r.trust[0] }}{% endif %}</td>
+<td>{{ r.change }}</td>
+<td>{{ r.activity }}</td>
+<td>{{ r.next }}</td>
+<td>{% for a in r.alerts %}Alert · {{ a }} {% endfor %}{{ r.reasons|join('; ') }}</td></tr>
+{% endfor %}
+</tbody></table></main></body></html>"""
+
+
+def spark(values: list[int], high: int) -> str:
+    """The same inline SVG polyline the dashboard draws, written the plainest way."""
+    if len(values) < 2:
+        return ""
+    recent = values[-6:]
+    step = 60 / (len(recent) - 1)
+    points = " ".join(f"{i * step:.1f},{17 - (v / high) * 16:.1f}" for i, v in enumerate(recent))
+    return f'<svg width="60" height="18"><polyline points="{points}"/></svg>'
+
+
+def table_app(rows: list[dict[str, Any]]) -> Flask:
+    """A Flask app whose one route renders the caseload table from `rows`."""
+    app = Flask("floor")
+
+    @app.get("/table")
+    def table() -> str:
+        return render_template_string(TABLE, rows=rows, spark=spark)
+
+    return app
+
+
+def from_file() -> Flask:
+    """The table floor for gunicorn, its rows read from BENCH_FLOOR_ROWS."""
+    with open(os.environ["BENCH_FLOOR_ROWS"], encoding="utf-8") as fh:
+        return table_app(json.load(fh))
+
+
+def table_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """Plain dictionaries of what the dashboard shows, from Bedrock's own caseload rows (read
+    once, outside any timing), so that the floor renders the very same figures."""
+    return [
+        {
+            "id": r.client.id,
+            "name": r.client.display_name,
+            "status": r.status,
+            "done": r.this_week_done,
+            "total": r.this_week_total,
+            "completion": round((r.completion or 0) * 100),
+            "quality": f"{r.quality or 0:.1f}",
+            "overdue": r.overdue,
+            "to_review": r.to_review,
+            "phq9": list(r.phq9),
+            "gad7": list(r.gad7),
+            "trust": list(r.trust),
+            "change": r.phq9_change or "",
+            "activity": f"{r.days_quiet} days ago",
+            "next": str(r.next_session or "—"),
+            "alerts": [a.kind for a in r.open_alerts],
+            "reasons": list(r.reasons),
+        }
+        for r in rows
+    ]
+
+
+def pdf_document(lines: list[str], charts: list[tuple[list[float], int]], font: str) -> bytes:
+    """A bare-ReportLab PDF of the same content as a Bedrock document: its text lines as
+    paragraphs (escaped, in the same embedded font) and, per chart (its values and how many
+    bands it shades), a drawing with the same line, dots, bands and value labels."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.graphics.shapes import Circle, Drawing, PolyLine, Rect, String
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    style = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=12)
+    story: list[Any] = []
+    for values, bands in charts:
+        drawing = Drawing(460, 140)
+        for b in range(bands):
+            drawing.add(Rect(30, 10 + b * 120 / bands, 420, 120 / bands, strokeWidth=0))
+        high = max([*values, 1])
+        step = 420 / max(len(values) - 1, 1)
+        xy = [(30 + i * step, 10 + 120 * v / high) for i, v in enumerate(values)]
+        if len(xy) > 1:
+            drawing.add(PolyLine([c for point in xy for c in point]))
+        for (x, y), v in zip(xy, values, strict=True):
+            drawing.add(Circle(x, y, 2))
+            drawing.add(String(x, y + 4, f"{v:g}", fontName=font, fontSize=7))
+        story.append(drawing)
+    story += [Paragraph(escape(line), style) for line in lines]
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4).build(story)
+    return out.getvalue()
