@@ -2,7 +2,7 @@
 its floor: the least a bare Flask route or bare ReportLab spends to show the same thing.
 
     python bench/run.py --database-url URL [--runs 30] [--caseloads 50 150 500 1500]
-                        [--seed-first] [--no-gc-freeze] [--json bench/results.json]
+                        [--seed-first] [--no-gc-freeze] [--only NAME...] [--json FILE]
 
 Runs against a practice made by bench/seed.py (with --seed-first it seeds one first, with the
 seed script's defaults). Each measurement goes through the whole Flask app in this process
@@ -138,7 +138,8 @@ def startup(url: str, runs: int) -> dict[str, float]:
     """Import and create_app() in a fresh interpreter, against a bare Flask app's, alternating;
     the time inside the interpreter (from before the import to after the app exists)."""
     timed = "import time; t = time.perf_counter(); {}; print(time.perf_counter() - t)"
-    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    here = str(Path(__file__).resolve().parents[1])  # this checkout's clinic, unless told
+    env = os.environ | {"PYTHONPATH": os.environ.get("PYTHONPATH") or here}
     times: dict[str, list[float]] = {"floor": [], "bedrock": []}
     for _ in range(runs):
         for name, code in STARTUP.items():
@@ -163,7 +164,13 @@ def startup(url: str, runs: int) -> dict[str, float]:
     }
 
 
-def run(url: str, runs: int, caseloads: list[int], freeze: bool = True) -> dict[str, Any]:
+def run(
+    url: str,
+    runs: int,
+    caseloads: list[int],
+    freeze: bool = True,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -302,65 +309,71 @@ def run(url: str, runs: int, caseloads: list[int], freeze: bool = True) -> dict[
         return response
 
     results: dict[str, Any] = {}
+
+    def want(name: str) -> bool:
+        return not only or any(name.startswith(o) for o in only)
+
     for n in caseloads:
-        results[f"dashboard {n}"] = _measure(
+        if want(f"dashboard {n}"):
+            results[f"dashboard {n}"] = _measure(
+                runs,
+                counter,
+                lambda i, web=caseload_web[n]: web.get("/therapist/"),  # type: ignore[misc]
+                page_ok,
+                floor=lambda web=floors[n]: web.get("/table"),  # type: ignore[misc]
+            )
+    if want("client record"):
+        results["client record"] = _measure(
             runs,
             counter,
-            lambda i, web=caseload_web[n]: web.get("/therapist/"),  # type: ignore[misc]
+            lambda i: therapist.get(f"/therapist/clients/{record_client_id}"),
             page_ok,
-            floor=lambda web=floors[n]: web.get("/table"),  # type: ignore[misc]
         )
-    results["client record"] = _measure(
-        runs, counter, lambda i: therapist.get(f"/therapist/clients/{record_client_id}"), page_ok
-    )
-    # The submission is timed on its POST alone (the GET that fetches the version is not).
-    times = []
-    statements = []
-    submit(-1)
-    for i in range(runs):
-        counter[0] = 0
-        response = submit(i)
-        assert sent_ok(response), response.status_code
-        times.append(submit.server_ms)  # type: ignore[attr-defined]
-        statements.append(counter[0])
-    times.sort()
-    results["worksheet submission"] = {
-        "median_ms": round(statistics.median(times), 1),
-        "p95_ms": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 1),
-        "statements": max(statements),  # includes the GET's statements
-    }
-    answers = {f"item-{i}": "1" for i in range(1, 10)} | {"item-9": "0"}
-    results["questionnaire submission"] = _measure(
-        runs,
-        counter,
-        lambda i: person.post(f"/me/questionnaires/{request_ids[i + 1]}", data=answers),
-        sent_ok,
-    )
-    results["session summary PDF"] = _measure(
-        runs,
-        counter,
-        lambda i: therapist.get(summary_url),
-        pdf_ok,
-        floor=pdf_floor("summary"),
-    )
-    results["progress report PDF"] = _measure(
-        runs,
-        counter,
-        lambda i: therapist.get(report_url),
-        pdf_ok,
-        floor=pdf_floor("report"),
-    )
-    with app.app_context():
-        db = factory()
-        answered = db.scalar(
-            sa.select(sa.func.count())
-            .select_from(Administration)
-            .where(Administration.id.in_(request_ids), Administration.completed_at.is_not(None))
+    if want("worksheet submission"):
+        # The submission is timed on its POST alone (the GET that fetches the version is not).
+        times = []
+        statements = []
+        submit(-1)
+        for i in range(runs):
+            counter[0] = 0
+            response = submit(i)
+            assert sent_ok(response), response.status_code
+            times.append(submit.server_ms)  # type: ignore[attr-defined]
+            statements.append(counter[0])
+        median, p95 = _summary(times)
+        results["worksheet submission"] = {
+            "median_ms": median,
+            "p95_ms": p95,
+            "statements": max(statements),  # includes the GET's statements
+        }
+    if want("questionnaire submission"):
+        answers = {f"item-{i}": "1" for i in range(1, 10)} | {"item-9": "0"}
+        results["questionnaire submission"] = _measure(
+            runs,
+            counter,
+            lambda i: person.post(f"/me/questionnaires/{request_ids[i + 1]}", data=answers),
+            sent_ok,
         )
-        db.close()
-    assert answered == runs + 1, f"{answered} of {runs + 1} questionnaires were stored"
+        with app.app_context():
+            db = factory()
+            answered = db.scalar(
+                sa.select(sa.func.count())
+                .select_from(Administration)
+                .where(Administration.id.in_(request_ids), Administration.completed_at.is_not(None))
+            )
+            db.close()
+        assert answered == runs + 1, f"{answered} of {runs + 1} questionnaires were stored"
+    if want("session summary PDF"):
+        results["session summary PDF"] = _measure(
+            runs, counter, lambda i: therapist.get(summary_url), pdf_ok, floor=pdf_floor("summary")
+        )
+    if want("progress report PDF"):
+        results["progress report PDF"] = _measure(
+            runs, counter, lambda i: therapist.get(report_url), pdf_ok, floor=pdf_floor("report")
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results["start-up"] = startup(url, max(5, runs // 3))
+    if want("start-up"):
+        results["start-up"] = startup(url, max(5, runs // 3))
     return {
         "database": sa.make_url(url).get_backend_name(),
         "runs": runs,
@@ -387,11 +400,14 @@ def main() -> None:
     parser.add_argument(
         "--seed-first", action="store_true", help="Seed the default practice first."
     )
+    parser.add_argument(
+        "--only", nargs="+", help="Measure only the operations whose names start so."
+    )
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results.json")
     args = parser.parse_args()
     if args.seed_first:
         seed(args.database_url, 40, 30, 150, 20, 1, tuple(args.caseloads))
-    report = run(args.database_url, args.runs, args.caseloads, not args.no_gc_freeze)
+    report = run(args.database_url, args.runs, args.caseloads, not args.no_gc_freeze, args.only)
     print(f"\n{report['database']}, {report['runs']} runs each ({report['machine']})")
     print(
         f"{'':26}{'median ms':>10}{'p95 ms':>8}{'SQL':>5}{'floor ms':>10}{'p95':>8}"

@@ -131,7 +131,8 @@ def score_rows(
     ).where(Administration.client_id.in_(client_ids), Administration.completed_at.is_not(None))
     if codes is not None:
         stmt = stmt.where(Administration.instrument_code.in_(codes))
-    return db.execute(stmt.order_by(Administration.completed_at, Administration.id))
+    # Columns through the connection: Core rows, without the ORM's per-row bookkeeping.
+    return db.connection().execute(stmt.order_by(Administration.completed_at, Administration.id))
 
 
 def scores_of(

@@ -47,6 +47,16 @@ errorlog = "-"
 loglevel = "info"
 
 
+def when_ready(server):
+    """In the master, once, after the app is loaded and before any worker starts: load what
+    the first chart or PDF would otherwise load in every worker (ReportLab, the embedded
+    fonts), so that the workers share one copy."""
+    import clinic
+
+    clinic.warm()
+    gc.collect()
+
+
 def pre_fork(server, worker):
     """Move everything loaded so far into the collector's permanent generation before forking.
 

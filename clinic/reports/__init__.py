@@ -5,27 +5,38 @@ common           what both read and draw: header, homework, scores, alerts, the 
 session_summary  one session: homework since the last one, scores, alerts, the note, next week
 progress_report  the whole plan or chosen dates: summary page, charts, tables, appendix"""
 
-from .common import (
-    ATTENDANCE_WORDS,
-    CONFIDENTIAL,
-    FORMAT_WORDS,
-    NOTE_HEADINGS,
-    AlertLine,
-    Header,
-    HomeworkItem,
-    ScoreLine,
-    administrations_in,
-)
-from .progress_report import (
-    HomeworkWeek,
-    MeasureBlock,
-    ProgressReport,
-    StatisticNote,
-    gather_progress_report,
-    progress_report_pdf,
-    statistics_notes,
-)
-from .session_summary import NoteBlock, SessionSummary, gather_session_summary, session_summary_pdf
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .common import (
+        ATTENDANCE_WORDS,
+        CONFIDENTIAL,
+        FORMAT_WORDS,
+        NOTE_HEADINGS,
+        AlertLine,
+        Header,
+        HomeworkItem,
+        ScoreLine,
+        administrations_in,
+    )
+    from .progress_report import (
+        HomeworkWeek,
+        MeasureBlock,
+        ProgressReport,
+        StatisticNote,
+        gather_progress_report,
+        progress_report_pdf,
+        statistics_notes,
+    )
+    from .session_summary import (
+        NoteBlock,
+        SessionSummary,
+        gather_session_summary,
+        session_summary_pdf,
+    )
 
 __all__ = [
     "ATTENDANCE_WORDS",
@@ -49,3 +60,47 @@ __all__ = [
     "session_summary_pdf",
     "statistics_notes",
 ]
+
+# Where each name lives. The modules (and ReportLab with them) load when a name is first used,
+# not when the package is imported: importing the app stays quick, and gunicorn's master loads
+# them once before forking (clinic.warm).
+_HOME = {
+    **dict.fromkeys(
+        (
+            "ATTENDANCE_WORDS",
+            "CONFIDENTIAL",
+            "FORMAT_WORDS",
+            "NOTE_HEADINGS",
+            "AlertLine",
+            "Header",
+            "HomeworkItem",
+            "ScoreLine",
+            "administrations_in",
+        ),
+        "common",
+    ),
+    **dict.fromkeys(
+        (
+            "HomeworkWeek",
+            "MeasureBlock",
+            "ProgressReport",
+            "StatisticNote",
+            "gather_progress_report",
+            "progress_report_pdf",
+            "statistics_notes",
+        ),
+        "progress_report",
+    ),
+    **dict.fromkeys(
+        ("NoteBlock", "SessionSummary", "gather_session_summary", "session_summary_pdf"),
+        "session_summary",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value
+    return value
