@@ -7,8 +7,8 @@ its floor: the least a bare Flask route or bare ReportLab spends to show the sam
 Runs against a practice made by bench/seed.py (with --seed-first it seeds one first, with the
 seed script's defaults). Each measurement goes through the whole Flask app in this process
 (routing, sign-in check, queries, templates or ReportLab), the way one gunicorn worker serves
-it: the app is made and warmed first, then gc.freeze() as deploy/gunicorn.conf.py does before
-forking. Requests to Bedrock and to the floor alternate, so both see the same machine:
+it: the app is made and warmed first, then clinic.warm() and clinic.settle_heap() as
+deploy/gunicorn.conf.py does before forking. Requests to Bedrock and to the floor alternate, so both see the same machine:
 
   dashboard N           the caseload page of a therapist with N clients; floor: a bare Flask
                         route rendering the same rows, columns and sparklines from memory
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import io
 import json
 import os
@@ -48,6 +47,7 @@ from floor import pdf_document, table_app, table_rows  # bench/floor.py, beside 
 from pypdf import PdfReader
 from seed import DOMAIN, PASSWORD, caseload_email, seed  # bench/seed.py
 
+import clinic
 from clinic import create_app, dashboard, pdf, plans, questionnaires, reports
 from clinic.cli import alembic_config
 from clinic.models import Administration, Assignment, Plan, SessionNote, Submission, User
@@ -275,9 +275,9 @@ def run(
 
     for web in floors.values():  # warm the floors' templates too
         web.get("/table")
-    gc.collect()
     if freeze:
-        gc.freeze()  # as deploy/gunicorn.conf.py does in the master before forking
+        clinic.warm()  # as deploy/gunicorn.conf.py does in the master before forking
+        clinic.settle_heap()
     page_ok = lambda r: r.status_code == 200  # noqa: E731
     pdf_ok = lambda r: r.status_code == 200 and r.data.startswith(b"%PDF")  # noqa: E731
     sent_ok = lambda r: r.status_code == 302  # noqa: E731
@@ -395,7 +395,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--caseloads", type=int, nargs="+", default=[50, 150, 500, 1500])
     parser.add_argument(
-        "--no-gc-freeze", action="store_true", help="Leave the collector as Python starts it."
+        "--no-gc-freeze",
+        action="store_true",
+        help="Leave the collector as Python starts it (no clinic.settle_heap()).",
     )
     parser.add_argument(
         "--seed-first", action="store_true", help="Seed the default practice first."
