@@ -3,8 +3,8 @@ same thing, run in the same process (bench/run.py) or under the same gunicorn (b
 
   table     a bare Flask route rendering the caseload table (the same rows, columns and
             sparklines) from a list in memory: no database, no sign-in, no layout
-  pdf       bare ReportLab (SimpleDocTemplate, Paragraph, Table, a Drawing per chart) drawing
-            the same text, tables and chart lines as a Bedrock PDF, in the same embedded font
+  pdf       bare ReportLab (SimpleDocTemplate, Paragraph, Table) drawing the same paragraphs,
+            tables and charts as a Bedrock PDF, in the same embedded font
 
 Bedrock's pages and PDFs are then reported as a ratio to their floor, which moves much less
 from machine to machine than a time in milliseconds.
@@ -19,7 +19,7 @@ import json
 import os
 from typing import Any
 
-from flask import Flask, render_template_string
+from flask import Flask, Response, render_template_string
 
 TABLE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Caseload</title></head><body><main>
@@ -67,6 +67,18 @@ def table_app(rows: list[dict[str, Any]]) -> Flask:
     return app
 
 
+def pdf_app(specs: dict[str, list[tuple[Any, ...]]], font: str) -> Flask:
+    """A Flask app whose route /pdf/<name> draws one of `specs` (pdf_spec) with bare
+    ReportLab, as a download."""
+    app = Flask("floor-pdf")
+
+    @app.get("/pdf/<name>")
+    def document(name: str) -> Response:
+        return Response(pdf_document(specs[name], font), mimetype="application/pdf")
+
+    return app
+
+
 def from_file() -> Flask:
     """The table floor for gunicorn, its rows read from BENCH_FLOOR_ROWS."""
     with open(os.environ["BENCH_FLOOR_ROWS"], encoding="utf-8") as fh:
@@ -100,33 +112,80 @@ def table_rows(rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def pdf_document(lines: list[str], charts: list[tuple[list[float], int]], font: str) -> bytes:
-    """A bare-ReportLab PDF of the same content as a Bedrock document: its text lines as
-    paragraphs (escaped, in the same embedded font) and, per chart (its values and how many
-    bands it shades), a drawing with the same line, dots, bands and value labels."""
+def pdf_spec(story: list[Any]) -> list[tuple[Any, ...]]:
+    """What a Bedrock PDF's story shows, as plain data: paragraphs as their plain text and
+    size, tables as rows of cells, charts as the drawings themselves (drawing them is
+    ReportLab's work; building them was Bedrock's), spacers and page breaks. Read once,
+    outside any timing; the floor builds its document from it."""
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table
+
+    def cell(value: Any) -> tuple[Any, ...]:
+        if isinstance(value, Paragraph):
+            return ("p", value.getPlainText(), value.style.fontSize, value.style.leading)
+        if isinstance(value, Drawing):
+            return ("d", value)
+        if isinstance(value, list | tuple):
+            return ("many", [cell(v) for v in value])
+        return ("s", "" if value is None else str(value))
+
+    out: list[tuple[Any, ...]] = []
+    for item in story:
+        if isinstance(item, KeepTogether):
+            out += pdf_spec(list(item._content))
+        elif isinstance(item, Table):
+            rows = [[cell(v) for v in row] for row in item._cellvalues]
+            out.append(("t", rows, list(item._colWidths)))
+        elif isinstance(item, Paragraph | Drawing):
+            out.append(cell(item))
+        elif isinstance(item, PageBreak):
+            out.append(("break",))
+        elif isinstance(item, Spacer):
+            out.append(("gap", item.height))
+    return out
+
+
+def pdf_document(spec: list[tuple[Any, ...]], font: str) -> bytes:
+    """A bare-ReportLab PDF of the same content as a Bedrock document (pdf_spec): the same
+    paragraphs (escaped, in the same embedded font and size), tables with the same cells and
+    column widths, the same charts, spacers and page breaks; no page numbers, footer or
+    keep-with-next rules, no font fallback per character."""
     from xml.sax.saxutils import escape
 
-    from reportlab.graphics.shapes import Circle, Drawing, PolyLine, Rect, String
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table
 
-    style = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=12)
-    story: list[Any] = []
-    for values, bands in charts:
-        drawing = Drawing(460, 140)
-        for b in range(bands):
-            drawing.add(Rect(30, 10 + b * 120 / bands, 420, 120 / bands, strokeWidth=0))
-        high = max([*values, 1])
-        step = 420 / max(len(values) - 1, 1)
-        xy = [(30 + i * step, 10 + 120 * v / high) for i, v in enumerate(values)]
-        if len(xy) > 1:
-            drawing.add(PolyLine([c for point in xy for c in point]))
-        for (x, y), v in zip(xy, values, strict=True):
-            drawing.add(Circle(x, y, 2))
-            drawing.add(String(x, y + 4, f"{v:g}", fontName=font, fontSize=7))
-        story.append(drawing)
-    story += [Paragraph(escape(line), style) for line in lines]
+    styles: dict[tuple[float, float], ParagraphStyle] = {}
+
+    def flowable(item: tuple[Any, ...]) -> Any:
+        kind = item[0]
+        if kind == "p":
+            size, leading = item[2], item[3]
+            style = styles.get((size, leading))
+            if style is None:
+                style = styles[(size, leading)] = ParagraphStyle(
+                    "p", fontName=font, fontSize=size, leading=leading
+                )
+            return Paragraph(escape(item[1]), style)
+        if kind == "d":
+            return item[1]
+        if kind == "many":
+            return [flowable(i) for i in item[1]]
+        if kind == "s":
+            return item[1]
+        if kind == "t":
+            table = Table(
+                [[flowable(c) for c in row] for row in item[1]],
+                colWidths=item[2],
+                repeatRows=1,
+            )
+            table.setStyle([("FONTNAME", (0, 0), (-1, -1), font)])
+            return table
+        if kind == "break":
+            return PageBreak()
+        return Spacer(1, item[1])
+
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4).build(story)
+    SimpleDocTemplate(out, pagesize=A4).build([flowable(item) for item in spec])
     return out.getvalue()

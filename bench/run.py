@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import os
 import platform
@@ -44,8 +43,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from flask.testing import FlaskClient
-from floor import pdf_document, table_app, table_rows  # bench/floor.py, beside this file
-from pypdf import PdfReader
+from floor import pdf_app, pdf_spec, table_app, table_rows  # bench/floor.py
 from seed import DOMAIN, PASSWORD, caseload_email, seed  # bench/seed.py
 
 import clinic
@@ -118,18 +116,21 @@ def _measure(
     return out
 
 
-def _pdf_lines(data: bytes) -> list[str]:
-    """Every line of text in a PDF, page by page (the floor draws the same text)."""
-    return [
-        line
-        for page in PdfReader(io.BytesIO(data)).pages
-        for line in page.extract_text().splitlines()
-        if line.strip()
-    ]
+def _story_of(draw: Callable[[], bytes]) -> list[Any]:
+    """The story a Bedrock PDF function hands to pdf.render (caught, not rendered)."""
+    caught: list[Any] = []
+    real = pdf.render
 
+    def catch(story: list[Any], **kwargs: Any) -> bytes:
+        caught.extend(story)
+        return b""
 
-def _chart_content(drawn: Any) -> list[tuple[list[float], int]]:
-    return [([p.value for p in c.points], len(c.bands)) for c in drawn]
+    pdf.render = catch  # type: ignore[assignment]
+    try:
+        draw()
+    finally:
+        pdf.render = real  # type: ignore[assignment]
+    return caught
 
 
 STARTUP = {
@@ -252,11 +253,9 @@ def run(
         assert client_of_plan is not None
         summary = reports.gather_session_summary(db, client_of_plan, note.session_date, note)
         progress_data = reports.gather_progress_report(db, client_of_plan, local_today(heavy))
-        floor_charts = {
-            "summary": _chart_content(summary.charts),
-            "report": _chart_content(
-                [m.chart for m in progress_data.measures] + list(progress_data.check_in_charts)
-            ),
+        floor_specs = {
+            "summary": pdf_spec(_story_of(lambda: reports.session_summary_pdf(summary))),
+            "report": pdf_spec(_story_of(lambda: reports.progress_report_pdf(progress_data))),
         }
         db.close()
     counter = [0]
@@ -272,14 +271,11 @@ def run(
     report_url = f"/therapist/clients/{record_client_id}/progress-report.pdf"
     # The bare floors, in this process.
     floors = {n: table_app(rows).test_client() for n, rows in floor_rows.items()}
-    pdf_lines = {
-        "summary": _pdf_lines(therapist.get(summary_url).data),
-        "report": _pdf_lines(therapist.get(report_url).data),
-    }
-    pdf.fonts()  # the floor draws in Bedrock's body font, registered once like Bedrock's
 
-    def pdf_floor(name: str) -> Callable[[], bytes]:
-        return lambda: pdf_document(pdf_lines[name], floor_charts[name], pdf.BODY)
+    pdf_web = pdf_app(floor_specs, pdf.BODY).test_client()
+
+    def pdf_floor(name: str) -> Callable[[], Any]:
+        return lambda: pdf_web.get(f"/pdf/{name}")
 
     for web in floors.values():  # warm the floors' templates too
         web.get("/table")
