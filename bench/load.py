@@ -270,6 +270,7 @@ def main() -> None:
     parser.add_argument("--race-connections", type=int, default=4)
     parser.add_argument("--race-caseload", type=int, default=150)
     parser.add_argument("--no-race", action="store_true", help="Skip the race with the floor.")
+    parser.add_argument("--race-only", action="store_true", help="Only race the floor.")
     parser.add_argument("--therapists", type=int, default=40, help="as seeded")
     parser.add_argument("--clients-per-therapist", type=int, default=30, help="as seeded")
     args = parser.parse_args()
@@ -282,6 +283,14 @@ def main() -> None:
         "LOAD_THERAPISTS": str(args.therapists),
         "LOAD_CLIENTS_PER_THERAPIST": str(args.clients_per_therapist),
     }
+    if args.race_only:
+        r = race(args.database_url, env, out, args)
+        print(
+            f"Race, {r['workers']} workers each, dashboard of {r['caseload']} clients: Bedrock "
+            f"{r['bedrock_per_s']}/s, bare table route {r['floor_per_s']}/s: "
+            f"{r['share']:.0%} of the floor's throughput (target at least 30%)"
+        )
+        return
     before = _rows(args.database_url)
     server = _gunicorn("clinic:create_app()", args.port, args.workers, env, out / "access.log")
     try:
