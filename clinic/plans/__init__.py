@@ -50,6 +50,7 @@ from .schedule import (
     homework_state_on,
     position,
     session_date,
+    week_in_sql,
 )
 from .tailoring import (
     DISCHARGE_REASONS,
@@ -119,5 +120,6 @@ __all__ = [
     "start_plan",
     "submit",
     "update_assignment",
+    "week_in_sql",
     "worksheet",
 ]

@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+import sqlalchemy as sa
+
 from ..models import (
     Assignment,
     Plan,
@@ -59,6 +61,25 @@ def position(plan: PlanCalendar, today: dt.date) -> Position:
     days = (ref - plan.first_session).days - plan.paused_days
     week = min(max(days // 7 + 1, 1), WEEKS)
     return Position(week=week, started=days >= 0, over=days >= 7 * WEEKS)
+
+
+def week_in_sql(today: dt.date, dialect: str) -> sa.ColumnElement[int]:
+    """position(plan, today).week as an SQL expression over the plan's columns, for queries
+    that count a whole caseload's homework of "this week" (tests hold it to position()).
+    Integer division truncates in SQL where Python floors; the two differ only for days
+    before the first session, which both then clamp to week 1."""
+    ref = sa.func.coalesce(Plan.paused_on, today)
+    elapsed: sa.ColumnElement[int]
+    if dialect == "sqlite":  # dates are text there: julianday gives the days between them
+        elapsed = sa.cast(
+            sa.func.julianday(ref) - sa.func.julianday(Plan.first_session), sa.Integer
+        )
+    else:  # PostgreSQL: a date minus a date is a whole number of days
+        elapsed = sa.type_coerce(ref - Plan.first_session, sa.Integer)
+    week = (elapsed - Plan.paused_days) // 7 + 1
+    if dialect == "sqlite":  # min() and max() of several values are SQLite's least and greatest
+        return sa.func.min(sa.func.max(week, 1), WEEKS)
+    return sa.func.least(sa.func.greatest(week, 1), WEEKS)
 
 
 def homework_state(assignment: Assignment, today: dt.date) -> str:
