@@ -234,6 +234,8 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
         row.quality_count = quality_count
     # PHQ-9 and GAD-7 scores of each client's episode (their plan), oldest first: one query.
     found: dict[tuple[int, str], list[episodes.Score]] = {}
+    episode = {cid: row.plan.id if row.plan else None for cid, row in rows.items()}
+    last: dict[int, dt.datetime] = {}  # oldest first: the last one seen is the latest
     for (
         client_id,
         score_plan_id,
@@ -245,12 +247,13 @@ def caseload(db: Session, therapist: User, today: dt.date, now: dt.datetime) -> 
         row_id,
         out_of,
     ) in episodes.score_rows(db, in_care, ("phq9", "gad7")).all():
-        row = rows[client_id]
-        row.touch(completed_at)
-        if score_plan_id == (row.plan.id if row.plan else None):
+        last[client_id] = completed_at
+        if score_plan_id == episode[client_id]:
             day = completed_at.date()  # the course only orders by time; the day is not shown
             score = episodes.Score(completed_at, day, total, score_week, slot, row_id, out_of)
             found.setdefault((client_id, code), []).append(score)
+    for client_id, completed_at in last.items():
+        rows[client_id].touch(completed_at)
     for (client_id, code), scores in found.items():
         course = episodes.course(code, scores)
         if course is not None:
