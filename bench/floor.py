@@ -67,14 +67,14 @@ def table_app(rows: list[dict[str, Any]]) -> Flask:
     return app
 
 
-def pdf_app(specs: dict[str, list[tuple[Any, ...]]], font: str) -> Flask:
+def pdf_app(specs: dict[str, list[tuple[Any, ...]]], font: str, margin: float) -> Flask:
     """A Flask app whose route /pdf/<name> draws one of `specs` (pdf_spec) with bare
     ReportLab, as a download."""
     app = Flask("floor-pdf")
 
     @app.get("/pdf/<name>")
     def document(name: str) -> Response:
-        return Response(pdf_document(specs[name], font), mimetype="application/pdf")
+        return Response(pdf_document(specs[name], font, margin), mimetype="application/pdf")
 
     return app
 
@@ -145,11 +145,12 @@ def pdf_spec(story: list[Any]) -> list[tuple[Any, ...]]:
     return out
 
 
-def pdf_document(spec: list[tuple[Any, ...]], font: str) -> bytes:
+def pdf_document(spec: list[tuple[Any, ...]], font: str, margin: float = 72) -> bytes:
     """A bare-ReportLab PDF of the same content as a Bedrock document (pdf_spec): the same
     paragraphs (escaped, in the same embedded font and size), tables with the same cells and
     column widths, the same charts, spacers and page breaks; no page numbers, footer or
-    keep-with-next rules, no font fallback per character."""
+    keep-with-next rules, no font fallback per character. `margin` as the document's own
+    (its tables and charts are as wide as its margins allow)."""
     from xml.sax.saxutils import escape
 
     from reportlab.lib.pagesizes import A4
@@ -187,5 +188,12 @@ def pdf_document(spec: list[tuple[Any, ...]], font: str) -> bytes:
         return Spacer(1, item[1])
 
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4).build([flowable(item) for item in spec])
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+    ).build([flowable(item) for item in spec])
     return out.getvalue()

@@ -87,7 +87,8 @@ def _measure(
     request beside each, in alternating order."""
     request(-1)  # warm: templates compiled, fonts registered, as in a worker that has served
     if floor is not None:
-        floor()
+        answer = floor()
+        assert answer.status_code == 200, f"the floor answered {answer.status_code}"
     times, floor_times, statements = [], [], []
     for i in range(runs):
         if floor is not None and i % 2:
@@ -272,7 +273,7 @@ def run(
     # The bare floors, in this process.
     floors = {n: table_app(rows).test_client() for n, rows in floor_rows.items()}
 
-    pdf_web = pdf_app(floor_specs, pdf.BODY).test_client()
+    pdf_web = pdf_app(floor_specs, pdf.BODY, pdf.MARGIN).test_client()
 
     def pdf_floor(name: str) -> Callable[[], Any]:
         return lambda: pdf_web.get(f"/pdf/{name}")
