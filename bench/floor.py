@@ -14,6 +14,7 @@ For gunicorn: `gunicorn 'floor:from_file()'` with BENCH_FLOOR_ROWS naming a JSON
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -170,7 +171,9 @@ def pdf_document(spec: list[tuple[Any, ...]], font: str, margin: float = 72) -> 
                 )
             return Paragraph(escape(item[1]), style)
         if kind == "d":
-            return item[1]
+            # A shallow copy: ReportLab marks a flowable it moves to the next page, and a
+            # marked one that does not fit again fails the next build.
+            return copy.copy(item[1])
         if kind == "many":
             return [flowable(i) for i in item[1]]
         if kind == "s":

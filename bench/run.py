@@ -93,8 +93,9 @@ def _measure(
     for i in range(runs):
         if floor is not None and i % 2:
             start = time.perf_counter()
-            floor()
+            answer = floor()
             floor_times.append((time.perf_counter() - start) * 1000)
+            assert answer.status_code == 200, f"the floor answered {answer.status_code}"
         counter[0] = 0
         start = time.perf_counter()
         response = request(i)
@@ -103,8 +104,9 @@ def _measure(
         assert ok(response), f"unexpected response {response.status_code}"
         if floor is not None and not i % 2:
             start = time.perf_counter()
-            floor()
+            answer = floor()
             floor_times.append((time.perf_counter() - start) * 1000)
+            assert answer.status_code == 200, f"the floor answered {answer.status_code}"
     median, p95 = _summary(times)
     out: dict[str, float] = {"median_ms": median, "p95_ms": p95, "statements": max(statements)}
     if floor is not None:
