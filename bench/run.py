@@ -159,6 +159,7 @@ def startup(url: str, runs: int) -> dict[str, float]:
                 capture_output=True,
                 text=True,
                 check=True,
+                cwd=Path(__file__).parent,  # not the checkout: PYTHONPATH says which clinic
             )
             times[name].append(float(out.stdout.split()[-1]) * 1000)
     median, p95 = _summary(times["bedrock"])
