@@ -127,10 +127,6 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
-def _plans_of(in_care: sa.ScalarSelect[int]) -> sa.Select[int]:
-    return sa.select(Plan.id).where(Plan.client_id.in_(in_care))
-
-
 def _homework_counts(
     in_care: sa.ScalarSelect[int], today: dt.date, dialect: str
 ) -> sa.Select[*tuple[Any, ...]]:
