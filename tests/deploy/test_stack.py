@@ -292,8 +292,24 @@ class Stack:
         return Browser(self.https, address, self.context)
 
     def served_by(self, request_id: str) -> list[int]:
-        """Which gunicorn instances (0, 1) logged a request with this id."""
-        return [i for i, log in enumerate(self.logs) if request_id in log.read_text("utf-8")]
+        """Which gunicorn instances (0, 1) logged a request with this id (a log line can land
+        a moment after the response: wait up to 5 s for one)."""
+        deadline = time.monotonic() + 5
+        while True:
+            found = [i for i, log in enumerate(self.logs) if request_id in log.read_text("utf-8")]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def in_nginx_log(self, text: str) -> bool:
+        """Whether nginx's access log has the text (nginx writes the line once the response
+        has gone: wait up to 5 s)."""
+        deadline = time.monotonic() + 5
+        while text not in self.nginx_log.read_text("utf-8"):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
 
 @pytest.fixture(scope="module")
@@ -466,7 +482,7 @@ def test_static_files_come_from_nginx(stack: Stack) -> None:
     assert css.body == (Path(clinic.__file__).parent / "static" / "app.css").read_text("utf-8")
     assert "max-age=31536000" in css.header("Strict-Transport-Security")
     # No gunicorn instance saw it: nginx's access log has it, the app's logs have no line for it.
-    assert "GET /static/app.css" in stack.nginx_log.read_text("utf-8")
+    assert stack.in_nginx_log("GET /static/app.css")
     assert all("/static/app.css" not in log.read_text("utf-8") for log in stack.logs)
 
 
@@ -493,7 +509,7 @@ def test_sign_in_on_one_instance_works_on_the_other(stack: Stack) -> None:
         assert "Sign out" in page.body
         request_id = page.header("X-Request-ID")
         assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
-        assert request_id in stack.nginx_log.read_text("utf-8")
+        assert stack.in_nginx_log(request_id)
         served = stack.served_by(request_id)
         assert len(served) == 1
         seen.update(served)
