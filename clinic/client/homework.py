@@ -18,7 +18,6 @@ from ..models import (
     SubmissionRevision,
     SubmissionStatus,
 )
-from ..reports import worksheet_pdf
 from ..timeutil import local_time, local_today
 from ..web.downloads import download
 from ..web.forms import version_arg
@@ -91,6 +90,8 @@ def homework(assignment_id: int) -> tuple[str, int]:
 @bp.get("/homework/<int:assignment_id>/worksheet.pdf")
 def homework_print(assignment_id: int) -> Response:
     """This homework on paper: blank to write on by hand (?blank=1), or with my answers."""
+    from ..reports import worksheet_pdf  # ReportLab loads on the first PDF
+
     assignment = get_assignment_or_404(assignment_id)
     client = signed_in_user()
     blank = request.args.get("blank") == "1"

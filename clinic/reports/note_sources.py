@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from .. import episodes, questionnaires
 from ..models import User
 from ..timeutil import local_time
-from .session_summary import gather_session_summary
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,9 @@ class NoteSources:
 
 def note_sources(db: Session, client: User, session_date: dt.date) -> NoteSources:
     """The week's material for a note of the session on `session_date`."""
+    # session_summary loads ReportLab: on the first note page, not at start (clinic.warm)
+    from .session_summary import gather_session_summary
+
     summary = gather_session_summary(db, client, session_date, None)
     homework = []
     for item in summary.homework:

@@ -36,13 +36,16 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from reportlab.platypus import Flowable
 from sqlalchemy.orm import Session
 
-from .. import episodes, measures, pdf, plans
+if TYPE_CHECKING:  # ReportLab loads on the first PDF, not at start (see clinic.warm)
+    from reportlab.platypus import Flowable
+
+from .. import episodes, measures, plans
 from ..models import (
     Assignment,
     Care,
@@ -409,6 +412,8 @@ WEEK_PARTS = (
 def _parts(
     header: Sequence[str], rows: list[list[str]], parts: Sequence[tuple[str, Sequence[int]]]
 ) -> list[Flowable]:
+    from .. import pdf  # ReportLab loads on the first PDF (clinic.warm)
+
     out: list[Flowable] = []
     for title, columns in parts:
         out += [
@@ -421,6 +426,8 @@ def _parts(
 def practice_report_pdf(report: PracticeReport) -> bytes:
     """The report as a PDF: both tables (each in three parts), then the definitions and their
     sources."""
+    from .. import pdf  # ReportLab loads on the first PDF (clinic.warm)
+
     quarter_rows = report.quarter_rows()
     story: list[Flowable] = [
         pdf.para("Practice outcome report", "title"),

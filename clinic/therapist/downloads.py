@@ -24,7 +24,6 @@ from ..models import (
     SessionNote,
     User,
 )
-from ..reports import worksheet_pdf
 from ..timeutil import local_today
 from ..web.downloads import csv_response, download
 from ..web.forms import date_arg
@@ -54,6 +53,8 @@ def note_summary_pdf(client_id: int, note_id: int) -> Response:
 def worksheet_print(client_id: int, assignment_id: int) -> Response:
     """One piece of homework on paper: with the answers the client sent, or blank (?blank=1,
     or nothing sent yet) with the client's name, to fill in by hand."""
+    from ..reports import worksheet_pdf  # ReportLab loads on the first PDF
+
     client = get_client_or_404(client_id)
     assignment = get_assignment_or_404(client, assignment_id)
     blank = request.args.get("blank") == "1"
@@ -72,6 +73,8 @@ def worksheet_print(client_id: int, assignment_id: int) -> Response:
 @bp.get("/worksheets/<key>.pdf")
 def blank_worksheet(key: str) -> Response:
     """Any worksheet of the library, blank, to hand out on paper."""
+    from ..reports import worksheet_pdf  # ReportLab loads on the first PDF
+
     ws = library().worksheets.get(key)
     if ws is None:
         abort(404)
