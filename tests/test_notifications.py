@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
-import ipaddress
 import os
 import re
 import socket
@@ -42,7 +41,7 @@ from clinic.models import (
     User,
 )
 
-from .conftest import PASSWORD, record_screen
+from .conftest import PASSWORD, record_screen, self_signed_certificate
 from .test_fuzz import FUZZ, VALUES
 
 BASE_URL = "http://127.0.0.1:5181"
@@ -894,39 +893,8 @@ def test_an_email_that_cannot_be_written_fails_visibly_and_the_rest_still_go(
 
 def _self_signed(tmp_path: Any) -> tuple[str, str]:
     """A certificate for 127.0.0.1 and its key, written as PEM files."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "smtp.crt", tmp_path / "smtp.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
+    cert, key = self_signed_certificate(tmp_path, "smtp", ("127.0.0.1",))
+    return str(cert), str(key)
 
 
 def test_starttls_and_sign_in_to_the_mail_server(app, db, people, tmp_path, monkeypatch):
