@@ -192,6 +192,8 @@ def test_the_therapist_sets_rewords_rates_and_retires_goals(app, db, people, pla
     assert "First 2" in record and "latest 6" in record
     assert "change +4: reliable improvement" in record
     assert "Edbrooke-Childs et al. 2015" in record
+    # At a glance, at the top of the record: each goal's latest rating and its change.
+    assert "Goals Goal 1: 6/10 (+4 since first, GBO)" in record
     assert browser.post(f"{url}/{goal.id}/retire").status_code == 302
     page = page_text(browser.get(url))
     assert "retired" in page and "Rate the goals in session" not in page

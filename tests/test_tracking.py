@@ -270,6 +270,10 @@ def test_the_record_shows_not_on_track_apart_from_alerts_with_the_band_on_the_ch
     assert "Not on track · PHQ-9" in words and "above the expected 15.6" in words
     assert "Not a risk alert" in words and "alert-badge" not in str(card)
     assert card.select_one(f"a[href$='/not-on-track/{signal.id}']") is not None
+    # The summary band at the top says it too, apart from the open alerts, as not a risk alert.
+    band = " ".join(soup.select_one(".summary-band .band-facts").get_text().split())
+    assert "On track or not Not on track · PHQ-9 checklist to do Not a risk alert." in band
+    assert soup.select_one(".summary-band .band-alerts") is None
     # Never in the alerts list, and no alert row was made.
     alerts = " ".join(soup.find("h2", string="Alerts").parent.get_text().split())
     assert "No alerts." in alerts and "track" not in alerts
