@@ -1,14 +1,16 @@
 """A realistic practice of any size, the same every time for the same seed.
 
     python bench/seed.py --database-url URL [--therapists 40] [--clients-per-therapist 30]
-                         [--heavy 150] [--typical 20] [--seed 1]
+                         [--heavy 150] [--typical 20] [--caseloads 50 500 1500] [--seed 1]
 
 Every client is at a random week of the 12-week plan with what a real client at that week
 has: homework sent (most of it reviewed and rated, some late, this week's sometimes a
 draft), the scheduled questionnaires with a believable trajectory, weekly check-ins, a signed
 note for each past session, and the alerts their answers raised (older ones acknowledged).
 Besides the regular therapists there is one heavy caseload (heavy@bench.test) and one typical
-caseload (typical@bench.test). Every account's password is PASSWORD below.
+caseload (typical@bench.test), and one therapist per extra caseload size
+(caseload-500@bench.test and so on: bench/run.py measures the dashboard at each size). Every
+account's password is PASSWORD below.
 
 The database is upgraded to the latest schema first; an earlier bench practice is replaced."""
 
@@ -151,8 +153,23 @@ def _client_history(
     c.clients += 1
 
 
+def caseload_email(size: int, heavy: int = 150, typical: int = 20) -> str:
+    """The therapist whose caseload has this many clients."""
+    if size == heavy:
+        return f"heavy@{DOMAIN}"
+    if size == typical:
+        return f"typical@{DOMAIN}"
+    return f"caseload-{size}@{DOMAIN}"
+
+
 def seed(
-    url: str, therapists: int, per_therapist: int, heavy: int, typical: int, seed_value: int
+    url: str,
+    therapists: int,
+    per_therapist: int,
+    heavy: int,
+    typical: int,
+    seed_value: int,
+    caseloads: tuple[int, ...] = (),
 ) -> Counts:
     # One real Argon2id hash (default cost) shared by every account: the load run signs in
     # for real, and hashing thousands of passwords would only slow the seeding down.
@@ -171,11 +188,15 @@ def seed(
         db.add(practice)
         db.flush()
         accounts.create_user(db, practice, Role.ADMIN, "Bench Admin", f"admin@{DOMAIN}", None)
-        caseloads = [(f"heavy@{DOMAIN}", heavy), (f"typical@{DOMAIN}", typical)] + [
+        sizes = [(f"heavy@{DOMAIN}", heavy), (f"typical@{DOMAIN}", typical)] + [
             (f"t{n}@{DOMAIN}", per_therapist) for n in range(1, therapists + 1)
         ]
+        # After the others, so that the same seed gives them the same clients as before.
+        sizes += [
+            (caseload_email(n, heavy, typical), n) for n in caseloads if n not in (heavy, typical)
+        ]
         started = time.perf_counter()
-        for email, size in caseloads:
+        for email, size in sizes:
             therapist = accounts.create_user(
                 db, practice, Role.THERAPIST, email.split("@")[0].title(), email, None
             )
@@ -209,6 +230,13 @@ def main() -> None:
     parser.add_argument("--clients-per-therapist", type=int, default=30)
     parser.add_argument("--heavy", type=int, default=150)
     parser.add_argument("--typical", type=int, default=20)
+    parser.add_argument(
+        "--caseloads",
+        type=int,
+        nargs="*",
+        default=[50, 500, 1500],
+        help="extra therapists with these caseload sizes",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -219,6 +247,7 @@ def main() -> None:
         args.heavy,
         args.typical,
         args.seed,
+        tuple(args.caseloads),
     )
     print(
         f"Seeded {c.clients} clients, {c.submissions} homework submissions, "

@@ -13,10 +13,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
+from typing import TYPE_CHECKING
 
-from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
-
-from . import pdf
+# ReportLab and the embedded fonts load on the first chart or PDF, not at import: a process
+# that never draws one (a command, a test) does not pay for them, and gunicorn loads them once
+# in its master (clinic.warm), where every worker shares them.
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing
 
 # A band is shaded, labelled and bounded; the palette runs from calm green (the healthiest
 # band) to the strongest warning tint (the most severe), and colour is never the only signal
@@ -155,6 +158,8 @@ Measure = Callable[[str, float], float]
 def measure(text: str, size: float) -> float:
     """Text width in the embedded PDF fonts; DejaVu Sans is wider than the system fonts
     browsers use, so the same measure leaves room to spare on pages."""
+    from . import pdf
+
     return pdf.width(text, size)
 
 
@@ -561,7 +566,10 @@ def description(chart: Chart) -> str:
 def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
     """The same chart as a ReportLab drawing, for the PDF reports (same bands, names, events,
     dates, cut-off, baseline and points as the SVG)."""
+    from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
     from reportlab.lib import colors
+
+    from . import pdf
 
     pdf.fonts()
     size, title = 7.0, 16.0
@@ -641,8 +649,11 @@ def drawing(chart: Chart, width: float = 480, height: float = 200) -> Drawing:
 
 def _pdf_text(d: Drawing, x: float, y: float, text: str, size: float, anchor: str) -> None:
     """One line in the embedded fonts, a string per font run (any script, any length)."""
+    from reportlab.graphics.shapes import String
     from reportlab.lib import colors
     from reportlab.pdfbase import pdfmetrics
+
+    from . import pdf
 
     runs = pdf.runs(text)
     total = sum(pdfmetrics.stringWidth(chunk, face, size) for face, chunk in runs)

@@ -111,10 +111,13 @@ def episode(db: Session, client: User, on: dt.date | None = None) -> Plan | None
 
 
 def score_rows(
-    db: Session, client_ids: Sequence[int], codes: Sequence[str] | None = None
+    db: Session,
+    client_ids: Sequence[int] | sa.ScalarSelect[int],
+    codes: Sequence[str] | None = None,
 ) -> sa.Result[int, int | None, str, int, dt.datetime, int | None, str, int, int | None]:
-    """Every completed administration of these clients (client, plan, instrument, total,
-    completed, week, slot, id, out of), oldest first, in one query."""
+    """Every completed administration of these clients (ids, or a subquery that selects them)
+    (client, plan, instrument, total, completed, week, slot, id, out of), oldest first, in one
+    query."""
     stmt = sa.select(
         Administration.client_id,
         Administration.plan_id,
@@ -128,7 +131,8 @@ def score_rows(
     ).where(Administration.client_id.in_(client_ids), Administration.completed_at.is_not(None))
     if codes is not None:
         stmt = stmt.where(Administration.instrument_code.in_(codes))
-    return db.execute(stmt.order_by(Administration.completed_at, Administration.id))
+    # Columns through the connection: Core rows, without the ORM's per-row bookkeeping.
+    return db.connection().execute(stmt.order_by(Administration.completed_at, Administration.id))
 
 
 def scores_of(

@@ -160,6 +160,10 @@ def _face(code: int, main: str) -> str:
 
 def _runs(line: str, main: str) -> list[tuple[str, str]]:
     """(font, chunk) runs of one line, each chunk in a font that has its characters."""
+    if not line:
+        return []
+    if min(line) >= " " and fonts()[main].issuperset(map(ord, line)):
+        return [(main, line)]  # the usual case, found without a step per character
     out: list[tuple[str, str]] = []
     for ch in line:
         code = ord(ch)

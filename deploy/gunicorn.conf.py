@@ -5,7 +5,6 @@ Every value can be overridden on gunicorn's command line or with GUNICORN_CMD_AR
 settings of the app itself come from the environment file (/etc/bedrock/bedrock.env).
 """
 
-import gc
 import os
 
 wsgi_app = "clinic:create_app()"
@@ -47,10 +46,22 @@ errorlog = "-"
 loglevel = "info"
 
 
+def when_ready(server):
+    """In the master, once, after the app is loaded and before any worker starts: load what
+    the first chart or PDF would otherwise load in every worker (ReportLab, the embedded
+    fonts), so that the workers share one copy."""
+    import clinic
+
+    clinic.warm()
+
+
 def pre_fork(server, worker):
-    """Move everything loaded so far into the collector's permanent generation before forking.
+    """Before each fork: move everything loaded so far into the collector's permanent
+    generation and collect the young generation seldom (clinic.settle_heap).
 
     The workers then never scan (and so never copy-on-write) the master's objects, and a page's
-    garbage collections only look at what the page made.
+    garbage collections are few and only look at what the page made.
     """
-    gc.freeze()
+    import clinic
+
+    clinic.settle_heap()

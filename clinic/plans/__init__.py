@@ -58,6 +58,7 @@ from .schedule import (
     homework_state_on,
     position,
     session_date,
+    week_in_sql,
 )
 from .tailoring import (
     DISCHARGE_REASONS,
@@ -134,5 +135,6 @@ __all__ = [
     "start_plan",
     "submit",
     "update_assignment",
+    "week_in_sql",
     "worksheet",
 ]

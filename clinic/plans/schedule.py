@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
+
+import sqlalchemy as sa
 
 from ..models import (
     Assignment,
@@ -17,12 +20,24 @@ from ..timeutil import local_time
 from .definitions import WEEKS
 
 
+class PlanCalendar(Protocol):
+    """What a plan's calendar follows from: a Plan, or just these columns of one (the
+    dashboard reads them without loading the plan)."""
+
+    @property
+    def first_session(self) -> dt.date: ...
+    @property
+    def paused_days(self) -> int: ...
+    @property
+    def paused_on(self) -> dt.date | None: ...
+
+
 def first_session_on(start: dt.date, weekday: int) -> dt.date:
     """The first session: the start date itself or the next day that is the session weekday."""
     return start + dt.timedelta(days=(weekday - start.weekday()) % 7)
 
 
-def session_date(plan: Plan, week: int) -> dt.date:
+def session_date(plan: PlanCalendar, week: int) -> dt.date:
     """The session that opens a week (pauses push later weeks back)."""
     return plan.first_session + dt.timedelta(days=7 * (week - 1) + plan.paused_days)
 
@@ -40,12 +55,31 @@ class Position:
     over: bool  # the 12 weeks have passed
 
 
-def position(plan: Plan, today: dt.date) -> Position:
+def position(plan: PlanCalendar, today: dt.date) -> Position:
     """Which week of the plan a day falls in (a paused plan stands still)."""
     ref = plan.paused_on if plan.paused_on is not None else today
     days = (ref - plan.first_session).days - plan.paused_days
     week = min(max(days // 7 + 1, 1), WEEKS)
     return Position(week=week, started=days >= 0, over=days >= 7 * WEEKS)
+
+
+def week_in_sql(today: dt.date, dialect: str) -> sa.ColumnElement[int]:
+    """position(plan, today).week as an SQL expression over the plan's columns, for queries
+    that count a whole caseload's homework of "this week" (tests hold it to position()).
+    Integer division truncates in SQL where Python floors; the two differ only for days
+    before the first session, which both then clamp to week 1."""
+    ref = sa.func.coalesce(Plan.paused_on, today)
+    elapsed: sa.ColumnElement[int]
+    if dialect == "sqlite":  # dates are text there: julianday gives the days between them
+        elapsed = sa.cast(
+            sa.func.julianday(ref) - sa.func.julianday(Plan.first_session), sa.Integer
+        )
+    else:  # PostgreSQL: a date minus a date is a whole number of days
+        elapsed = sa.type_coerce(ref - Plan.first_session, sa.Integer)
+    week = (elapsed - Plan.paused_days) // 7 + 1
+    if dialect == "sqlite":  # min() and max() of several values are SQLite's least and greatest
+        return sa.func.min(sa.func.max(week, 1), WEEKS)
+    return sa.func.least(sa.func.greatest(week, 1), WEEKS)
 
 
 def homework_state(assignment: Assignment, today: dt.date) -> str:

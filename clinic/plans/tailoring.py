@@ -44,12 +44,14 @@ def open_plan(db: Session, client: User) -> Plan | None:
 
 def preload_homework(db: Session, plan: Plan | None) -> None:
     """Load a plan's homework and every submission in two queries, for pages and reports
-    that read them all (instead of one query per assignment)."""
+    that read them all (instead of one query per assignment). They are loaded into
+    `plan.assignments` itself: loaded into the session alone, nothing held on to them and
+    the first read of `plan.assignments` queried again, then once per submission."""
     if plan is not None:
         db.scalars(
-            sa.select(Assignment)
-            .where(Assignment.plan_id == plan.id)
-            .options(selectinload(Assignment.submission))
+            sa.select(Plan)
+            .where(Plan.id == plan.id)
+            .options(selectinload(Plan.assignments).selectinload(Assignment.submission))
         ).all()
 
 

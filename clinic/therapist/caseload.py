@@ -34,6 +34,7 @@ def caseload() -> str:
     order = dashboard.pick(request.args.get("sort"), dashboard.SORTS, "alerts")
     rows = dashboard.caseload(database.session(), therapist, local_today(therapist), utcnow())
     shown = dashboard.sorted_rows(dashboard.filtered(rows, view), order)
+    dashboard.draw_sparklines(shown)
     counts = {name: len(dashboard.filtered(rows, name)) for name in dashboard.FILTERS}
     return render_template(
         "therapist/caseload.html",
@@ -44,8 +45,10 @@ def caseload() -> str:
         order=order,
         open_alerts=dashboard.open_alerts(rows),
         kind_words=alerts.KIND_WORDS,
-        sparkline=dashboard.sparkline,
         rc_words=progress.RC_WORDS,
+        # Each row links to its record: the address built once, not once per row (url_for
+        # was a tenth of the page at 1,500 clients).
+        record_url=url_for("therapist.client_record", client_id=0).removesuffix("0"),
     )
 
 
