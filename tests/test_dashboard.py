@@ -246,6 +246,7 @@ def test_the_name_search_works_without_javascript_and_keeps_filter_and_sort(app,
     therapist, clients, c = desk
     soup = BeautifulSoup(c.get("/therapist/?filter=attention&sort=name").data, "html.parser")
     form = soup.find("form", role="search")
+    assert form["aria-label"] == "Search the caseload"
     assert form["method"] == "get" and form.find("label", string="Find a client by name")
     kept = {i["name"]: i["value"] for i in form.find_all("input", type="hidden")}
     assert kept == {"filter": "attention", "sort": "name"}
