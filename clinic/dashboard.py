@@ -29,7 +29,7 @@ from .models import (
 
 # A client with nothing done for this long "needs attention" (computed, never stored).
 QUIET_DAYS = 14
-FILTERS = ("all", "attention", "overdue", "alerts", "finished")
+FILTERS = ("all", "attention", "review", "overdue", "alerts", "finished")
 SORTS = ("alerts", "name", "week", "phq9", "activity", "next")
 
 
@@ -51,6 +51,26 @@ class PlanDates(NamedTuple):
     first_session: dt.date
     paused_days: int
     paused_on: dt.date | None
+
+
+class ScoreChip(NamedTuple):
+    """A latest score as the caseload shows it: the score, its band's name and the band's
+    severity (0 the mildest .. 3 the most severe, the chip's colour; the same as the record's
+    summary band)."""
+
+    shown: str
+    band: str
+    level: int
+
+
+class ChangeChip(NamedTuple):
+    """A change figure on one line, with its convention: "PHQ-9 −7 · reliable improvement"
+    by Jacobson–Truax, or the NHS Talking Therapies outcome of PHQ-9 and GAD-7 together."""
+
+    text: str
+    convention: str  # the short name shown on the chip ("JT", "NHS TT")
+    convention_full: str  # its full name, for a screen reader and as the chip's title
+    tone: str  # "better", "same" or "worse": the chip's colour (the words say it too)
 
 
 @dataclass(slots=True)
@@ -81,6 +101,10 @@ class Row:
     not_on_track: list[str] = field(default_factory=list)
     # The trend of each, drawn by draw_sparklines for the rows a page shows.
     sparklines: dict[str, Markup] = field(default_factory=dict)
+    # The latest PHQ-9 and GAD-7 with their bands, and the change figures, drawn by
+    # draw_chips for the rows a page shows.
+    chips: dict[str, ScoreChip] = field(default_factory=dict)
+    changes: list[ChangeChip] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -301,6 +325,8 @@ def _reasons(row: Row) -> None:
         row.reasons.append(f"{len(row.open_alerts)} open alert(s)")
     if row.overdue:
         row.reasons.append(f"{row.overdue} overdue")
+    if row.to_review:
+        row.reasons.append(f"{row.to_review} to review")
     finished = row.plan is not None and row.plan.status == PlanStatus.FINISHED.value
     if not finished and (row.days_quiet is None or row.days_quiet >= QUIET_DAYS):
         row.reasons.append(
@@ -321,6 +347,8 @@ def filtered(rows: list[Row], name: str) -> list[Row]:
     match name:
         case "attention":
             return [r for r in rows if r.attention]
+        case "review":
+            return [r for r in rows if r.to_review]
         case "overdue":
             return [r for r in rows if r.overdue]
         case "alerts":
@@ -389,6 +417,59 @@ def draw_sparklines(rows: list[Row]) -> None:
         row.sparklines = {
             key: Markup(sparkline(getattr(row, key), high)) for key, high in SPARKLINE_HIGH.items()
         }
+
+
+def search(rows: list[Row], query: str) -> list[Row]:
+    """Rows whose client's name holds the query (any case, any script; spaces between words
+    of the query match any spacing in the name)."""
+    words = query.casefold().split()
+    if not words:
+        return rows
+    return [r for r in rows if all(w in r.client.display_name.casefold() for w in words)]
+
+
+_JT_FULL = f"{measures.JACOBSON_TRUAX} reliable change index"
+_NHS_FULL = f"{measures.NHS_TALKING_THERAPIES}: PHQ-9 and GAD-7, first versus latest score"
+_RC_TEXT = {
+    measures.IMPROVEMENT: ("reliable improvement", "better"),
+    measures.NO_CHANGE: ("no reliable change", "same"),
+    measures.DETERIORATION: ("reliable deterioration", "worse"),
+}
+
+
+def _nhs_chip(outcome: measures.TalkingTherapiesOutcome) -> ChangeChip:
+    if outcome.reliable_recovery:
+        text, tone = "reliable recovery", "better"
+    elif outcome.reliable_improvement:
+        text, tone = "reliable improvement", "better"
+    elif outcome.reliable_deterioration:
+        text, tone = "reliable deterioration", "worse"
+    else:
+        text, tone = "no reliable change", "same"
+    return ChangeChip(text, "NHS TT", _NHS_FULL, tone)
+
+
+def draw_chips(rows: list[Row]) -> None:
+    """Each shown row's score chips (latest PHQ-9 and GAD-7 with band and severity) and
+    change chips (PHQ-9 by Jacobson–Truax; PHQ-9 with GAD-7 by NHS Talking Therapies), worked
+    out in Python from what caseload() read: no query."""
+    for row in rows:
+        for code in ("phq9", "gad7"):
+            course = row.courses.get(code)
+            if course is None:
+                continue
+            inst = measures.instrument(code)
+            band = inst.band_for(course.latest.value, course.latest.out_of).label
+            row.chips[code] = ScoreChip(course.latest.shown, band, inst.severity(band))
+        phq = row.courses.get("phq9")
+        if phq is not None and row.phq9_change in _RC_TEXT:
+            change = phq.latest.value - phq.baseline.value
+            words, tone = _RC_TEXT[row.phq9_change]
+            # A real minus sign, as in print: "PHQ-9 −7", "PHQ-9 +2", "PHQ-9 0".
+            figure = f"{change:+d}".replace("-", "−") if change else "0"
+            row.changes.append(ChangeChip(f"PHQ-9 {figure} · {words}", "JT", _JT_FULL, tone))
+        if row.nhs is not None:
+            row.changes.append(_nhs_chip(row.nhs))
 
 
 def pick(value: str | None, allowed: object, default: str) -> str:

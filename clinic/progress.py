@@ -63,11 +63,7 @@ def score_chips(views: list[ChartView]) -> list[ScoreChip]:
         if s is None:
             continue
         inst = measures.instrument(view.code)
-        labels = [b.label for b in inst.bands]
-        index = labels.index(s.band) if s.band in labels else 0
-        if inst.higher_is_better:
-            index = len(labels) - 1 - index
-        level = round(3 * index / max(1, len(labels) - 1))
+        level = inst.severity(s.band)
         if s.latest is s.baseline:
             trend = "first score"
         elif s.rc is None:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from bs4 import BeautifulSoup
 
-from clinic import plans, questionnaires
+from clinic import episodes, plans, questionnaires
 from clinic.db import utcnow
 from clinic.models import Role
 
@@ -68,7 +68,14 @@ def build_caseload(app, db, make_user, therapist, n: int) -> list:  # type: igno
     return clients
 
 
-@pytest.mark.parametrize("url", ["/therapist/", "/therapist/?filter=attention&sort=phq9"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/therapist/",
+        "/therapist/?filter=attention&sort=phq9",
+        "/therapist/?filter=overdue&sort=name&q=client",
+    ],
+)
 def test_the_dashboard_costs_the_same_statements_for_5_and_50_clients(app, db, make_user, url):
     counts = []
     for n in (5, 50):
@@ -80,6 +87,7 @@ def test_the_dashboard_costs_the_same_statements_for_5_and_50_clients(app, db, m
         counts.append(statements)
         rows = BeautifulSoup(html, "html.parser").select("table.dashboard tbody tr")
         assert len(rows) >= (1 if "filter" in url else n)
+        assert "Nobody" not in rows[0].get_text() and "No client" not in rows[0].get_text()
     assert counts[0] == counts[1], counts
     assert counts[0] <= 12, counts
 
@@ -200,3 +208,101 @@ def test_open_alerts_lead_with_the_most_urgent_kind_then_the_newest():
         ("severe", 0),
         ("deterioration", 0),
     ]
+
+
+def send_homework(app, db, client) -> None:  # type: ignore[no-untyped-def]
+    """The client sends their first piece of homework: it waits for the therapist's review."""
+    from clinic import answers as engine
+
+    from .conftest import valid_answers
+
+    with app.app_context():
+        plan = plans.open_plan(db, client)
+        assignment = plan.assignments[0]
+        ws = plans.worksheet(db, assignment.worksheet_key)
+        plans.submit(db, assignment, client, engine.normalise_raw(ws, valid_answers(ws)), 0)
+        db.commit()
+
+
+def test_homework_to_review_needs_attention_and_has_its_own_filter(app, db, desk):
+    therapist, clients, c = desk
+    before = page_text(c.get("/therapist/"))
+    assert "To review (0)" in before
+    send_homework(app, db, clients[0])  # client 000: week 1, otherwise nothing to flag
+    page = c.get("/therapist/")
+    assert "To review (1)" in page_text(page)
+    to_review = rows_of(c.get("/therapist/?filter=review"))
+    assert [r[0] for r in to_review] == ["Client 000"]
+    assert "1 to review" in to_review[0][2] and "1 to review" in to_review[0][-1]
+    attention = rows_of(c.get("/therapist/?filter=attention"))
+    assert "Client 000" in [r[0] for r in attention]
+    # the filter links carry the sort order, so the view stays bookmarkable
+    soup = BeautifulSoup(c.get("/therapist/?sort=name").data, "html.parser")
+    link = soup.find("a", string=lambda s: s and s.startswith("To review"))
+    assert link["href"] == "/therapist/?filter=review&sort=name"
+
+
+def test_the_name_search_works_without_javascript_and_keeps_filter_and_sort(app, db, desk):
+    therapist, clients, c = desk
+    soup = BeautifulSoup(c.get("/therapist/?filter=attention&sort=name").data, "html.parser")
+    form = soup.find("form", role="search")
+    assert form["aria-label"] == "Search the caseload"
+    assert form["method"] == "get" and form.find("label", string="Find a client by name")
+    kept = {i["name"]: i["value"] for i in form.find_all("input", type="hidden")}
+    assert kept == {"filter": "attention", "sort": "name"}
+    assert form.find("input", type="search")["name"] == "q"
+    # any case, extra spaces, several words
+    found = rows_of(c.get("/therapist/?q=  cLiEnt   01 &sort=name"))
+    assert [r[0] for r in found] == [f"Client {n:03d}" for n in (1, 10, 11, 12, 13)]
+    assert rows_of(c.get("/therapist/?q=007"))[0][0] == "Client 007"
+    # combined with a filter: client 007 has the open alert, 006 does not
+    assert [r[0] for r in rows_of(c.get("/therapist/?q=007&filter=alerts"))] == ["Client 007"]
+    page = c.get("/therapist/?q=006&filter=alerts")
+    assert rows_of(page) == [["No client with this filter has “006” in their name."]]
+    text = page_text(page)
+    assert "Open alerts (0)" in text and "Everyone (1)" in text  # counted within the search
+    soup = BeautifulSoup(page.data, "html.parser")
+    assert soup.find("input", type="search")["value"] == "006"  # the search is kept
+    clear = soup.find("a", string="Clear search")
+    assert clear["href"] == "/therapist/?filter=alerts"
+    # sorting keeps the search and the filter
+    sort = soup.find("th", class_="col-client").find("a")
+    assert sort["href"] == "/therapist/?filter=alerts&sort=name&q=006"
+    # a name in another script, found by its own letters
+    with app.app_context():
+        clients[3].display_name = "Zoë Ανδρέου"
+        db.commit()
+    assert [r[0] for r in rows_of(c.get("/therapist/?q=ανδρ"))] == ["Zoë Ανδρέου"]
+
+
+def test_scores_show_their_band_and_severity_and_change_names_its_convention(app, db, desk):
+    therapist, clients, c = desk
+    soup = BeautifulSoup(c.get("/therapist/?sort=name").data, "html.parser")
+    row = next(tr for tr in soup.select("table.dashboard tbody tr") if "Client 006" in tr.text)
+    phq, gad = row.select(".score-chip")
+    # PHQ-9 8 and GAD-7 7 are mild (5-9), coloured as on the record
+    assert " ".join(phq.get_text().split()) == "8 mild" and "sev-1" in phq["class"]
+    assert " ".join(gad.get_text().split()) == "7 mild" and "sev-1" in gad["class"]
+    assert row.select(".change-chip") == []  # one score each: no change to work out yet
+    with app.app_context():
+        questionnaires.complete(
+            db,
+            clients[6],
+            "phq9",
+            {str(k): 2 for k in range(1, 10)},
+            clients[6],
+            plan=episodes.episode(db, clients[6]),
+            week=6,
+            slot="midpoint",
+        )
+        db.commit()
+    soup = BeautifulSoup(c.get("/therapist/?sort=name").data, "html.parser")
+    row = next(tr for tr in soup.select("table.dashboard tbody tr") if "Client 006" in tr.text)
+    phq = row.select(".score-chip")[0]
+    assert " ".join(phq.get_text().split()) == "18 moderately severe" and "sev-2" in phq["class"]
+    chips = [" ".join(ch.get_text().split()) for ch in row.select(".change-chip")]
+    assert chips == [
+        "PHQ-9 +10 · reliable deterioration JT (Jacobson–Truax reliable change index)"
+    ]  # and no NHS Talking Therapies outcome until GAD-7 has a second score too
+    assert "tone-worse" in row.select(".change-chip")[0]["class"]
+    assert "PHQ-9 reliable deterioration" in row.select("td")[-1].get_text()

@@ -242,7 +242,10 @@ def test_every_change_figure_names_its_convention(app, db, people, signed_in):
     words = page.find(id="measure-phq9").get_text(" ")
     assert "Jacobson–Truax: reliable improvement" in words
     caseload = BeautifulSoup(t.get("/therapist/").data, "html.parser").get_text(" ")
-    assert "PHQ-9: reliable improvement (Jacobson–Truax)" in re.sub(r"\s+", " ", caseload)
+    caseload = re.sub(r"\s+", " ", caseload)
+    # the caseload's one-line chips: the convention shown short, its full name read out
+    assert "PHQ-9 −12 · reliable improvement JT (Jacobson–Truax reliable change index)" in caseload
+    assert "NHS TT · reliable recovery (NHS Talking Therapies: PHQ-9 and GAD-7" in caseload
     own = pdf_text(signed_in(client).get("/me/progress-report.pdf").data)
     for word in ("RCI", "ecovered", "Jacobson"):
         assert word not in own, own[own.index(word) - 150 : own.index(word) + 100]

@@ -344,6 +344,10 @@ def test_the_dashboard_flags_not_on_track_without_calling_it_an_alert(off_track,
     text = " ".join(row.get_text().split())
     assert "Not on track (PHQ-9)" in text and "Alert" not in text
     assert soup.select_one("#open-alerts") is None
+    # shown in the tracking signal's amber badge, never the alert's red one or row tint
+    flag = row.find(string=lambda s: s and "Not on track (PHQ-9)" in s).parent
+    assert flag["class"] == ["badge", "not-on-track"]
+    assert not row.select(".alert-badge") and "has-alert" not in (row.get("class") or [])
 
 
 def test_the_report_draws_the_band_and_prints_the_rule_and_its_sources(off_track, signed_in):

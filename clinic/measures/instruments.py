@@ -126,6 +126,16 @@ class Instrument:
     def max_total(self) -> int:
         return sum(i.high for i in self.items)
 
+    def severity(self, band: str) -> int:
+        """How severe a band is, 0 (the mildest) to 3 (the most severe), whatever the number of
+        bands and whichever way the scale runs: the colour of a score chip (never the chip's
+        only signal: the band's name is written on it)."""
+        labels = [b.label for b in self.bands]
+        index = labels.index(band) if band in labels else 0
+        if self.higher_is_better:
+            index = len(labels) - 1 - index
+        return round(3 * index / max(1, len(labels) - 1))
+
     def band_for(self, total: int, out_of: int | None = None) -> Band:
         """The band of a total; a total `out_of` fewer points than the full scale (an item did
         not apply) is banded on the full scale, prorated: each missing item counted at the mean

@@ -10,7 +10,7 @@ from .. import (
     alerts,
     audit,
     dashboard,
-    progress,
+    tracking,
 )
 from .. import db as database
 from ..db import utcnow
@@ -24,28 +24,39 @@ from .forms import (
     NewClientForm,
 )
 
+# A client's name is at most 120 characters (NewClientForm); the box takes as many.
+SEARCH_MAX = 120
+
 
 @bp.get("/")
 def caseload() -> str:
-    """The caseload dashboard: every client in care, open alerts first; filters and sort
-    orders are links, so a view can be bookmarked."""
+    """The caseload dashboard: every client in care, open alerts first; the name search
+    (a plain GET form), filters and sort orders live in the address, so a view can be
+    bookmarked and works without JavaScript."""
     therapist = signed_in_user()
     view = dashboard.pick(request.args.get("filter"), dashboard.FILTERS, "all")
     order = dashboard.pick(request.args.get("sort"), dashboard.SORTS, "alerts")
+    query = " ".join(request.args.get("q", "").split())[:SEARCH_MAX]
     rows = dashboard.caseload(database.session(), therapist, local_today(therapist), utcnow())
-    shown = dashboard.sorted_rows(dashboard.filtered(rows, view), order)
+    found = dashboard.search(rows, query)
+    shown = dashboard.sorted_rows(dashboard.filtered(found, view), order)
     dashboard.draw_sparklines(shown)
-    counts = {name: len(dashboard.filtered(rows, name)) for name in dashboard.FILTERS}
+    dashboard.draw_chips(shown)
+    # The filters count within the search: "Needs attention (2)" among the names found.
+    counts = {name: len(dashboard.filtered(found, name)) for name in dashboard.FILTERS}
     return render_template(
         "therapist/caseload.html",
         rows=shown,
         total=len(rows),
+        found=len(found),
+        query=query,
+        search_max=SEARCH_MAX,
         counts=counts,
         view=view,
         order=order,
         open_alerts=dashboard.open_alerts(rows),
         kind_words=alerts.KIND_WORDS,
-        rc_words=progress.RC_WORDS,
+        on_track_name=tracking.NAME,
         # Each row links to its record: the address built once, not once per row (url_for
         # was a tenth of the page at 1,500 clients).
         record_url=url_for("therapist.client_record", client_id=0).removesuffix("0"),
