@@ -147,6 +147,8 @@ def test_the_client_writes_goals_and_rates_them_at_the_check_in(app, db, people,
     assert long.strip() in refused.get_data(as_text=True)
     saved = browser.post("/me/goals", data={"wording": "Reply to my sister within a day"})
     assert saved.status_code == 302
+    home = page_text(browser.get("/me/"))
+    assert "Write my goals" not in home and "one for each of your goals" in home
     # The check-in now asks about the goal, by its words, and will not go without it.
     form = page_text(browser.get("/me/check-in/3"))
     assert "How close am I to my goal 1: “Reply to my sister within a day”?" in form
