@@ -303,7 +303,30 @@ def _break(
     return lines
 
 
-class _BidiParagraph(Paragraph):
+class _Paragraph(Paragraph):
+    """A Paragraph that breaks its lines once per width. ReportLab wraps the same paragraph
+    again and again at the same width (a table measures its cells, keep-with-next measures
+    the start of what follows, the frame measures before it draws), and breaking the lines
+    was the largest cost of a report. The lines depend on the width only, so the answer for
+    the last width is kept while the paragraph still holds the lines it gave."""
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        memo = self.__dict__.get("_wrapped")
+        if (
+            memo is not None
+            and memo[0] == availWidth
+            and memo[1] is self.frags
+            and self.__dict__.get("blPara") is memo[2]
+        ):
+            self.width, self.height = availWidth, memo[3]
+            return availWidth, memo[3]
+        w, h = super().wrap(availWidth, availHeight)
+        if "blPara" in self.__dict__:
+            self._wrapped = (availWidth, self.frags, self.blPara, h)
+        return w, h
+
+
+class _BidiParagraph(_Paragraph):
     """A paragraph holding right-to-left text, laid out again for each width it is given."""
 
     def __init__(self, text: str, style: ParagraphStyle, *args: Any, **kwargs: Any) -> None:
@@ -331,7 +354,7 @@ def _paragraph(runs: Sequence[Run], style: ParagraphStyle) -> Paragraph:
     it is wrapped in reading order, and set right-aligned when all of it reads right to left."""
     markup = "".join(text(value, bold=bold) for value, bold in runs)
     if not any(_RTL.search(_clean(value)) for value, _ in runs):
-        return Paragraph(markup, style)
+        return _Paragraph(markup, style)
     directions = {_direction(line) for value, _ in runs for line in _clean(value).split("\n")} - {
         None
     }
