@@ -6,6 +6,7 @@ User text never reaches Paragraph as markup: `text()` escapes it, so a note cont
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import unicodedata
@@ -33,6 +34,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.doctemplate import _ktAllow
+from reportlab.platypus.paragraph import cleanBlockQuotedText
+from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
 # Nothing a PDF contains may make ReportLab open a URL (no trusted hosts or schemes).
 rl_config.trustedHosts = None
@@ -345,6 +348,31 @@ class _BidiParagraph(_Paragraph):
 
 
 @lru_cache(maxsize=32)
+def _plain_frag(style: ParagraphStyle) -> ParaFrag | None:
+    """The fragment ReportLab's parser makes for plain text in `style` (its text to be set),
+    or None when the style transforms text and the parser must see it."""
+    if getattr(style, "textTransform", None):
+        return None
+    _, frags, _ = ParaParser().parse("x", style)
+    return frags[0] if frags and len(frags) == 1 else None
+
+
+def _plain(markup: str, style: ParagraphStyle) -> Paragraph:
+    """A Paragraph of `markup`; when it is plain text (no tags, no entities: most cells and
+    lines), with the one fragment ReportLab's parser would make, without running the parser
+    (an HTML parser per paragraph, the larger part of building a report's story)."""
+    if "<" in markup or "&" in markup:
+        return _Paragraph(markup, style)
+    cleaned = cleanBlockQuotedText(markup)
+    template = _plain_frag(style)
+    if not cleaned or template is None:
+        return _Paragraph(markup, style)
+    frag = copy.copy(template)
+    frag.text = cleaned
+    return _Paragraph(cleaned, style, frags=[frag])
+
+
+@lru_cache(maxsize=32)
 def _right_aligned(style: ParagraphStyle) -> ParagraphStyle:
     return ParagraphStyle(f"{style.name}-rtl", style, alignment=TA_RIGHT)
 
@@ -354,7 +382,7 @@ def _paragraph(runs: Sequence[Run], style: ParagraphStyle) -> Paragraph:
     it is wrapped in reading order, and set right-aligned when all of it reads right to left."""
     markup = "".join(text(value, bold=bold) for value, bold in runs)
     if not any(_RTL.search(_clean(value)) for value, _ in runs):
-        return _Paragraph(markup, style)
+        return _plain(markup, style)
     directions = {_direction(line) for value, _ in runs for line in _clean(value).split("\n")} - {
         None
     }
