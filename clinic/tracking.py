@@ -344,12 +344,20 @@ def week_of(plan: Plan) -> Callable[[episodes.Score], int]:
 
 
 def verdicts(
-    db: Session, client: User, plan: Plan | None, on: dt.date | None = None
+    db: Session,
+    client: User,
+    plan: Plan | None,
+    on: dt.date | None = None,
+    *,
+    found: Mapping[str, episodes.Course] | None = None,
 ) -> dict[str, Verdict]:
-    """The rule's verdict on each tracked questionnaire of an episode, as of a day."""
+    """The rule's verdict on each tracked questionnaire of an episode, as of a day. `found`:
+    the episode's courses as of that day (episodes.courses with `until=on`), when the caller
+    has them already."""
     if plan is None:
         return {}
-    found = episodes.courses(db, client, plan, until=on)
+    if found is None:
+        found = episodes.courses(db, client, plan, until=on)
     codes = [code for code in TRACKED if found.get(code) is not None]
     if not codes:
         return {}
