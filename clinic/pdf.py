@@ -6,7 +6,6 @@ User text never reaches Paragraph as markup: `text()` escapes it, so a note cont
 
 from __future__ import annotations
 
-import copy
 import io
 import re
 import unicodedata
@@ -367,7 +366,8 @@ def _plain(markup: str, style: ParagraphStyle) -> Paragraph:
     template = _plain_frag(style)
     if not cleaned or template is None:
         return _Paragraph(markup, style)
-    frag = copy.copy(template)
+    frag = ParaFrag.__new__(ParaFrag)  # copy.copy(template), without copy's dispatch
+    frag.__dict__.update(template.__dict__)
     frag.text = cleaned
     return _Paragraph(cleaned, style, frags=[frag])
 
@@ -380,6 +380,19 @@ def _right_aligned(style: ParagraphStyle) -> ParagraphStyle:
 def _paragraph(runs: Sequence[Run], style: ParagraphStyle) -> Paragraph:
     """A Paragraph of plain text runs (escaped; never markup). Text with Arabic or Hebrew in
     it is wrapped in reading order, and set right-aligned when all of it reads right to left."""
+    if len(runs) == 1:
+        # One line of one run, every character in its font, none right to left (most
+        # cells and lines): what text() gives for it, without its steps per line.
+        value, bold = runs[0]
+        cleaned = _clean(value)
+        if (
+            cleaned
+            and "\n" not in cleaned
+            and not _RTL.search(cleaned)
+            and min(cleaned) >= " "
+            and fonts()[BOLD if bold else BODY].issuperset(map(ord, cleaned))
+        ):
+            return _plain(escape(cleaned), style)
     markup = "".join(text(value, bold=bold) for value, bold in runs)
     if not any(_RTL.search(_clean(value)) for value, _ in runs):
         return _plain(markup, style)
