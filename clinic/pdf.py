@@ -33,6 +33,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 from reportlab.platypus.doctemplate import _ktAllow
+from reportlab.platypus.paragraph import cleanBlockQuotedText
+from reportlab.platypus.paraparser import ParaFrag, ParaParser
 
 # Nothing a PDF contains may make ReportLab open a URL (no trusted hosts or schemes).
 rl_config.trustedHosts = None
@@ -303,7 +305,30 @@ def _break(
     return lines
 
 
-class _BidiParagraph(Paragraph):
+class _Paragraph(Paragraph):
+    """A Paragraph that breaks its lines once per width. ReportLab wraps the same paragraph
+    again and again at the same width (a table measures its cells, keep-with-next measures
+    the start of what follows, the frame measures before it draws), and breaking the lines
+    was the largest cost of a report. The lines depend on the width only, so the answer for
+    the last width is kept while the paragraph still holds the lines it gave."""
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        memo = self.__dict__.get("_wrapped")
+        if (
+            memo is not None
+            and memo[0] == availWidth
+            and memo[1] is self.frags
+            and self.__dict__.get("blPara") is memo[2]
+        ):
+            self.width, self.height = availWidth, memo[3]
+            return availWidth, memo[3]
+        w, h = super().wrap(availWidth, availHeight)
+        if "blPara" in self.__dict__:
+            self._wrapped = (availWidth, self.frags, self.blPara, h)
+        return w, h
+
+
+class _BidiParagraph(_Paragraph):
     """A paragraph holding right-to-left text, laid out again for each width it is given."""
 
     def __init__(self, text: str, style: ParagraphStyle, *args: Any, **kwargs: Any) -> None:
@@ -322,6 +347,32 @@ class _BidiParagraph(Paragraph):
 
 
 @lru_cache(maxsize=32)
+def _plain_frag(style: ParagraphStyle) -> ParaFrag | None:
+    """The fragment ReportLab's parser makes for plain text in `style` (its text to be set),
+    or None when the style transforms text and the parser must see it."""
+    if getattr(style, "textTransform", None):
+        return None
+    _, frags, _ = ParaParser().parse("x", style)
+    return frags[0] if frags and len(frags) == 1 else None
+
+
+def _plain(markup: str, style: ParagraphStyle) -> Paragraph:
+    """A Paragraph of `markup`; when it is plain text (no tags, no entities: most cells and
+    lines), with the one fragment ReportLab's parser would make, without running the parser
+    (an HTML parser per paragraph, the larger part of building a report's story)."""
+    if "<" in markup or "&" in markup:
+        return _Paragraph(markup, style)
+    cleaned = cleanBlockQuotedText(markup)
+    template = _plain_frag(style)
+    if not cleaned or template is None:
+        return _Paragraph(markup, style)
+    frag = ParaFrag.__new__(ParaFrag)  # copy.copy(template), without copy's dispatch
+    frag.__dict__.update(template.__dict__)
+    frag.text = cleaned
+    return _Paragraph(cleaned, style, frags=[frag])
+
+
+@lru_cache(maxsize=32)
 def _right_aligned(style: ParagraphStyle) -> ParagraphStyle:
     return ParagraphStyle(f"{style.name}-rtl", style, alignment=TA_RIGHT)
 
@@ -329,9 +380,22 @@ def _right_aligned(style: ParagraphStyle) -> ParagraphStyle:
 def _paragraph(runs: Sequence[Run], style: ParagraphStyle) -> Paragraph:
     """A Paragraph of plain text runs (escaped; never markup). Text with Arabic or Hebrew in
     it is wrapped in reading order, and set right-aligned when all of it reads right to left."""
+    if len(runs) == 1:
+        # One line of one run, every character in its font, none right to left (most
+        # cells and lines): what text() gives for it, without its steps per line.
+        value, bold = runs[0]
+        cleaned = _clean(value)
+        if (
+            cleaned
+            and "\n" not in cleaned
+            and not _RTL.search(cleaned)
+            and min(cleaned) >= " "
+            and fonts()[BOLD if bold else BODY].issuperset(map(ord, cleaned))
+        ):
+            return _plain(escape(cleaned), style)
     markup = "".join(text(value, bold=bold) for value, bold in runs)
     if not any(_RTL.search(_clean(value)) for value, _ in runs):
-        return Paragraph(markup, style)
+        return _plain(markup, style)
     directions = {_direction(line) for value, _ in runs for line in _clean(value).split("\n")} - {
         None
     }

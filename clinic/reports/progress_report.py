@@ -24,7 +24,7 @@ from .. import (
     questionnaires,
     tracking,
 )
-from ..models import Plan, SubmissionStatus, User
+from ..models import Plan, SessionNote, SubmissionStatus, User
 from ..timeutil import local_time
 from .common import (
     ATTENDANCE_WORDS,
@@ -124,7 +124,12 @@ def gather_progress_report(
         if e.on_date <= last and (first is None or e.on_date >= first)
     )
     # The expected path of PHQ-9 and GAD-7 as of the report's end (therapist's copy only).
-    verdicts = {} if for_client else tracking.verdicts(db, client, plan, last)
+    # (Without a start, `found` is already the episode as of `last`: not asked for again.)
+    verdicts = (
+        {}
+        if for_client
+        else tracking.verdicts(db, client, plan, last, found=found if start is None else None)
+    )
     for code, course in found.items():
         inst = measures.instrument(code)
         s = questionnaires.summarise(course)
@@ -184,6 +189,7 @@ def gather_progress_report(
         summary.append(f"Homework: {sent} of {total} worksheets sent.")
     if not summary:
         summary.append("No questionnaires answered and no homework set in this period yet.")
+    session_notes = notes.notes_of(db, client)  # read (and decrypted) once, used twice
     sessions: tuple[tuple[str, str, str], ...] = ()
     if not for_client:
         sessions = tuple(
@@ -192,7 +198,7 @@ def gather_progress_report(
                 ATTENDANCE_WORDS.get(n.attendance, n.attendance),
                 n.assessment or "",
             )
-            for n in reversed(notes.notes_of(db, client))
+            for n in reversed(session_notes)
             if n.status == "signed"
             and (first is None or n.session_date >= first)
             and n.session_date <= last
@@ -226,7 +232,7 @@ def gather_progress_report(
             )
             for d, c in dated
         ),
-        attendance=_attendance(db, client, first, last),
+        attendance=_attendance(session_notes, first, last),
         item9=item9,
         risk=risk,
         discharge=discharge,
@@ -300,11 +306,11 @@ def _risk_history(
     return item9, risk
 
 
-def _attendance(db: Session, client: User, first: dt.date | None, last: dt.date) -> str:
+def _attendance(session_notes: list[SessionNote], first: dt.date | None, last: dt.date) -> str:
     """Sessions held in the period, from the signed notes: 'Sessions held, ...: 5
     attended, 1 cancelled, 1 did not attend.'"""
     counts: dict[str, int] = {}
-    for n in notes.notes_of(db, client):
+    for n in session_notes:
         if (
             n.status == "signed"
             and n.session_date <= last
