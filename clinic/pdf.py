@@ -180,9 +180,11 @@ def _runs(line: str, main: str) -> list[tuple[str, str]]:
 
 
 def _markup(line: str, main: str) -> str:
-    """One line of text as escaped markup, each run of characters in a font that has them."""
+    """One line of text as escaped markup, each run of characters in a font that has them.
+    Bold text names its font even where the paragraph's own font is the regular one (a
+    label before its value)."""
     return "".join(
-        escape(chunk) if face == main else f'<font face="{face}">{escape(chunk)}</font>'
+        escape(chunk) if face == main == BODY else f'<font face="{face}">{escape(chunk)}</font>'
         for face, chunk in _runs(line, main)
     )
 
@@ -390,6 +392,7 @@ def _paragraph(runs: Sequence[Run], style: ParagraphStyle) -> Paragraph:
             and "\n" not in cleaned
             and not _RTL.search(cleaned)
             and min(cleaned) >= " "
+            and (not bold or style.fontName == BOLD)  # else the bold needs its font named
             and fonts()[BOLD if bold else BODY].issuperset(map(ord, cleaned))
         ):
             return _plain(escape(cleaned), style)

@@ -366,3 +366,27 @@ def test_a_right_to_left_paragraph_reads_from_the_top(app, db, record, paragraph
     # on its own, in a paragraph of the body
     alone = pdf.render([pdf.para(paragraph * 2)], title="t", footer="f")
     reads_in_order(pypdf.PdfReader(io.BytesIO(alone)).pages[0].extract_text(), paragraph)
+
+
+def test_a_label_prints_in_the_bold_font_and_its_value_in_the_regular_one():
+    """pdf.labelled promises 'Label: value' with the label in bold (Attendance:, Reason:...)."""
+    import io
+
+    import pypdf
+
+    from clinic import pdf
+
+    data = pdf.render(
+        [pdf.labelled("Attendance:", "attended"), pdf.labelled("Причина:", "переезд")],
+        title="t",
+        footer="f",
+    )
+    drawn = set()
+
+    def visitor(text, cm, tm, font_dict, font_size):  # type: ignore[no-untyped-def]
+        if text.strip() and font_dict:
+            drawn.add((text.strip(), str(font_dict.get("/BaseFont")).split("+")[-1]))
+
+    pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visitor)
+    assert ("Attendance:", "DejaVuSans-Bold") in drawn and ("attended", "DejaVuSans") in drawn
+    assert ("Причина:", "DejaVuSans-Bold") in drawn and ("переезд", "DejaVuSans") in drawn
