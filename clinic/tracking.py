@@ -68,7 +68,7 @@ from . import charts, episodes, measures, plans, text
 from .db import utcnow
 from .errors import DomainError
 from .models import Administration, Plan, ProgressSignal, User
-from .timeutil import local_time
+from .timeutil import local_time, zone_of
 
 TRACKED = ("phq9", "gad7")
 NOTE_MAX = 1000
@@ -167,19 +167,27 @@ def practice_line(db: Session, practice_id: int, code: str) -> Line | None:
 
 
 def practice_lines(
-    db: Session, practice_id: int, codes: Iterable[str] = TRACKED
+    db: Session,
+    practice_id: int,
+    codes: Iterable[str] = TRACKED,
+    before: dt.datetime | None = None,
 ) -> dict[str, Line | None]:
     """The practice's own path for each questionnaire, from its completed (finished)
     episodes whose baseline was at or above caseness and that have a later score: in each
     week, the median fall from the baseline (a week with too few scores is drawn straight
     between its neighbours, and held after the last). None below the minimum number of
     episodes. One query for all of `codes` (the query reads the practice's finished
-    episodes, so asking once instead of once per questionnaire halves its cost)."""
+    episodes, so asking once instead of once per questionnaire halves its cost). `before`:
+    as the practice stood then, only episodes finished and scores completed before it count,
+    so that a report as of a past day is not judged against a path drawn from later care."""
     codes = tuple(codes)
+    done = [Plan.status == "finished"]
+    if before is not None:
+        done.append(Plan.finished_at < before)
     finished = (
         sa.select(Plan.client_id)
         .join(User, User.id == Plan.client_id)
-        .where(User.practice_id == practice_id, Plan.status == "finished")
+        .where(User.practice_id == practice_id, *done)
     )
     rows = db.execute(
         sa.select(
@@ -195,13 +203,14 @@ def practice_lines(
         .join(User, User.id == Plan.client_id)
         .where(
             User.practice_id == practice_id,
-            Plan.status == "finished",
+            *done,
             # The same rows (an administration's plan is its own client's: questionnaires.
             # request and .complete), found from the finished plans' clients by
             # ix_administration_client_code instead of by reading every administration.
             Administration.client_id.in_(finished),
             Administration.instrument_code.in_(codes),
             Administration.completed_at.is_not(None),
+            *([Administration.completed_at < before] if before is not None else []),
         )
     )
     by_plan: dict[str, dict[int, list[episodes.Score]]] = {c: defaultdict(list) for c in codes}
@@ -247,17 +256,23 @@ def _practice_line(code: str, by_plan: Mapping[int, list[episodes.Score]]) -> Li
     return Line(code, tuple(drops), "practice", counted)
 
 
-def line_for(db: Session, practice_id: int, code: str) -> Line:
+def line_for(db: Session, practice_id: int, code: str, before: dt.datetime | None = None) -> Line:
     """The path a practice's clients are judged against: its own once it has enough
-    completed episodes, else the published rule."""
-    return lines_for(db, practice_id, (code,))[code]
+    completed episodes (before a moment, for a verdict as of a past day), else the published
+    rule."""
+    return lines_for(db, practice_id, (code,), before)[code]
 
 
-def lines_for(db: Session, practice_id: int, codes: Iterable[str] = TRACKED) -> dict[str, Line]:
+def lines_for(
+    db: Session,
+    practice_id: int,
+    codes: Iterable[str] = TRACKED,
+    before: dt.datetime | None = None,
+) -> dict[str, Line]:
     """line_for for each of `codes`, in one query."""
     return {
         code: line or published_line(code)
-        for code, line in practice_lines(db, practice_id, codes).items()
+        for code, line in practice_lines(db, practice_id, codes, before).items()
     }
 
 
@@ -361,7 +376,12 @@ def verdicts(
     codes = [code for code in TRACKED if found.get(code) is not None]
     if not codes:
         return {}
-    lines = lines_for(db, client.practice_id, codes)
+    # As of a day: the practice's path as it stood at the end of that day (client's calendar).
+    before = None
+    if on is not None:
+        midnight = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(), zone_of(client))
+        before = midnight.astimezone(dt.UTC)
+    lines = lines_for(db, client.practice_id, codes, before)
     return {code: judge(found[code], week_of(plan), lines[code]) for code in codes}
 
 

@@ -156,6 +156,10 @@ def test_from_40_episodes_the_practice_path_is_the_median_fall_by_week(
     v = tracking.judge(course("phq9", (1, 18), (6, 13)), lambda s: s.week or 1, line)
     assert v.state == tracking.ON_TRACK
     assert "40 completed episodes" in tracking.appendix([line])
+    # As of a day before those episodes finished (about six weeks ago), the practice had no
+    # path of its own: a report of that day is judged by the published rule.
+    earlier = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+    assert tracking.line_for(db, therapist.practice_id, "phq9", before=earlier).kind == "published"
 
 
 # --- the signal --------------------------------------------------------------------------------
