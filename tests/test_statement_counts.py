@@ -7,12 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import sqlalchemy as sa
 
 from clinic import notes, plans, questionnaires
 from clinic.models import Role
 
-from .conftest import PASSWORD, record_screen
+from .conftest import PASSWORD, count_statements, record_screen
 from .worksheet_data import valid_formdata
 
 
@@ -76,20 +75,9 @@ def client_at_week(app, db, make_user, therapist, weeks: int) -> tuple[int, int]
 
 def statements_for(app, web, url: str) -> int:  # type: ignore[no-untyped-def]
     """How many SQL statements one GET of a page or a PDF runs (it must answer 200)."""
-    engine = app.extensions["clinic.db"].kw["bind"]
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = web.get(url)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    assert response.data.startswith(b"%PDF") or b"<html" in response.data
-    return len(seen)
+    count, body = count_statements(app, web, url)
+    assert body.startswith("%PDF") or "<html" in body
+    return count
 
 
 @pytest.mark.parametrize(

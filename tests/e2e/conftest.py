@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,11 +141,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     found = re.search(r"^Password: (\S.*)$", printed, re.MULTILINE)
     assert found, printed
     port = int(os.environ.get("CLINIC_E2E_PORT") or _free_port())
+    with served(env, instance, port) as base_url:
+        yield Site(base_url, ADMIN_EMAIL, found.group(1).strip(), instance / "server.log")
+
+
+@contextmanager
+def served(env: dict[str, str], instance: Path, port: int) -> Iterator[str]:
+    """`flask run` on 127.0.0.1:port with this environment, its output in
+    instance/server.log; yields the base URL once /sign-in answers, and stops the server."""
     base_url = f"http://127.0.0.1:{port}"
     log = instance / "server.log"
+    command = [sys.executable, "-m", "flask", "--app", "clinic", "run"]
     with log.open("w") as out:
         server = subprocess.Popen(
-            [*flask, "run", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=out,
@@ -156,7 +166,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the app did not start at {base_url}:\n{log.read_text()}")
             time.sleep(0.2)
-        yield Site(base_url, ADMIN_EMAIL, found.group(1).strip(), log)
+        yield base_url
     finally:
         server.terminate()
         try:

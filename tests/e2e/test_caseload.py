@@ -10,7 +10,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from .conftest import (
     FAILING_IMPACTS,
     OUTPUT,
     ROOT,
-    _answers,
     _free_port,
+    served,
 )
 
 EMAIL = "heavy@bench.test"
@@ -71,27 +70,8 @@ def busy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "update user_account set display_name = ? where email = ?",
                 (name, f"heavy-{n}@client.bench.test"),
             )
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = instance / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "clinic", "run", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(f"{base_url}/sign-in"):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start at {base_url}:\n{log.read_text()}")
-            time.sleep(0.2)
+    with served(env, instance, _free_port()) as base_url:
         yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(params=[False], ids=["no-js"])
