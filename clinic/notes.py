@@ -102,12 +102,12 @@ def record_summary(db: Session, client: User, session_date: dt.date) -> tuple[st
         if goal.latest is None:
             lines.append(f"- Goal {goal.number} “{goal.wording}”: not rated yet")
             continue
-        change = (
-            ""
-            if goal.change is None
-            else f"; first {goal.first.value}, change {goal.change:+d}: {goal.verdict} "  # type: ignore[union-attr]
-            f"({goals.CONVENTION})"
-        )
+        first, change = goal.first, ""
+        if goal.change is not None and first is not None:
+            change = (
+                f"; first {first.value}, change {goal.change:+d}: {goal.verdict} "
+                f"({goals.CONVENTION})"
+            )
         lines.append(
             f"- Goal {goal.number} “{goal.wording}”: {goal.latest.value}/10 on "
             f"{goal.latest.day:%d %b %Y}{change}"

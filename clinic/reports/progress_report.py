@@ -187,6 +187,8 @@ def gather_progress_report(
         total = sum(w.set for w in weeks)
         sent = sum(w.sent for w in weeks)
         summary.append(f"Homework: {sent} of {total} worksheets sent.")
+    goal_views = tuple(goals.views(db, plan, as_of=last))
+    summary += [goal_sentence(g) for g in goal_views if g.latest is not None]
     if not summary:
         summary.append("No questionnaires answered and no homework set in this period yet.")
     session_notes = notes.notes_of(db, client)  # read (and decrypted) once, used twice
@@ -212,8 +214,6 @@ def gather_progress_report(
     ]
     item9, risk = ((), ()) if for_client else _risk_history(db, client, first, last)
     discharge = _discharge(client, plan, last, for_client)
-    goal_views = tuple(goals.views(db, plan, as_of=last))
-    summary += [goal_sentence(g) for g in goal_views if g.latest is not None]
     return ProgressReport(
         goals=goal_views,
         goal_charts=tuple(progress.goal_chart(g) for g in goal_views if g.ratings),
