@@ -285,6 +285,8 @@ def _goals(db: Session, client: User, therapist: User, plan: Plan, week: int, st
     check_ins = db.scalars(
         sa.select(CheckIn).where(CheckIn.plan_id == plan.id).order_by(CheckIn.week)
     ).all()
+    # Set no later than the first rating (the week-1 check-in can come before the session).
+    start = min([start, *(c.created_at for c in check_ins[:1])])
     for words, first, slope in GOALS[story]:
         goal = goals.add_goal(db, client, plan, words, client)
         goal.created_at = goal.wordings[0].from_at = start

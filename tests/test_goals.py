@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from clinic import goals, questionnaires
-from clinic.models import GoalRating, GoalWording, Role
+from clinic.models import Goal, GoalRating, GoalWording, Role, User
+from clinic.timeutil import local_time
 
 TODAY = dt.date.today()
 
@@ -303,3 +304,21 @@ def test_goals_travel_in_the_record_zip_as_csv_and_fhir(app, db, people, plan, s
     ]
     own = zipfile.ZipFile(io.BytesIO(signed_in(client).get("/me/my-record.zip").data))
     assert "goals.csv" in own.namelist()
+
+
+def test_the_demos_goals_are_set_before_their_first_rating(app, db):
+    from clinic.demo import build_demo
+
+    with app.app_context():
+        build_demo(db, "the demo harbour 2026")
+        db.commit()
+        rows = db.execute(
+            sa.select(Goal.id, Goal.created_at, sa.func.min(GoalRating.rated_on))
+            .join(GoalRating, GoalRating.goal_id == Goal.id)
+            .group_by(Goal.id, Goal.created_at)
+        ).all()
+        client_of = {g.id: g.client_id for g in db.scalars(sa.select(Goal))}
+        assert rows
+        for goal_id, created_at, first_rated in rows:
+            client = db.get(User, client_of[goal_id])
+            assert local_time(created_at, client).date() <= first_rated, goal_id
